@@ -1,0 +1,5 @@
+"""`python -m dncsync`."""
+
+from dncsync.cli import main
+
+main()

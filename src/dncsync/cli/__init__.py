@@ -1,0 +1,35 @@
+"""The `dncsync` command line: thin wrappers that build objects, call the library, map errors.
+
+Each command lives in its own module under `dncsync.cli` and is registered here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from dncsync.cli._common import main_entry
+
+app = typer.Typer(
+    name="dncsync",
+    help="Keep contact-center do-not-call lists exactly in sync with compliance sources.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Keep contact-center do-not-call lists exactly in sync with compliance sources."""
+
+
+# Command registrations: one line per command module.
+
+
+def main() -> None:
+    """Console-script entry point."""
+    main_entry(app)
+
+
+__all__ = ["app", "main"]

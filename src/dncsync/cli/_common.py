@@ -1,0 +1,49 @@
+"""What every command shares: turning errors into one clear line and an exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+import typer
+
+from dncsync.errors import DncsyncError, ExitCode
+
+
+def fail(message: str) -> None:
+    """Print one error line on stderr (the only thing an operator needs to read)."""
+    print(f"dncsync: error: {message}", file=sys.stderr)
+
+
+def main_entry(app: typer.Typer) -> None:
+    """Run the app; domain errors become one line and their exit code, bugs exit 1."""
+    try:
+        app(standalone_mode=False)
+    except DncsyncError as error:
+        fail(str(error))
+        sys.exit(int(error.exit_code))
+    except click.exceptions.Abort:
+        fail("interrupted")
+        sys.exit(130)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        # stdout closed early (`dncsync ... | head`): not an error worth a traceback.
+        sys.exit(int(ExitCode.OK))
+    except Exception as error:  # a bug: say so in one line, keep the traceback opt-in
+        if os.environ.get("DNCSYNC_DEBUG"):
+            traceback.print_exc()
+        fail(
+            f"internal error ({type(error).__name__}: {error}); "
+            "rerun with DNCSYNC_DEBUG=1 for a traceback and report it"
+        )
+        sys.exit(int(ExitCode.INTERNAL))
+    sys.exit(int(ExitCode.OK))
