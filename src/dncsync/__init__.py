@@ -1,7 +1,5 @@
 """dncsync: keep contact-center do-not-call lists exactly in sync with compliance sources."""
 
-from __future__ import annotations
-
 import importlib.metadata as _metadata
 
 from dncsync.errors import (
