@@ -1,0 +1,231 @@
+"""The plan: what one target must be sent so that it holds exactly the desired entries.
+
+Pure: `plan()` takes the merged entries, the target's snapshot (what dncsync knows the platform
+holds, from the state store) and today's date, and returns adds, updates, removes and expiries.
+No I/O and no clock, so the rules below are tested by calling them.
+
+Rules (DOMAIN.md principles 4 to 6):
+- An entry the snapshot lacks is an *add*; one whose retention end changed is an *update*
+  (re-adding replaces the platform's expiration on both platforms).
+- An entry whose retention already ended is counted as *expired* and never pushed.
+- With `expire_after_retention`, a held number whose retention ended is an *expiry*: removed.
+- In mirror mode, a held number that no source has is a *remove*.
+- Removes and expiries count toward the removal cap; mirror mode with no entries at all is
+  refused outright, since an empty or truncated source must never empty a list.
+- Retention longer than the platform allows (Genesys: 180 days) is pushed without a platform
+  expiration; dncsync ends it itself when configured to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Literal, TypeVar
+
+from dncsync.model import Entry
+
+Action = Literal["add", "remove"]
+_T = TypeVar("_T")
+
+
+class Mode(StrEnum):
+    """How a target treats numbers that no source has."""
+
+    UPSERT = "upsert"  # never removes
+    MIRROR = "mirror"  # removes numbers no source has, under the removal cap
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What the snapshot records for one number the platform holds."""
+
+    retention_end: date | None  # our retention's last day; None = never ends
+    platform_expires: date | None  # the last day the platform holds it; None = no expiration
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One number to add (or re-add) with the expiration the platform is given."""
+
+    phone: str
+    retention_end: date | None
+    platform_expires: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRules:
+    """What the planner needs to know of a target."""
+
+    mode: Mode = Mode.UPSERT
+    max_expiry_days: int | None = None  # the platform's cap on an expiration, if any
+    expire_after_retention: bool = False
+
+
+@dataclass(slots=True)
+class Plan:
+    """The difference for one target, in a stable order (sorted by phone)."""
+
+    adds: list[Write] = field(default_factory=list)
+    updates: list[Write] = field(default_factory=list)
+    removes: list[str] = field(default_factory=list)  # mirror: numbers no source has
+    expiries: list[str] = field(default_factory=list)  # retention ended, removal configured
+    expired: int = 0  # desired entries whose retention ended before today: not pushed
+    held_before: int = 0  # numbers the snapshot held before the run
+    unchanged: int = 0
+
+    @property
+    def removals(self) -> int:
+        """Numbers this plan takes off the platform: what the removal cap limits."""
+        return len(self.removes) + len(self.expiries)
+
+    @property
+    def writes(self) -> int:
+        """Numbers to send, in any direction."""
+        return len(self.adds) + len(self.updates) + self.removals
+
+    def removal_fraction(self) -> float:
+        """Removals as a fraction of what the target held before the run."""
+        if self.held_before == 0:
+            return 0.0 if self.removals == 0 else 1.0
+        return self.removals / self.held_before
+
+
+def platform_expiry(retention_end: date | None, today: date, max_days: int | None) -> date | None:
+    """The last day the platform is told to hold a number: None when it must not expire it.
+
+    A retention that ends beyond the platform's cap gets no platform expiration at all,
+    rather than a shortened one that would let the platform drop a number still protected.
+    """
+    if retention_end is None:
+        return None
+    if max_days is not None and retention_end + timedelta(days=1) > today + timedelta(
+        days=max_days
+    ):
+        return None
+    return retention_end
+
+
+def plan(
+    entries: Iterable[Entry],
+    snapshot: Mapping[str, Held],
+    today: date,
+    rules: TargetRules,
+) -> Plan:
+    """Compare desired entries with the snapshot: the writes that make the platform match."""
+    result = Plan(held_before=len(snapshot))
+    seen: set[str] = set()
+    for entry in entries:
+        seen.add(entry.phone)
+        held = snapshot.get(entry.phone)
+        if entry.expired(today):
+            result.expired += 1
+            if held is not None and rules.expire_after_retention:
+                result.expiries.append(entry.phone)
+            continue
+        write = Write(
+            entry.phone,
+            entry.expires_at,
+            platform_expiry(entry.expires_at, today, rules.max_expiry_days),
+        )
+        if held is None:
+            result.adds.append(write)
+        elif held.retention_end != entry.expires_at:
+            result.updates.append(write)
+        else:
+            result.unchanged += 1
+    for phone, held in snapshot.items():
+        if phone in seen:
+            continue
+        if rules.mode is Mode.MIRROR:
+            result.removes.append(phone)
+        elif (
+            rules.expire_after_retention
+            and held.retention_end is not None
+            and held.retention_end < today
+        ):
+            result.expiries.append(phone)
+    result.adds.sort(key=_phone)
+    result.updates.sort(key=_phone)
+    result.removes.sort()
+    result.expiries.sort()
+    return result
+
+
+def _phone(write: Write) -> str:
+    return write.phone
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One request's worth of numbers: one action, one platform expiration."""
+
+    action: Action
+    phones: tuple[str, ...]
+    expires: date | None  # last day held on the platform; None = no expiration
+    retention_ends: tuple[date | None, ...] = ()  # per phone, for the snapshot (adds only)
+
+    @property
+    def key(self) -> str:
+        """A digest of the batch's content: the journal's identity for it."""
+        digest = hashlib.sha256()
+        digest.update(f"{self.action}|{self.expires}|".encode())
+        for phone in self.phones:
+            digest.update(phone.encode())
+            digest.update(b",")
+        return digest.hexdigest()[:32]
+
+
+# The JSON framing of one number in a request body: the quotes, the comma and some slack for
+# the widest form any platform sends (CXone wraps each number in a small object).
+_PER_NUMBER_FRAMING = 48
+_BODY_FRAMING = 256
+
+
+def batches(result: Plan, batch_size: int, max_body_bytes: int | None = None) -> Iterator[Batch]:
+    """Cut a plan into batches grouped by (action, platform expiry), bounded in count and size."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    writes_by_expiry: dict[date | None, list[Write]] = {}
+    for write in (*result.adds, *result.updates):
+        writes_by_expiry.setdefault(write.platform_expires, []).append(write)
+    for expires in sorted(writes_by_expiry, key=_none_last):
+        group = writes_by_expiry[expires]
+        for chunk in _chunks(group, batch_size, max_body_bytes, _write_phone):
+            yield Batch(
+                "add",
+                tuple(w.phone for w in chunk),
+                expires,
+                tuple(w.retention_end for w in chunk),
+            )
+    for chunk_phones in _chunks(
+        [*result.removes, *result.expiries], batch_size, max_body_bytes, str
+    ):
+        yield Batch("remove", tuple(sorted(chunk_phones)), None)
+
+
+def _write_phone(write: Write) -> str:
+    return write.phone
+
+
+def _none_last(value: date | None) -> tuple[bool, date]:
+    return (value is None, value or date.min)
+
+
+def _chunks(
+    items: Sequence[_T], size: int, max_bytes: int | None, phone_of: Callable[[_T], str]
+) -> Iterator[list[_T]]:
+    chunk: list[_T] = []
+    body = _BODY_FRAMING
+    for item in items:
+        phone = phone_of(item)
+        cost = len(phone) + _PER_NUMBER_FRAMING
+        if chunk and (len(chunk) >= size or (max_bytes is not None and body + cost > max_bytes)):
+            yield chunk
+            chunk, body = [], _BODY_FRAMING
+        chunk.append(item)
+        body += cost
+    if chunk:
+        yield chunk
