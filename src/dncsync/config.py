@@ -1,0 +1,262 @@
+"""The TOML configuration: sources, targets, reasons, retention, state (docs/configuration.md).
+
+Parsed and checked before any network call; a bad key fails with a message that names it.
+Secrets never come from the file: a target names the environment variables that hold them,
+and they are read when the target is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dncsync.errors import ConfigError
+from dncsync.model import Reason, Strictness
+from dncsync.plan import Mode
+
+DEFAULT_CONFIG = "dncsync.toml"
+
+# Keys that would put a secret in the file; each points at the *_env key to use instead.
+_SECRET_KEYS = {
+    "client_id": "client_id_env",
+    "client_secret": "client_secret_env",
+    "access_key_id": "access_key_id_env",
+    "access_key_secret": "access_key_secret_env",
+    "password": "…_env",
+    "token": "…_env",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StateConfig(_Strict):
+    """`[state]`: where dncsync keeps what it knows between runs."""
+
+    path: str = "dncsync.db"
+    runs_dir: str | None = None  # audit logs and reports; default: "<state path>.runs/"
+
+
+class SourceConfig(_Strict):
+    """One `[[source]]`: the column options are those of `dncsync validate`."""
+
+    name: str
+    url: str
+    default_region: str = "US"
+    strictness: Strictness = Strictness.VALID
+    phone_column: str | None = None
+    reason_column: str | None = None
+    source_column: str | None = None
+    date_collected_column: str | None = None
+    expiration_column: str | None = None
+    no_header: bool = False
+    encoding: str | None = None
+    kind: Literal["file", "registry"] = "file"
+    registry_date: date | None = None
+    s3_endpoint_url: str | None = None
+
+
+class _TargetCommon(_Strict):
+    name: str
+    base_url: str | None = None  # overrides the platform hosts (emulator, gateways)
+    mode: Mode = Mode.UPSERT
+    max_removal_fraction: float = Field(0.01, ge=0.0, le=1.0)
+    sources: list[str] | None = None  # default: every source
+    expire_after_retention: bool = False
+    batch_size: int = Field(1000, ge=1, le=100_000)
+    concurrency: int = Field(4, ge=1, le=64)
+    retry_budget_seconds: float = Field(300.0, gt=0)
+    request_timeout_seconds: float = Field(60.0, gt=0)
+
+
+class GenesysTargetConfig(_TargetCommon):
+    """A `[[target]]` with `platform = "genesys"`."""
+
+    platform: Literal["genesys"]
+    region: str = "us_east_1"
+    dnc_list_id: str
+    client_id_env: str = "GENESYS_CLIENT_ID"
+    client_secret_env: str = "GENESYS_CLIENT_SECRET"  # noqa: S105 - a variable name
+
+
+class CxoneTargetConfig(_TargetCommon):
+    """A `[[target]]` with `platform = "cxone"`."""
+
+    platform: Literal["cxone"]
+    tenant_id: str
+    dnc_group_id: int
+    international: Literal["011", "skip"] = "011"
+    api_version: str = "v31.0"
+    access_key_id_env: str = "CXONE_ACCESS_KEY_ID"
+    access_key_secret_env: str = "CXONE_ACCESS_KEY_SECRET"  # noqa: S105 - a variable name
+    client_id_env: str = "CXONE_CLIENT_ID"
+    client_secret_env: str = "CXONE_CLIENT_SECRET"  # noqa: S105 - a variable name
+    batch_size: int = Field(500, ge=1, le=100_000)
+
+
+TargetConfig = Annotated[GenesysTargetConfig | CxoneTargetConfig, Field(discriminator="platform")]
+
+
+class Config(_Strict):
+    """The whole file."""
+
+    state: StateConfig = StateConfig()
+    source: list[SourceConfig] = Field(default_factory=list)
+    target: list[TargetConfig] = Field(default_factory=list)
+    reasons: dict[str, Reason] = Field(default_factory=dict)  # free text -> reason code
+    retention: dict[Reason, str] = Field(default_factory=dict)  # reason -> "never" | "5y" ...
+
+    @field_validator("retention")
+    @classmethod
+    def _durations_parse(cls, value: dict[Reason, str]) -> dict[Reason, str]:
+        for reason, text in value.items():
+            parse_duration(text, f"retention.{reason.value}")
+        return value
+
+    def digest(self) -> str:
+        """SHA-256 of the parsed configuration; it holds no secrets, only variable names."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def targets_named(self, name: str | None) -> list[GenesysTargetConfig | CxoneTargetConfig]:
+        """All targets, or the one named; an unknown name is a configuration error."""
+        if name is None:
+            return list(self.target)
+        chosen = [target for target in self.target if target.name == name]
+        if not chosen:
+            known = ", ".join(t.name for t in self.target) or "none"
+            raise ConfigError(f"no target named {name!r} in the configuration (targets: {known})")
+        return chosen
+
+    def sources_for(self, target: _TargetCommon) -> list[SourceConfig]:
+        """The sources a target syncs from."""
+        if target.sources is None:
+            return list(self.source)
+        by_name = {source.name: source for source in self.source}
+        return [by_name[name] for name in target.sources]
+
+
+def parse_duration(text: str, key: str) -> int | None:
+    """Days in a retention such as "5y", "18m", "90d"; None for "never"."""
+    value = text.strip().lower()
+    if value == "never":
+        return None
+    units = {"d": 1, "w": 7, "m": 30, "y": 365}
+    number, unit = value[:-1], value[-1:]
+    if unit not in units or not number.isdigit():
+        raise ValueError(f"{key}: {text!r} is not a duration (use 'never' or e.g. 90d, 18m, 5y)")
+    # Years count leap days generously: a retention is a minimum, so round up.
+    days = int(number) * units[unit]
+    return days + (int(number) // 4 + 1 if unit == "y" else 0)
+
+
+def load(path: Path | str | None) -> tuple[Config, Path]:
+    """Read and check a configuration file; returns it and the folder paths resolve against."""
+    file = Path(path or DEFAULT_CONFIG)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"configuration file {file} not found (give one with --config PATH)"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"cannot read configuration file {file}: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{file}: not valid TOML: {error}") from None
+    return parse(raw, file), file.resolve().parent
+
+
+def parse(raw: dict[str, Any], origin: Path | str = DEFAULT_CONFIG) -> Config:
+    """Check a parsed TOML document; the first problem names its key."""
+    _refuse_secrets(raw, origin)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise ConfigError(f"{origin}: {_key(first['loc'], raw)}: {_message(first)}") from None
+    _check_references(config, origin)
+    return config
+
+
+def _refuse_secrets(raw: dict[str, Any], origin: Path | str) -> None:
+    for index, target in enumerate(raw.get("target", []) or []):
+        if not isinstance(target, dict):
+            continue
+        for key, instead in _SECRET_KEYS.items():
+            if key in target:
+                raise ConfigError(
+                    f"{origin}: target[{index}].{key}: secrets are read from environment "
+                    f"variables only; name the variable with {instead} instead"
+                )
+
+
+def _check_references(config: Config, origin: Path | str) -> None:
+    names = [source.name for source in config.source]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{origin}: source.name: {name!r} is used twice")
+    targets = [target.name for target in config.target]
+    for name in targets:
+        if targets.count(name) > 1:
+            raise ConfigError(f"{origin}: target.name: {name!r} is used twice")
+    for index, target in enumerate(config.target):
+        for name in target.sources or []:
+            if name not in names:
+                raise ConfigError(
+                    f"{origin}: target[{index}].sources: no source named {name!r} "
+                    f"(sources: {', '.join(names) or 'none'})"
+                )
+
+
+def _key(loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
+    parts: list[str] = []
+    node: Any = raw
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        if isinstance(node, dict) and part not in node and part in ("genesys", "cxone"):
+            continue  # the discriminator's tag, not a key the user wrote
+        parts.append(str(part))
+        node = node.get(part) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top level)"
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "missing":
+        return "required key is missing"
+    if error["type"] == "extra_forbidden":
+        return "unknown key (see docs/configuration.md)"
+    if error["type"] == "union_tag_invalid":
+        return "platform must be 'genesys' or 'cxone'"
+    if error["type"] == "union_tag_not_found":
+        return "required key 'platform' is missing ('genesys' or 'cxone')"
+    return str(error["msg"])
+
+
+def resolve_path(base: Path, value: str) -> str:
+    """A local path relative to the configuration file's folder; URLs and '-' stay as they are."""
+    if value == "-" or "://" in value:
+        return value
+    path = Path(os.path.expanduser(value))
+    return str(path if path.is_absolute() else base / path)
+
+
+def secret_from_env(target: str, key: str, variable: str) -> str:
+    """Read one credential from the environment; a missing one names the key and variable."""
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigError(
+            f"target {target!r}: environment variable {variable} is not set "
+            f"(named by {key}); dncsync reads credentials from the environment only"
+        )
+    return value
