@@ -265,28 +265,40 @@ class StateStore:
 
     # -- first seen -----------------------------------------------------------------------
 
-    def first_seen(self, phones: Iterable[str], today: date) -> dict[str, date]:
-        """The day each number was first seen; numbers seen for the first time get today."""
+    def first_seen(
+        self, phones: Iterable[str], today: date, *, record: bool = True
+    ) -> dict[str, date]:
+        """The day each number was first seen; numbers seen for the first time get today.
+
+        With `record=False` (a dry run) nothing is written: new numbers get today all the same.
+        """
         result: dict[str, date] = {}
         pending: list[str] = []
         with self.atomic() as db:
             for phone in phones:
                 pending.append(phone)
                 if len(pending) >= 500:
-                    self._first_seen_chunk(db, pending, today, result)
+                    self._first_seen_chunk(db, pending, today, result, record)
                     pending = []
             if pending:
-                self._first_seen_chunk(db, pending, today, result)
+                self._first_seen_chunk(db, pending, today, result, record)
         return result
 
     @staticmethod
     def _first_seen_chunk(
-        db: sqlite3.Connection, phones: list[str], today: date, result: dict[str, date]
+        db: sqlite3.Connection,
+        phones: list[str],
+        today: date,
+        result: dict[str, date],
+        record: bool,
     ) -> None:
-        db.executemany(
-            "INSERT OR IGNORE INTO first_seen VALUES (?, ?)",
-            ((phone, today.isoformat()) for phone in phones),
-        )
+        for phone in phones:
+            result[phone] = today
+        if record:
+            db.executemany(
+                "INSERT OR IGNORE INTO first_seen VALUES (?, ?)",
+                ((phone, today.isoformat()) for phone in phones),
+            )
         marks = ",".join("?" * len(phones))
         for phone, seen_on in db.execute(
             f"SELECT phone, seen_on FROM first_seen WHERE phone IN ({marks})",  # noqa: S608
