@@ -1,0 +1,276 @@
+"""Ingest benchmark and its seeded messy DNC data: phone values written the ways exports write them.
+
+Shared by the benchmark (`bench/ingest.py`), the differential script and the tests, so the data
+the speed figures come from is the data the verdict checks run on. The mix (per 100 values):
+~65 US numbers in national and `+1`/`1-` formats, ~8 from 25 other countries (`+cc` and `011`),
+~14 junk or invalid (too short, too long, unassigned ranges, words, spreadsheet errors, empty),
+~2 extensions, ~1 vanity, and, in files, ~20% repeats of earlier numbers in another format.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+# Real US area codes (assigned) plus a few that are not, so some "valid-looking" rows are not.
+US_AREA_CODES = tuple(
+    (  # noqa: SIM905 (a table reads better as text)
+        "201 202 203 205 206 207 208 209 210 212 213 214 215 216 217 218 219 224 225 228 229 231 "
+        "234 239 240 248 251 252 253 254 256 260 262 267 269 270 272 276 281 301 302 303 304 305 "
+        "307 308 309 310 312 313 314 315 316 317 318 319 320 321 323 325 330 331 334 336 337 339 "
+        "347 351 352 360 361 385 386 401 402 404 405 406 407 408 409 410 412 413 414 415 417 419 "
+        "423 424 425 430 432 434 435 440 442 443 458 469 470 475 478 479 480 484 501 502 503 504 "
+        "505 507 508 509 510 512 513 515 516 517 518 520 530 531 534 539 540 541 551 559 561 562 "
+        "563 567 570 571 573 574 575 580 585 586 601 602 603 605 606 607 608 609 610 612 614 615 "
+        "616 617 618 619 620 623 626 628 629 630 631 636 641 646 650 651 657 660 661 662 667 669 "
+        "678 681 682 701 702 703 704 706 707 708 712 713 714 715 716 717 718 719 720 724 725 727 "
+        "731 732 734 737 740 747 754 757 760 762 763 765 769 770 772 773 774 775 779 781 785 786 "
+        "801 802 803 804 805 806 808 810 812 813 814 815 816 817 818 828 830 831 832 843 845 847 "
+        "848 850 856 857 858 859 860 862 863 864 865 870 872 878 901 903 904 906 907 908 909 910 "
+        "912 913 914 915 916 917 918 919 920 925 928 929 931 936 937 938 940 941 947 949 951 952 "
+        "954 956 959 970 971 972 973 978 979 980 984 985 986 989 800 888 877 866 855 844 833"
+    ).split()
+)
+UNASSIGNED_AREA_CODES = ("123", "099", "111", "555", "000", "999", "190", "370", "960")
+
+# (calling code, national significant number template) from phonenumbers' example numbers:
+# the last digits are randomised, so most stay valid and some fall into unassigned ranges.
+FOREIGN = (
+    ("44", "7400123456"),
+    ("44", "2079460958"),
+    ("49", "15123456789"),
+    ("49", "30901820"),
+    ("33", "612345678"),
+    ("33", "123456789"),
+    ("91", "8123456789"),
+    ("91", "7410410123"),
+    ("52", "2221234567"),
+    ("55", "11961234567"),
+    ("61", "412345678"),
+    ("61", "212345678"),
+    ("81", "9012345678"),
+    ("81", "312345678"),
+    ("86", "13123456789"),
+    ("39", "3123456789"),
+    ("39", "0212345678"),
+    ("34", "612345678"),
+    ("31", "612345678"),
+    ("63", "9051234567"),
+    ("234", "8021234567"),
+    ("27", "711234567"),
+    ("82", "1020000000"),
+    ("46", "701234567"),
+    ("41", "781234567"),
+    ("48", "512345678"),
+    ("353", "850123456"),
+    ("972", "502345678"),
+    ("971", "501234567"),
+    ("65", "81234567"),
+    ("64", "211234567"),
+    ("7", "9123456789"),
+    ("90", "5012345678"),
+    ("57", "3211234567"),
+    ("20", "1001234567"),
+    ("1", "4165550199"),
+)
+
+JUNK = (
+    "",
+    " ",
+    "N/A",
+    "n/a",
+    "none",
+    "unknown",
+    "refused",
+    "-",
+    "0",
+    "#VALUE!",
+    "#N/A",
+    "#REF!",
+    "#NAME?",
+    "#ERROR!",
+    "TRUE",
+    "NULL",
+    "null",
+    "call me",
+    "see notes",
+    "1.41555E+10",
+    "4.15555E+09",
+    "555-0100",
+    "12345",
+    "911",
+    "0000000000",
+    "1234567890",
+    "123-456-7890",
+    "+1 000 000 0000",
+    "+10000000000",
+    "(000) 000-0000",
+    "999-999-9999",
+    "+999 123 4567",
+    "+0 415 555 2671",
+    "00",
+    "+",
+    "++1",
+    "tel:",
+    "phone",
+    "xxx-xxx-xxxx",
+)
+
+VANITY = (
+    "1-800-FLOWERS",
+    "1-800-GOT-JUNK",
+    "1 (800) CALL-ATT",
+    "800-MATTRES",
+    "+1 888 NEW CARS",
+    "1-877-KARS4KIDS",
+    "(888) 5BUY NOW",
+)
+
+US_FORMATS = (
+    "({a}) {b}-{c}",
+    "{a}-{b}-{c}",
+    "{a}.{b}.{c}",
+    "{a} {b} {c}",
+    "{a}{b}{c}",
+    "1-{a}-{b}-{c}",
+    "1 ({a}) {b}-{c}",
+    "+1 {a} {b} {c}",
+    "+1 ({a}) {b}-{c}",
+    "+1-{a}-{b}-{c}",
+    "+1{a}{b}{c}",
+    "1{a}{b}{c}",
+    "1.{a}.{b}.{c}",
+    " ({a}) {b}-{c} ",
+    "({a}){b}-{c}",
+    "{a}/{b}-{c}",
+)
+EXTENSIONS = ("{n} ext. {x}", "{n} x{x}", "{n} ext {x}", "{n} #{x}", "{n}, ext. {x}", "{n} x {x}")
+
+
+def us_number(rng: random.Random) -> tuple[str, str, str]:
+    """Area code, exchange and line of a US number (mostly assigned ranges)."""
+    area = rng.choice(UNASSIGNED_AREA_CODES) if rng.random() < 0.04 else rng.choice(US_AREA_CODES)
+    exchange = f"{rng.randint(200, 999)}" if rng.random() < 0.97 else f"{rng.randint(0, 199):03d}"
+    return area, exchange, f"{rng.randint(0, 9999):04d}"
+
+
+def format_us(rng: random.Random, parts: tuple[str, str, str]) -> str:
+    """One of the national and international shapes a US number is written in."""
+    a, b, c = parts
+    return rng.choice(US_FORMATS).format(a=a, b=b, c=c)
+
+
+def foreign_number(rng: random.Random) -> tuple[str, str]:
+    """A calling code and a national significant number from one of 25+ countries."""
+    cc, template = rng.choice(FOREIGN)
+    keep = max(2, len(template) - 4)
+    tail = "".join(rng.choice("0123456789") for _ in range(len(template) - keep))
+    return cc, template[:keep] + tail
+
+
+def format_foreign(rng: random.Random, cc: str, nsn: str) -> str:
+    """International shapes: `+cc`, `011 cc`, grouped or not, sometimes with a trunk `(0)`."""
+    shape = rng.random()
+    half = len(nsn) // 2
+    if shape < 0.35:
+        return f"+{cc} {nsn[:half]} {nsn[half:]}"
+    if shape < 0.6:
+        return f"+{cc}{nsn}"
+    if shape < 0.8:
+        return f"011 {cc} {nsn[:half]} {nsn[half:]}"
+    if shape < 0.9:
+        return f"+{cc}-{nsn[:3]}-{nsn[3:]}"
+    if shape < 0.95:
+        return f"011{cc}{nsn}"
+    return f"+{cc} (0){nsn}"
+
+
+def fresh_value(rng: random.Random) -> tuple[str, tuple[str, ...] | None]:
+    """One new messy value, and the number's parts when it is a number worth repeating."""
+    pick = rng.random()
+    if pick < 0.74:
+        us = us_number(rng)
+        return format_us(rng, us), us
+    if pick < 0.82:
+        foreign = foreign_number(rng)
+        return format_foreign(rng, *foreign), foreign
+    if pick < 0.96:
+        junk = rng.random()
+        if junk < 0.5:
+            return rng.choice(JUNK), None
+        if junk < 0.7:  # too long
+            return format_us(rng, us_number(rng)) + str(rng.randint(1, 99999)), None
+        if junk < 0.85:  # too short
+            return f"{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}", None
+        return "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 20))), None
+    if pick < 0.99:
+        number = format_us(rng, us_number(rng))
+        return rng.choice(EXTENSIONS).format(n=number, x=rng.randint(1, 99999)), None
+    return rng.choice(VANITY), None
+
+
+def messy_values(seed: int, count: int, repeats: float = 0.2) -> Iterator[str]:
+    """`count` messy values, a `repeats` share of them an earlier number in another format."""
+    rng = random.Random(seed)
+    recent: list[tuple[str, ...]] = []
+    for _ in range(count):
+        if recent and rng.random() < repeats:
+            earlier = rng.choice(recent)
+            if len(earlier) == 3:
+                yield format_us(rng, (earlier[0], earlier[1], earlier[2]))
+            else:
+                yield format_foreign(rng, earlier[0], earlier[1])
+            continue
+        value, parts = fresh_value(rng)
+        yield value
+        if parts is None:
+            continue
+        if len(recent) < 50_000:
+            recent.append(parts)
+        else:
+            recent[rng.randrange(len(recent))] = parts
+
+
+REASONS = (
+    "customer request",
+    "Customer Requested",
+    "opt-out",
+    "litigator",
+    "national dnc",
+    "state dnc",
+    "company policy",
+    "",
+    "web unsubscribe",
+    "NATIONAL",
+    "CUSTOMER_REQUESTED",
+)
+SOURCES = ("crm", "web-form", "ivr", "legal", "registry")
+
+
+def _csv_field(value: str) -> str:
+    if any(ch in value for ch in ',"\n\r'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def write_csv(path: Path, rows: int, seed: int = 1, repeats: float = 0.2) -> None:
+    """A seeded messy DNC export: phone, reason, source, date collected (ISO and US dates)."""
+    rng = random.Random(seed + 7)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("phone_number,reason,source,date_collected\r\n")
+        lines = []
+        for value in messy_values(seed, rows, repeats):
+            year, month, day = rng.randint(2019, 2026), rng.randint(1, 12), rng.randint(1, 28)
+            collected = (
+                f"{year}-{month:02d}-{day:02d}"
+                if rng.random() < 0.8
+                else f"{month:02d}/{day:02d}/{year}"
+            )
+            lines.append(
+                f"{_csv_field(value)},{rng.choice(REASONS)},{rng.choice(SOURCES)},{collected}\r\n"
+            )
+            if len(lines) >= 10_000:
+                out.write("".join(lines))
+                lines.clear()
+        out.write("".join(lines))
