@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from dncsync.emulator import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     EmulatorSettings,
@@ -57,3 +59,42 @@ def genesys(http: httpx.Client) -> httpx.Client:
     """A client carrying a valid Genesys bearer token."""
     http.headers["Authorization"] = f"Bearer {genesys_token(http)}"
     return http
+
+
+CxoneLogin = Callable[[], dict[str, object]]
+
+
+@pytest.fixture
+def cxone_login(http: httpx.Client) -> CxoneLogin:
+    """Log in to CXone with the password grant; returns the token answer."""
+    return lambda: cxone_token(http)
+
+
+def cxone_token(http: httpx.Client) -> dict[str, object]:
+    answer = http.post(
+        "/auth/token",
+        data={
+            "grant_type": "password",
+            "username": DEFAULT_ACCESS_KEY_ID,
+            "password": DEFAULT_ACCESS_KEY_SECRET,
+        },
+        auth=(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert isinstance(body, dict)
+    return body
+
+
+@pytest.fixture
+def cxone(emulator: RunningEmulator, http: httpx.Client) -> Iterator[httpx.Client]:
+    """A client for the Admin API base (v31.0), with a valid token and the JSON Accept header."""
+    with httpx.Client(
+        base_url=f"{emulator.base_url}/inContactAPI/services/v31.0",
+        headers={
+            "Authorization": f"Bearer {cxone_token(http)['access_token']}",
+            "Accept": "application/json",
+        },
+        timeout=10,
+    ) as admin:
+        yield admin

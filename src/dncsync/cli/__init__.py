@@ -25,6 +25,9 @@ def _root() -> None:
 
 
 # Command registrations: one line per command module.
+from dncsync.cli import emulator as _emulator  # noqa: E402
+
+app.command("emulator")(_emulator.command)
 
 
 def main() -> None:

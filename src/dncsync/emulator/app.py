@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-from dncsync.emulator import answers, genesys_api
+from dncsync.emulator import answers, cxone_api, genesys_api, inspection_api
 from dncsync.emulator.front_door import FrontDoor, platform_of
 from dncsync.emulator.settings import EmulatorSettings
 from dncsync.emulator.state import EmulatorState
@@ -52,5 +52,5 @@ async def _no_route(request: Request, error: Exception) -> Response:
 def create_app(settings: EmulatorSettings | None = None) -> EmulatorApp:
     """Build an emulator from its settings (defaults: fault-free, 300/min, test credentials)."""
     state = EmulatorState(settings or EmulatorSettings())
-    routes: list[BaseRoute] = [*genesys_api.routes]
+    routes: list[BaseRoute] = [*genesys_api.routes, *cxone_api.routes, *inspection_api.routes]
     return EmulatorApp(state, routes)
