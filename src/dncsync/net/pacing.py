@@ -1,0 +1,187 @@
+"""Pacing requests so that a platform's rate limit is met rarely, not routinely.
+
+Two mechanisms, both fed by every answer:
+
+- a leaky bucket (aiolimiter) spreads requests at the current rate. The rate starts at the
+  configured requests per minute, follows Genesys' `inin-ratelimit-allowed` over the window
+  length `inin-ratelimit-reset` reveals, and, on a platform that sends no such headers (CXone),
+  halves on a 429 and creeps back up on successes (additive increase, multiplicative decrease);
+- a gate that stops new requests while the current window's budget is spent
+  (`inin-ratelimit-allowed` - `inin-ratelimit-count`, less the requests still in flight) or while
+  a 429's `Retry-After` runs, so one 429 pauses every request, not just the one that met it.
+
+The decisions (`observe`, `wait_needed`) take the time as an argument, so they are tested by
+calling them; only `acquire` reads the event loop's clock and waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+from aiolimiter import AsyncLimiter
+
+_log = structlog.get_logger()
+
+BURST_SECONDS = 1.0  # the bucket holds one second's worth of requests: no large bursts
+WINDOW_MARGIN_SECONDS = 0.1  # resume a little after the platform's window resets
+_REBUILD_RATIO = 0.05  # rebuild the bucket only when the rate moves by more than 5%
+_NO_HEADER_PAUSE_SECONDS = 1.0  # first pause after a 429 that says nothing about when to retry
+_MAX_NO_HEADER_PAUSE_SECONDS = 30.0
+_INCREASE_FRACTION = 0.005  # of the ceiling, per success, when the platform sends no headers
+
+
+@dataclass(frozen=True, slots=True)
+class RateHeaders:
+    """Genesys' `inin-ratelimit-*` headers: the window's budget and how much of it is spent."""
+
+    allowed: int
+    count: int
+    reset_seconds: float
+
+    @classmethod
+    def parse(cls, headers: Mapping[str, str]) -> RateHeaders | None:
+        """Read the three headers, or None when any is missing or not a number."""
+        try:
+            allowed = int(headers["inin-ratelimit-allowed"])
+            count = int(headers["inin-ratelimit-count"])
+            reset = float(headers["inin-ratelimit-reset"])
+        except (KeyError, ValueError):
+            return None
+        # A counted request is at least 1; a 0 marks an answer outside the count (a refused
+        # token), which says nothing about the current window.
+        if allowed <= 0 or count <= 0 or reset < 0:
+            return None
+        return cls(allowed, count, reset)
+
+
+class Pacer:
+    """Paces one target's requests; shared by all its concurrent requests."""
+
+    def __init__(self, requests_per_minute: float, *, target: str = "") -> None:
+        if requests_per_minute <= 0:
+            raise ValueError("requests_per_minute must be positive")
+        self.target = target
+        self._ceiling = requests_per_minute / 60.0  # per second; never exceeded
+        self._floor = min(self._ceiling, 0.1)
+        self._rate = self._ceiling
+        self._bucket_rate = self._rate
+        self._limiter = _bucket(self._rate)
+        self._paused_until = 0.0
+        self._window_end: float | None = None
+        self._window_length = 0.0
+        self._remaining: int | None = None
+        self._in_flight = 0
+        self._headers_seen = False
+        self._consecutive_429 = 0
+
+    @property
+    def rate_per_minute(self) -> float:
+        """The current pace, in requests per minute."""
+        return self._rate * 60.0
+
+    @property
+    def in_flight(self) -> int:
+        """Requests acquired and not yet answered."""
+        return self._in_flight
+
+    async def acquire(self) -> float:
+        """Wait for a slot; return the seconds waited. Pair with `release`."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await self._limiter.acquire()
+        while (wait := self.wait_needed(loop.time())) > 0:
+            await asyncio.sleep(wait)
+        self._in_flight += 1
+        return loop.time() - start
+
+    def release(
+        self, status: int | None, headers: Mapping[str, str] | None, retry_after: float | None
+    ) -> None:
+        """Record the answer to an acquired request (status None: no answer came)."""
+        self._in_flight = max(0, self._in_flight - 1)
+        now = asyncio.get_running_loop().time()
+        self.observe(status, headers or {}, retry_after, now)
+
+    def wait_needed(self, now: float) -> float:
+        """Seconds a new request must still wait at `now` (0 when it may go)."""
+        wait = self._paused_until - now
+        if self._window_end is not None and self._remaining is not None:
+            if now >= self._window_end + WINDOW_MARGIN_SECONDS:
+                self._remaining = None  # a new window: its budget is unknown until answered
+            elif self._remaining - self._in_flight <= 0:
+                wait = max(wait, self._window_end + WINDOW_MARGIN_SECONDS - now)
+        return max(0.0, wait)
+
+    def observe(
+        self,
+        status: int | None,
+        headers: Mapping[str, str],
+        retry_after: float | None,
+        now: float,
+    ) -> None:
+        """Learn from one answer: the window's budget, a 429's pause, the pace."""
+        limits = RateHeaders.parse(headers)
+        if limits is not None:
+            self._learn_window(limits, now)
+        if status == 429:
+            self._on_rate_limited(retry_after, now)
+        elif status is not None and 200 <= status < 300:
+            self._consecutive_429 = 0
+            if not self._headers_seen:
+                self._set_rate(self._rate + self._ceiling * _INCREASE_FRACTION)
+
+    def _learn_window(self, limits: RateHeaders, now: float) -> None:
+        self._headers_seen = True
+        window_end = now + limits.reset_seconds
+        remaining = limits.allowed - limits.count
+        if self._window_end is None or window_end > self._window_end + 2 * WINDOW_MARGIN_SECONDS:
+            self._window_end = window_end  # the first answer of a new window
+            self._remaining = remaining
+        elif window_end >= self._window_end - 2 * WINDOW_MARGIN_SECONDS:
+            # The same window; answers can arrive out of order, so keep the lowest budget.
+            self._remaining = (
+                remaining if self._remaining is None else min(self._remaining, remaining)
+            )
+        # else: a late answer from a window already over; it says nothing about this one.
+        if limits.reset_seconds > self._window_length:
+            self._window_length = limits.reset_seconds
+        if self._window_length > 0:
+            self._set_rate(limits.allowed / self._window_length)
+
+    def _on_rate_limited(self, retry_after: float | None, now: float) -> None:
+        self._consecutive_429 += 1
+        asked = retry_after
+        if asked is None:
+            if self._window_end is not None and self._window_end > now:
+                asked = self._window_end - now + WINDOW_MARGIN_SECONDS
+            else:
+                asked = min(
+                    _MAX_NO_HEADER_PAUSE_SECONDS,
+                    _NO_HEADER_PAUSE_SECONDS * 2.0 ** (self._consecutive_429 - 1),
+                )
+        fresh_pause = now >= self._paused_until
+        self._paused_until = max(self._paused_until, now + asked)
+        if fresh_pause and not self._headers_seen:
+            self._set_rate(self._rate / 2.0)  # one decrease per pause, however many 429s met it
+        _log.info(
+            "net.rate_limited",
+            target=self.target,
+            pause_seconds=round(asked, 3),
+            rate_per_minute=round(self.rate_per_minute, 1),
+        )
+
+    def _set_rate(self, rate: float) -> None:
+        self._rate = min(self._ceiling, max(self._floor, rate))
+        if abs(self._rate - self._bucket_rate) > self._bucket_rate * _REBUILD_RATIO:
+            # Waiters on the old bucket finish at the old pace; aiolimiter has no public way
+            # to change a bucket's rate in place.
+            self._limiter = _bucket(self._rate)
+            self._bucket_rate = self._rate
+
+
+def _bucket(rate_per_second: float) -> AsyncLimiter:
+    capacity = max(1.0, rate_per_second * BURST_SECONDS)
+    return AsyncLimiter(capacity, capacity / rate_per_second)

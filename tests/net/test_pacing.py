@@ -1,0 +1,78 @@
+"""The pacer's decisions, by calling them with explicit times (no waiting)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dncsync.net.pacing import WINDOW_MARGIN_SECONDS, Pacer, RateHeaders
+
+
+def headers(allowed: int, count: int, reset: int) -> dict[str, str]:
+    return {
+        "inin-ratelimit-allowed": str(allowed),
+        "inin-ratelimit-count": str(count),
+        "inin-ratelimit-reset": str(reset),
+    }
+
+
+def test_rate_headers_are_read_or_ignored() -> None:
+    assert RateHeaders.parse(headers(300, 12, 41)) == RateHeaders(300, 12, 41.0)
+    assert RateHeaders.parse({}) is None
+    assert RateHeaders.parse({**headers(300, 12, 41), "inin-ratelimit-count": "x"}) is None
+    assert RateHeaders.parse(headers(300, 0, 60)) is None  # not counted: says nothing
+
+
+def test_a_spent_window_stops_new_requests_until_it_resets() -> None:
+    pacer = Pacer(600)
+    pacer.observe(200, headers(20, 5, 4), None, now=100.0)
+    assert pacer.wait_needed(100.0) == 0.0
+    pacer.observe(200, headers(20, 20, 3), None, now=101.0)
+    assert pacer.wait_needed(101.0) == pytest.approx(3.0 + WINDOW_MARGIN_SECONDS)
+    # Once the window is over, requests go again (the next answers tell the new budget).
+    assert pacer.wait_needed(104.2) == 0.0
+
+
+def test_requests_in_flight_count_against_the_budget() -> None:
+    pacer = Pacer(600)
+    pacer.observe(200, headers(20, 17, 5), None, now=10.0)
+    pacer._in_flight = 2
+    assert pacer.wait_needed(10.0) == 0.0  # 3 left, 2 in flight: one more may go
+    pacer._in_flight = 3
+    assert pacer.wait_needed(10.0) > 0.0
+
+
+def test_late_answers_keep_the_lowest_budget_of_a_window() -> None:
+    pacer = Pacer(600)
+    pacer.observe(200, headers(20, 19, 5), None, now=10.0)
+    pacer.observe(200, headers(20, 12, 5), None, now=10.05)  # processed earlier, arrived later
+    assert pacer._remaining == 1
+    pacer.observe(200, headers(20, 1, 5), None, now=16.0)  # a new window
+    assert pacer._remaining == 19
+
+
+def test_the_pace_follows_the_platform_limit() -> None:
+    pacer = Pacer(1200)
+    pacer.observe(200, headers(60, 1, 60), None, now=0.0)
+    assert pacer.rate_per_minute == pytest.approx(60.0)
+
+
+def test_a_429_pauses_every_request_for_retry_after() -> None:
+    pacer = Pacer(600)
+    pacer.observe(429, headers(20, 21, 9), 2.0, now=50.0)
+    assert pacer.wait_needed(50.0) == pytest.approx(9.0 + WINDOW_MARGIN_SECONDS)
+    storm = Pacer(600)
+    storm.observe(429, headers(20, 3, 9), 2.0, now=50.0)  # budget left: a transient storm
+    assert storm.wait_needed(50.0) == pytest.approx(2.0)
+    assert storm.wait_needed(52.0) == 0.0
+
+
+def test_without_headers_a_429_halves_the_pace_and_successes_restore_it() -> None:
+    pacer = Pacer(600)
+    pacer.observe(429, {}, None, now=0.0)
+    assert pacer.rate_per_minute == pytest.approx(300.0)
+    assert pacer.wait_needed(0.0) == pytest.approx(1.0)  # no Retry-After: a short pause
+    pacer.observe(429, {}, None, now=0.5)  # the same pause: no second halving
+    assert pacer.rate_per_minute == pytest.approx(300.0)
+    for _ in range(200):
+        pacer.observe(200, {}, None, now=5.0)
+    assert pacer.rate_per_minute == pytest.approx(600.0)  # never above the configured pace
