@@ -1,0 +1,308 @@
+"""The run report: everything an auditor needs about one run (DOMAIN.md principle 8).
+
+Frozen dataclasses, JSON-serialisable through `dncsync.report.codec`. Phone numbers in a report
+are always masked (`+1415555****`): a report carries counts and digests, never full numbers
+(DOMAIN.md principle 7). The engine fills a report through `RunReportBuilder`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from dncsync.model import SourceInfo
+
+SCHEMA = "dncsync.run-report/1"
+REGISTRY_MAX_AGE_DAYS = 31  # safe harbor: scrub against a registry version at most 31 days old
+
+
+class RunStatus(StrEnum):
+    """How a run (or one target's part of it) ended."""
+
+    SUCCESS = "success"  # every write acknowledged
+    PARTIAL = "partial"  # some batch or record not acknowledged after retries
+    SAFETY_STOP = "safety_stop"  # stopped before any write (mass removal, empty source)
+    FAILED = "failed"  # stopped by an error (configuration, authentication, input)
+
+    @property
+    def severity(self) -> int:
+        """Higher is worse: a run's status is its worst target's."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {
+    RunStatus.SUCCESS: 0,
+    RunStatus.PARTIAL: 1,
+    RunStatus.SAFETY_STOP: 2,
+    RunStatus.FAILED: 3,
+}
+
+
+class VerificationStatus(StrEnum):
+    """Whether the platform's list was read back after the run, and what it showed."""
+
+    NOT_RUN = "not_run"
+    MATCH = "match"
+    DRIFT = "drift"
+
+
+class BatchStatus(StrEnum):
+    """The platform's answer to one batch, after retries."""
+
+    ACKNOWLEDGED = "acknowledged"  # every record in it
+    PARTIAL = "partial"  # answered, but some records failed (CXone per-record results)
+    FAILED = "failed"  # not acknowledged at all
+
+
+@dataclass(frozen=True, slots=True)
+class AccountingEvidence:
+    """Every row read is accounted for: rows = accepted + duplicates + rejected."""
+
+    rows: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    blank_lines: int = 0
+    warnings: dict[str, int] = field(default_factory=dict)
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        """The accounting identity every report must show."""
+        return self.rows == self.accepted + self.duplicates + self.rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How old a registry source was when the run read it (safe harbor: at most 31 days)."""
+
+    source: str
+    registry_date: date
+    age_days: int
+    stale: bool
+    limit_days: int = REGISTRY_MAX_AGE_DAYS
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSample:
+    """One planned write, masked, to show what a plan does."""
+
+    action: str  # add | update | remove | expiry
+    phone: str  # masked
+    retention_end: date | None = None
+    platform_expires: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    """What the run meant to change on one target."""
+
+    adds: int = 0
+    updates: int = 0
+    removes: int = 0
+    expiries: int = 0
+    unchanged: int = 0
+    expired: int = 0  # desired entries whose retention already ended: counted, not pushed
+    held_before: int = 0  # numbers the target held before the run (per the state store)
+    sample: tuple[PlanSample, ...] = ()
+
+    @property
+    def writes(self) -> int:
+        """Numbers to send, in any direction."""
+        return self.adds + self.updates + self.removes + self.expiries
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    """One request's worth of numbers, as the platform answered it."""
+
+    number: int  # 1-based, in the order the batches were started
+    action: str  # add | remove
+    count: int  # numbers in the batch
+    attempts: int
+    status: BatchStatus
+    started_at: datetime
+    duration_seconds: float
+    correlation_id: str | None = None  # e.g. Genesys ININ-Correlation-Id of the last attempt
+    http_status: int | None = None
+    error_code: str | None = None
+    failed: int = 0  # records in it the platform refused
+    expires: date | None = None  # the platform expiration sent with it
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitWait:
+    """Time spent waiting because the platform said to slow down (429) or a retry backed off."""
+
+    started_at: datetime
+    seconds: float
+    status: int | None = 429  # the HTTP status that caused the wait (None: pacing)
+    batch: int | None = None  # BatchRecord.number, when known
+
+
+@dataclass(frozen=True, slots=True)
+class FailedNumber:
+    """A number the platform did not acknowledge, masked, with the platform's own error.
+
+    A batch refused as a whole is one line with no phone and the count of its numbers.
+    """
+
+    phone: str | None  # masked; None for a whole refused batch
+    action: str
+    error_code: str
+    message: str = ""
+    count: int = 1
+    batch: int | None = None  # BatchRecord.number
+
+
+@dataclass(frozen=True, slots=True)
+class PushSummary:
+    """What was sent to one target and what the platform answered."""
+
+    numbers_sent: int = 0
+    numbers_acknowledged: int = 0
+    numbers_failed: int = 0
+    numbers_skipped: int = 0  # not sendable in the platform's form (e.g. CXone `skip`)
+    batches_sent: int = 0
+    batches_acknowledged: int = 0
+    batches_failed: int = 0  # not acknowledged, or acknowledged with some records refused
+    requests: int = 0  # HTTP requests, retries included
+    retries: int = 0
+    rate_limited: int = 0  # 429 answers
+    waited_seconds: float = 0.0
+    duration_seconds: float = 0.0
+    throughput_per_second: float = 0.0  # numbers acknowledged per second of push
+    failure_codes: dict[str, int] = field(default_factory=dict)
+    failures: tuple[FailedNumber, ...] = ()
+    batches: tuple[BatchRecord, ...] = ()
+    waits: tuple[RateLimitWait, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The platform's list read back after the run, compared with what it should hold."""
+
+    status: VerificationStatus = VerificationStatus.NOT_RUN
+    checked_at: datetime | None = None
+    expected: int | None = None
+    actual: int | None = None
+    missing: int = 0  # should be there, is not
+    unexpected: int = 0  # is there, should not be
+    foreign: int = 0  # upsert mode: put there by someone else; not drift
+
+
+@dataclass(frozen=True, slots=True)
+class LateEntry:
+    """A pushed entry collected more than the allowed business days before the push."""
+
+    phone: str  # masked
+    reason: str
+    date_collected: date
+    business_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Timeliness:
+    """Age at push time of entries with a date collected (FCC 47 CFR 64.1200(d)(3))."""
+
+    pushed_on: date | None = None
+    checked: int = 0  # pushed entries that had a date collected
+    late: int = 0  # of those, pushed after the deadline
+    limit_business_days: int = 10
+    oldest_business_days: int | None = None
+    late_by_reason: dict[str, int] = field(default_factory=dict)
+    sample: tuple[LateEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportWarning:
+    """Something an operator should look at; the run went on."""
+
+    code: str
+    message: str
+    target: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetReport:
+    """One target's part of a run."""
+
+    name: str
+    platform: str
+    list_id: str
+    mode: str
+    status: RunStatus
+    plan: PlanSummary = field(default_factory=PlanSummary)
+    push: PushSummary = field(default_factory=PushSummary)
+    verification: Verification = field(default_factory=Verification)
+    timeliness: Timeliness = field(default_factory=Timeliness)
+    stop_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReference:
+    """Where the run's audit log is, and the seal the state store keeps for it."""
+
+    file: str
+    final_hash: str | None = None
+    lines: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """The evidence of one run."""
+
+    run_id: str
+    command: str
+    started_at: datetime
+    finished_at: datetime | None
+    dncsync_version: str
+    config_digest: str
+    status: RunStatus
+    accounting: AccountingEvidence
+    sources: tuple[SourceInfo, ...] = ()
+    freshness: tuple[Freshness, ...] = ()
+    targets: tuple[TargetReport, ...] = ()
+    warnings: tuple[ReportWarning, ...] = ()
+    audit: AuditReference | None = None
+    error: str | None = None
+    schema: str = SCHEMA
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Wall time of the run, when it finished."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def target(self, name: str) -> TargetReport:
+        """One target's part, by name."""
+        for target in self.targets:
+            if target.name == name:
+                return target
+        raise KeyError(name)
+
+
+__all__ = [
+    "REGISTRY_MAX_AGE_DAYS",
+    "SCHEMA",
+    "AccountingEvidence",
+    "AuditReference",
+    "BatchRecord",
+    "BatchStatus",
+    "FailedNumber",
+    "Freshness",
+    "LateEntry",
+    "PlanSample",
+    "PlanSummary",
+    "PushSummary",
+    "RateLimitWait",
+    "ReportWarning",
+    "RunReport",
+    "RunStatus",
+    "TargetReport",
+    "Timeliness",
+    "Verification",
+    "VerificationStatus",
+]
