@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import httpx
 import pytest
@@ -98,3 +99,30 @@ def cxone(emulator: RunningEmulator, http: httpx.Client) -> Iterator[httpx.Clien
         timeout=10,
     ) as admin:
         yield admin
+
+
+@pytest.fixture
+def genesys_login(http: httpx.Client) -> Callable[[], str]:
+    """Fetch a fresh Genesys token from the emulator under test."""
+    return lambda: genesys_token(http)
+
+
+Serve = Callable[..., AbstractContextManager[tuple[RunningEmulator, httpx.Client]]]
+
+
+@pytest.fixture
+def serve(clock: ManualClock) -> Serve:
+    """Start an emulator with settings overrides (on the test's clock); yields it and a client
+    that holds a Genesys token."""
+
+    @contextmanager
+    def serving(**overrides: object) -> Iterator[tuple[RunningEmulator, httpx.Client]]:
+        settings = EmulatorSettings(clock=clock, **overrides)  # type: ignore[arg-type]
+        with (
+            run_in_thread(settings) as running,
+            httpx.Client(base_url=running.base_url, timeout=10) as client,
+        ):
+            client.headers["Authorization"] = f"Bearer {genesys_token(client)}"
+            yield running, client
+
+    return serving

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx
 import pytest
@@ -28,7 +28,7 @@ def new_group(cxone: httpx.Client, name: str = "Compliance") -> int:
     return group_id
 
 
-def add(cxone: httpx.Client, group_id: int, *records: dict[str, object]) -> dict[str, object]:
+def add(cxone: httpx.Client, group_id: int, *records: Mapping[str, object]) -> dict[str, object]:
     answer = cxone.post(f"/dnc-groups/{group_id}/records", json={"dncGroupRecords": list(records)})
     assert answer.status_code == 200, answer.text
     result = answer.json()["resultSet"]
@@ -76,7 +76,8 @@ def test_password_grant_refresh_and_access_key_tokens(
         "/authentication/v1/token/access-key",
         json={"accessKeyId": DEFAULT_ACCESS_KEY_ID, "accessKeySecret": DEFAULT_ACCESS_KEY_SECRET},
     )
-    assert by_key.status_code == 200 and by_key.json()["access_token"]
+    assert by_key.status_code == 200
+    assert by_key.json()["access_token"]
 
     wrong_secret = http.post(
         "/auth/token",
@@ -142,7 +143,8 @@ def test_expire_keeps_records_and_repost_replaces_expired_date(
         f"/dnc-groups/{group_id}/records",
         json={"dncGroupRecords": [{"phoneNumber": "4155552671"}]},
     )
-    assert expired.status_code == 200 and expired.json()["resultSet"]["errorCount"] == 0
+    assert expired.status_code == 200
+    assert expired.json()["resultSet"]["errorCount"] == 0
     assert valid_records(cxone, group_id) == 1
     records = cxone.get(f"/dnc-groups/{group_id}/records").json()["resultSet"]
     assert records["totalRecords"] == 2  # held and expired are both listed
