@@ -129,11 +129,13 @@ class ApiClient:
         authenticated: bool = True,
         follow_redirects: bool = False,
         sink: IO[bytes] | None = None,
+        accept: str = "application/json",
     ) -> Exchange:
         """Send a request until it succeeds, fails for good, or the retry budget is spent.
 
         With `sink`, the body is streamed into that file (rewritten on each attempt)
-        instead of being kept in memory.
+        instead of being kept in memory. `Accept` is set on every request, whatever client
+        was injected: CXone refuses to answer a request without it.
         """
         exchange = Exchange(method, httpx.URL(url).path)
         started = time.monotonic()
@@ -146,7 +148,9 @@ class ApiClient:
                 with attempt:
                     await self._attempt(
                         exchange,
-                        self.client.build_request(method, url, json=json, params=params),
+                        self.client.build_request(
+                            method, url, json=json, params=params, headers={"Accept": accept}
+                        ),
                         authenticated=authenticated,
                         follow_redirects=follow_redirects,
                         sink=sink,

@@ -1,0 +1,125 @@
+"""What every platform target offers the engine: push a batch, read the list, and its limits.
+
+A batch is one request's worth of numbers with one action and one platform expiration. The
+engine groups and bounds batches (`plan.batches`); a target sends each one in the form its
+platform needs and reports, number by number, what the platform acknowledged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal, Protocol, Self
+
+Action = Literal["add", "remove"]
+
+
+class BatchLike(Protocol):
+    """Anything shaped like a batch: `WriteBatch` here, or the planner's `plan.Batch`."""
+
+    @property
+    def action(self) -> Action: ...
+
+    @property
+    def phones(self) -> tuple[str, ...]: ...
+
+    @property
+    def expires(self) -> date | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBatch:
+    """Numbers to add or remove with one platform expiration."""
+
+    action: Action
+    phones: tuple[str, ...]  # E.164, e.g. +14155552671
+    expires: date | None = None  # the LAST day (UTC) the platform holds them; None: no expiry
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What the platform did with one batch, number by number, and what it cost."""
+
+    acknowledged: list[str] = field(default_factory=list)  # numbers the platform took
+    failed: dict[str, str] = field(default_factory=dict)  # number -> "code: message" (masked)
+    correlation_ids: list[str] = field(default_factory=list)  # Genesys ININ-Correlation-Id
+    requests: int = 0  # logical requests (a 413 split makes more than one)
+    attempts: int = 0  # HTTP attempts, retries included
+    rate_limited: int = 0  # 429 answers met
+    waited_seconds: float = 0.0  # waited on pacing and Retry-After
+    duration_seconds: float = 0.0
+    status: int | None = None  # the last HTTP status; None when the network failed
+
+    @property
+    def ok(self) -> bool:
+        """Every number acknowledged."""
+        return not self.failed
+
+    def absorb(self, other: BatchResult) -> None:
+        """Add a sub-batch's result (after a split) to this one."""
+        self.acknowledged.extend(other.acknowledged)
+        self.failed.update(other.failed)
+        self.correlation_ids.extend(other.correlation_ids)
+        self.requests += other.requests
+        self.attempts += other.attempts
+        self.rate_limited += other.rate_limited
+        self.waited_seconds += other.waited_seconds
+        self.status = other.status
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteRecord:
+    """One number as the platform stores it."""
+
+    phone: str  # E.164 when the platform's form can be read back, else the stored string
+    expires: date | None  # the last day (UTC) the platform holds it; None: no expiry
+    held: bool  # True while the platform blocks it (not yet expired)
+
+
+class Target(Protocol):
+    """One DNC list on one platform."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def platform(self) -> str:
+        """`genesys` or `cxone`."""
+        ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def max_body_bytes(self) -> int | None:
+        """The platform's request body cap, if any."""
+        ...
+
+    @property
+    def max_expiry_days(self) -> int | None:
+        """How many days ahead a platform expiration may be, if capped."""
+        ...
+
+    async def push(self, batch: BatchLike) -> BatchResult:
+        """Send one batch; per-number results. Raises AuthError/ConfigError when fatal."""
+        ...
+
+    def records(self) -> AsyncIterator[RemoteRecord]:
+        """Every number the list stores, streamed (Genesys: export; CXone: paging)."""
+        ...
+
+    async def read_all(self) -> list[RemoteRecord]:
+        """Every number the list stores."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if the target opened it."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...

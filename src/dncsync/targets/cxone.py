@@ -1,0 +1,382 @@
+"""NICE CXone: one DNC group, written through the Admin API.
+
+- Discovery: `GET {discovery host}/.well-known/cxone-configuration?tenantId=` gives the
+  tenant's `api_endpoint`; the Admin API is `{api_endpoint}/inContactAPI/services/v{NN}.0`.
+- Writes: `POST .../dnc-groups/{id}/records` (add) and `DELETE .../dnc-groups/{id}/records`
+  (remove: CXone expires the records) with `{"dncGroupRecords": [{"phoneNumber", "expiredDate"}]}`.
+  CXone answers 200 with a result per record: every one is counted, and a batch whose
+  successes and failures do not add up to the records sent is an error as a whole.
+- Number forms (CXone takes digits, not E.164): North American numbers (+1) as their 10
+  national digits; any other number as `011` + country code + national number (what a North
+  American dialer dials), or, with `international = "skip"`, not sent and reported failed.
+  Bare country-code digits are never sent: `4930901820` (Berlin) would read as a US number.
+- `expiredDate` (`MM/DD/YYYY`): CXone holds a record while its expiredDate is in the future,
+  so a hold through day D is sent as D + 1; no expiredDate for a hold without end.
+- Reads: `GET .../records?skip=&top=` pages, reporting held and expired records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+import httpx
+
+from dncsync.errors import ConfigError, PartialFailure
+from dncsync.net.auth import Clock, CxoneAuth
+from dncsync.net.client import build_client
+from dncsync.net.discovery import discover
+from dncsync.net.retry import Outcome
+from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord
+from dncsync.targets.http import E164, HttpTarget, account, check_settings, fail_all, log_batch
+
+DEFAULT_DISCOVERY_URL = "https://cxone.niceincontact.com"
+DEFAULT_API_VERSION = 31
+
+# Failure codes dncsync itself gives to numbers it does not send.
+NOT_E164 = "dncsync.not_e164"
+INTERNATIONAL_SKIPPED = "dncsync.international_skipped"
+# A DELETE of a record the group does not hold: the number is not held, which is what a
+# removal wants.
+_ABSENT_CODES = frozenset({"RecordNotFound"})
+
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CxoneSettings:
+    """One NICE CXone target; credential values come from the environment, never a file."""
+
+    name: str
+    tenant_id: str
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    client_id: str
+    client_secret: str = field(repr=False)
+    dnc_group_id: int = 0  # 0 only to create a group first (`create_group`)
+    base_url: str | None = None  # the discovery and token host; default cxone.niceincontact.com
+    international: Literal["011", "skip"] = "011"
+    api_version: int = DEFAULT_API_VERSION  # the Admin API's v{NN}.0
+    batch_size: int = 1000
+    concurrency: int = 4
+    requests_per_minute: float = 300.0  # the starting pace and ceiling; 429s lower it
+    retry_budget_seconds: float = 300.0
+    timeout_seconds: float = 30.0
+    page_size: int = 1000  # records per GET when reading the group
+    access_key_id_env: str = "CXONE_ACCESS_KEY_ID"  # named in messages about refused credentials
+    access_key_secret_env: str = "CXONE_ACCESS_KEY_SECRET"  # noqa: S105 - a variable's name
+    client_id_env: str = "CXONE_CLIENT_ID"
+    client_secret_env: str = "CXONE_CLIENT_SECRET"  # noqa: S105 - a variable's name
+
+    def __post_init__(self) -> None:
+        if self.international not in ("011", "skip"):
+            raise ConfigError(
+                f'target {self.name!r}: international must be "011" or "skip", '
+                f"not {self.international!r}"
+            )
+        if self.api_version < 1:
+            raise ConfigError(f"target {self.name!r}: api_version must be a positive number")
+        if self.page_size < 1:
+            raise ConfigError(f"target {self.name!r}: page_size must be at least 1")
+        check_settings(self.name, self.base_url, self.batch_size, self.concurrency)
+
+    @property
+    def discovery_url(self) -> str:
+        """Where discovery and the token endpoint are."""
+        return (self.base_url or DEFAULT_DISCOVERY_URL).rstrip("/")
+
+
+class UnsendableNumber(ValueError):
+    """A number CXone cannot be sent, with the code it is reported failed under."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.args[0]}"
+
+
+def cxone_number(phone: str, international: str = "011") -> str:
+    """The digits CXone is sent for an E.164 number: NANP 10 digits, else `011` + E.164 digits."""
+    if not E164.match(phone):
+        raise UnsendableNumber(NOT_E164, "not an E.164 number; not sent")
+    digits = phone[1:]
+    if digits.startswith("1"):
+        if len(digits) != 11:
+            raise UnsendableNumber(NOT_E164, "a +1 number must have 10 national digits; not sent")
+        return digits[1:]
+    if international == "skip":
+        raise UnsendableNumber(
+            INTERNATIONAL_SKIPPED,
+            'numbers outside North America are not sent (international = "skip")',
+        )
+    return "011" + digits  # country code + national number, after the international prefix
+
+
+def e164_from_cxone(digits: str) -> str:
+    """Read a stored CXone number back as E.164 where its form says how; else as stored."""
+    if len(digits) == 10 and digits.isdigit():
+        return "+1" + digits
+    if len(digits) == 11 and digits.startswith("1") and digits.isdigit():
+        return "+" + digits
+    if digits.startswith("011") and digits.isdigit() and len(digits) > 6:
+        return "+" + digits[3:]
+    return digits
+
+
+def expired_date(expires: date) -> str:
+    """CXone's expiredDate for a hold through `expires`: the next day, MM/DD/YYYY."""
+    return (expires + timedelta(days=1)).strftime("%m/%d/%Y")
+
+
+def parse_expired_date(value: object) -> date | None:
+    """Read an expiredDate (`MM/DD/YYYY`, or ISO); None when empty or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if match := _US_DATE.match(text):
+            month, day, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        if match := _ISO_DATE.match(text):
+            year, month, day = (int(part) for part in match.groups())
+            return date(year, month, day)
+    except ValueError:
+        return None
+    return None
+
+
+class CxoneTarget(HttpTarget):
+    """A NICE CXone DNC group."""
+
+    platform = "cxone"
+    platform_title = "NICE CXone"
+    permissions_hint = (
+        "the access key's user needs a role that may view and edit DNC groups and their records"
+    )
+    list_key = "dnc_group_id"
+
+    def __init__(
+        self,
+        settings: CxoneSettings,
+        client: httpx.AsyncClient | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.dnc_group_id = settings.dnc_group_id
+        auth = CxoneAuth(
+            token_url=f"{settings.discovery_url}/auth/token",
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            access_key_id=settings.access_key_id,
+            access_key_secret=settings.access_key_secret,
+            target=settings.name,
+            credential_env=(
+                settings.access_key_id_env,
+                settings.access_key_secret_env,
+                settings.client_id_env,
+                settings.client_secret_env,
+            ),
+            clock=clock,
+        )
+        owns = client is None
+        if client is None:
+            client = build_client(
+                [settings.discovery_url],
+                timeout_seconds=settings.timeout_seconds,
+                concurrency=settings.concurrency,
+            )
+        super().__init__(
+            name=settings.name,
+            client=client,
+            owns_client=owns,
+            auth=auth,
+            batch_size=settings.batch_size,
+            concurrency=settings.concurrency,
+            requests_per_minute=settings.requests_per_minute,
+            retry_budget_seconds=settings.retry_budget_seconds,
+            now=now,
+            rng=rng,
+        )
+        self._admin_api: str | None = None
+        self._discovery_lock = asyncio.Lock()
+
+    async def admin_api(self) -> str:
+        """The tenant's Admin API base, discovered once."""
+        async with self._discovery_lock:
+            if self._admin_api is None:
+                endpoints = await discover(
+                    self.api, self.settings.discovery_url, self.settings.tenant_id
+                )
+                self._admin_api = endpoints.admin_api(self.settings.api_version)
+            return self._admin_api
+
+    async def _records_url(self) -> str:
+        if not self.dnc_group_id:
+            raise ConfigError(f"target {self.name!r}: dnc_group_id is not set")
+        return f"{await self.admin_api()}/dnc-groups/{self.dnc_group_id}/records"
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def push(self, batch: BatchLike) -> BatchResult:
+        """Add (POST) or remove (DELETE) one batch, counting every per-record result."""
+        started = time.monotonic()
+        result = BatchResult()
+        sent: dict[str, str] = {}  # CXone digits -> E.164
+        for phone in batch.phones:
+            try:
+                sent[cxone_number(phone, self.settings.international)] = phone
+            except UnsendableNumber as refused:
+                result.failed[phone] = str(refused)
+        if sent:
+            await self._send(batch, sent, result)
+        result.duration_seconds = time.monotonic() - started
+        log_batch(self.name, batch.action, batch.phones, result)
+        return result
+
+    async def _send(self, batch: BatchLike, sent: dict[str, str], result: BatchResult) -> None:
+        records: list[dict[str, str]] = []
+        for digits in sent:
+            record = {"phoneNumber": digits}
+            if batch.action == "add" and batch.expires is not None:
+                record["expiredDate"] = expired_date(batch.expires)
+            records.append(record)
+        exchange = await self.api.call(
+            "POST" if batch.action == "add" else "DELETE",
+            await self._records_url(),
+            json={"dncGroupRecords": records},
+        )
+        account(result, exchange)
+        phones = list(sent.values())
+        if exchange.outcome is not Outcome.SUCCESS:
+            self.fail_if_fatal(exchange, self.dnc_group_id)
+            fail_all(result, phones, exchange)
+            return
+        body: Any = None
+        if exchange.response is not None and exchange.response.content:
+            try:
+                body = exchange.response.json()
+            except ValueError:
+                body = None
+        outcome = _per_record(body, list(sent), removing=batch.action == "remove")
+        if isinstance(outcome, str):  # the answer does not account for every record
+            for phone in phones:
+                result.failed[phone] = outcome
+            return
+        for digits, failure in outcome:
+            if failure is None:
+                result.acknowledged.append(sent[digits])
+            else:
+                result.failed[sent[digits]] = failure
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def records(self) -> AsyncIterator[RemoteRecord]:
+        """Every record of the group, held and expired, page by page."""
+        url = await self._records_url()
+        today = self._now().date()
+        skip = 0
+        while True:
+            body = self.require_success(
+                await self.api.call(
+                    "GET", url, params={"skip": skip, "top": self.settings.page_size}
+                ),
+                "reading the DNC group's records",
+                self.dnc_group_id,
+            )
+            result_set = body.get("resultSet") if isinstance(body, dict) else None
+            items = result_set.get("dncRecords") if isinstance(result_set, dict) else None
+            if not isinstance(items, list):
+                raise PartialFailure(
+                    f"{self.name}: reading DNC group {self.dnc_group_id} answered without "
+                    "resultSet.dncRecords"
+                )
+            for item in items:
+                if isinstance(item, dict) and item.get("phoneNumber") not in (None, ""):
+                    yield _remote_record(item, today)
+            skip += len(items)
+            total = result_set.get("totalRecords") if isinstance(result_set, dict) else None
+            if not items or (isinstance(total, int) and skip >= total):
+                return
+
+    # --- helpers for the demo and tests ----------------------------------------------------
+
+    async def create_group(self, name: str, description: str = "") -> int:
+        """Create a DNC group; return its id (and use it from now on)."""
+        body = self.require_success(
+            await self.api.call(
+                "POST",
+                f"{await self.admin_api()}/dnc-groups",
+                json={"dncGroupName": name, "dncGroupDescription": description},
+            ),
+            "creating a DNC group",
+            name,
+        )
+        groups = body.get("dncGroups") if isinstance(body, dict) else None
+        if groups is None and isinstance(body, dict) and isinstance(body.get("resultSet"), dict):
+            groups = body["resultSet"].get("dncGroups")
+        group_id = groups[0].get("dncGroupId") if isinstance(groups, list) and groups else None
+        if not isinstance(group_id, int):
+            raise PartialFailure(f"{self.name}: creating a DNC group answered without an id")
+        self.dnc_group_id = group_id
+        return group_id
+
+
+def _per_record(
+    body: Any, sent: list[str], *, removing: bool
+) -> list[tuple[str, str | None]] | str:
+    """Pair each record sent with its result; a string explains why the answer cannot be used.
+
+    Results are matched by their phoneNumber when every one names a number sent, else by
+    position; a count that differs from the records sent, or an `errorCount` that disagrees
+    with the failures listed, makes the whole answer unusable.
+    """
+    holder = body.get("resultSet") if isinstance(body, dict) else None
+    if not isinstance(holder, dict) or "recordResults" not in holder:
+        holder = body  # the DELETE answer's nesting is unconfirmed: accept either
+    results = holder.get("recordResults") if isinstance(holder, dict) else None
+    if not isinstance(results, list) or len(results) != len(sent):
+        count = len(results) if isinstance(results, list) else 0
+        return (
+            f"cxone.results_mismatch: the platform reported {count} results for "
+            f"{len(sent)} records sent"
+        )
+    named = [str(r.get("phoneNumber")) if isinstance(r, dict) else "" for r in results]
+    order = named if sorted(named) == sorted(sent) else sent
+    paired: list[tuple[str, str | None]] = []
+    failures = 0
+    for digits, item in zip(order, results, strict=True):
+        success = isinstance(item, dict) and item.get("success") is True
+        if success:
+            paired.append((digits, None))
+            continue
+        error = item.get("error") if isinstance(item, dict) else None
+        code = error if isinstance(error, str) and error else "cxone.record_failed"
+        failures += 1
+        paired.append((digits, None if removing and code in _ABSENT_CODES else code))
+    reported = holder.get("errorCount") if isinstance(holder, dict) else None
+    if isinstance(reported, int) and reported != failures:
+        return (
+            f"cxone.results_mismatch: errorCount {reported} but {failures} records reported failed"
+        )
+    return paired
+
+
+def _remote_record(item: dict[str, Any], today: date) -> RemoteRecord:
+    phone = e164_from_cxone(str(item["phoneNumber"]).strip())
+    ends = parse_expired_date(item.get("expiredDate"))
+    if ends is None:
+        return RemoteRecord(phone, None, True)
+    # Held while expiredDate is in the future: the last held day is the day before it.
+    return RemoteRecord(phone, ends - timedelta(days=1), ends > today)

@@ -1,0 +1,353 @@
+"""Genesys Cloud: one Internal (`rds`) DNC list, written through the Platform API v2.
+
+- Writes: `PATCH /api/v2/outbound/dnclists/{id}/phonenumbers` with
+  `{"action": "Add"|"Remove", "phoneNumbers": [E.164 with +], "expirationDateTime": ...}`.
+  The expiration is the instant the hold ends: the day after the batch's last held day, at
+  00:00Z, in `yyyy-MM-ddTHH:mmZ`; Genesys accepts at most 180 days ahead. A 413 splits the
+  batch in halves, each sent on its own.
+- Reads: the export is the only way to read a list: `POST .../export`, poll `GET .../export`
+  until a new export is ready, then download its CSV (column 0 the number, column 2 the
+  expiration, read by position as the official terraform provider does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import random
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+from dncsync.errors import ConfigError, PartialFailure
+from dncsync.net.auth import Clock, GenesysAuth
+from dncsync.net.client import build_client
+from dncsync.net.retry import Outcome
+from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord
+from dncsync.targets.http import (
+    E164,
+    HttpTarget,
+    account,
+    check_settings,
+    fail_all,
+    log_batch,
+)
+
+log = structlog.get_logger()
+
+# Region -> API host, as the official SDK's PureCloudRegionHosts lists them. The login host
+# is the API host with `api.` replaced by `login.`.
+GENESYS_API_HOSTS: dict[str, str] = {
+    "us_east_1": "api.mypurecloud.com",
+    "eu_west_1": "api.mypurecloud.ie",
+    "ap_southeast_2": "api.mypurecloud.com.au",
+    "ap_northeast_1": "api.mypurecloud.jp",
+    "eu_central_1": "api.mypurecloud.de",
+    "us_west_2": "api.usw2.pure.cloud",
+    "ca_central_1": "api.cac1.pure.cloud",
+    "ap_northeast_2": "api.apne2.pure.cloud",
+    "eu_west_2": "api.euw2.pure.cloud",
+    "ap_south_1": "api.aps1.pure.cloud",
+    "us_east_2": "api.use2.us-gov-pure.cloud",
+    "sa_east_1": "api.sae1.pure.cloud",
+    "me_central_1": "api.mec1.pure.cloud",
+    "ap_northeast_3": "api.apne3.pure.cloud",
+    "eu_central_2": "api.euc2.pure.cloud",
+    "mx_central_1": "api.mxc1.pure.cloud",
+    "ap_southeast_1": "api.apse1.pure.cloud",
+    "eusc_de_east_1": "api.edee1.eusc-pure.cloud",
+}
+
+MAX_BODY_BYTES = 512_000
+MAX_EXPIRY_DAYS = 180
+EXPIRATION_FORMAT = "%Y-%m-%dT%H:%MZ"
+_OUTBOUND = "/api/v2/outbound/dnclists"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenesysSettings:
+    """One Genesys Cloud target; credential values come from the environment, never a file."""
+
+    name: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    dnc_list_id: str = ""  # empty only to create a list first (`create_list`)
+    region: str = "us_east_1"
+    base_url: str | None = None  # overrides both the api. and login. hosts (emulator, gateway)
+    batch_size: int = 1000
+    concurrency: int = 4
+    requests_per_minute: float = 300.0  # the starting pace; the headers refine it
+    retry_budget_seconds: float = 300.0
+    timeout_seconds: float = 30.0
+    export_timeout_seconds: float = 600.0
+    export_poll_seconds: float = 2.0
+    client_id_env: str = "GENESYS_CLIENT_ID"  # named in messages about refused credentials
+    client_secret_env: str = "GENESYS_CLIENT_SECRET"  # noqa: S105 - a variable's name
+
+    def __post_init__(self) -> None:
+        if self.base_url is None and self.region not in GENESYS_API_HOSTS:
+            raise ConfigError(
+                f"target {self.name!r}: region {self.region!r} is not a Genesys Cloud region; "
+                f"use one of {', '.join(sorted(GENESYS_API_HOSTS))}"
+            )
+        check_settings(self.name, self.base_url, self.batch_size, self.concurrency)
+
+    @property
+    def api_url(self) -> str:
+        """The API origin, e.g. https://api.mypurecloud.com."""
+        if self.base_url is not None:
+            return self.base_url.rstrip("/")
+        return f"https://{GENESYS_API_HOSTS[self.region]}"
+
+    @property
+    def login_url(self) -> str:
+        """The login origin, e.g. https://login.mypurecloud.com."""
+        if self.base_url is not None:
+            return self.base_url.rstrip("/")
+        return "https://login." + GENESYS_API_HOSTS[self.region].removeprefix("api.")
+
+
+def expiration_instant(expires: date) -> str:
+    """The instant a hold through `expires` ends, as Genesys wants it: the next day, 00:00Z."""
+    return (expires + timedelta(days=1)).strftime("%Y-%m-%dT00:00Z")
+
+
+def last_held_day(instant: datetime) -> date:
+    """The last (UTC) day a hold ending at `instant` covers."""
+    return (instant.astimezone(UTC) - timedelta(microseconds=1)).date()
+
+
+class GenesysTarget(HttpTarget):
+    """A Genesys Cloud DNC list."""
+
+    platform = "genesys"
+    platform_title = "Genesys Cloud"
+    permissions_hint = (
+        "give the OAuth client a role with outbound:dncList:view, outbound:dncList:add, "
+        "outbound:dncList:edit, outbound:dnc:add, outbound:dnc:edit and outbound:dnc:view"
+    )
+    list_key = "dnc_list_id"
+    max_body_bytes = MAX_BODY_BYTES
+    max_expiry_days = MAX_EXPIRY_DAYS
+
+    def __init__(
+        self,
+        settings: GenesysSettings,
+        client: httpx.AsyncClient | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.dnc_list_id = settings.dnc_list_id
+        auth = GenesysAuth(
+            token_url=f"{settings.login_url}/oauth/token",
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            target=settings.name,
+            credential_env=(settings.client_id_env, settings.client_secret_env),
+            clock=clock,
+        )
+        owns = client is None
+        if client is None:
+            client = build_client(
+                [settings.api_url, settings.login_url],
+                timeout_seconds=settings.timeout_seconds,
+                concurrency=settings.concurrency,
+            )
+        super().__init__(
+            name=settings.name,
+            client=client,
+            owns_client=owns,
+            auth=auth,
+            batch_size=settings.batch_size,
+            concurrency=settings.concurrency,
+            requests_per_minute=settings.requests_per_minute,
+            retry_budget_seconds=settings.retry_budget_seconds,
+            now=now,
+            rng=rng,
+        )
+
+    def _list_url(self, suffix: str = "") -> str:
+        if not self.dnc_list_id:
+            raise ConfigError(f"target {self.name!r}: dnc_list_id is not set")
+        return f"{self.settings.api_url}{_OUTBOUND}/{self.dnc_list_id}{suffix}"
+
+    # --- writes ----------------------------------------------------------------------------
+
+    @staticmethod
+    def body(action: str, phones: list[str] | tuple[str, ...], expires: date | None) -> Any:
+        """The PATCH body for one request."""
+        payload: dict[str, Any] = {
+            "action": "Add" if action == "add" else "Remove",
+            "phoneNumbers": list(phones),
+        }
+        if action == "add" and expires is not None:
+            payload["expirationDateTime"] = expiration_instant(expires)
+        return payload
+
+    def body_bytes(self, batch: BatchLike) -> int:
+        """The size of the request body a batch makes (httpx's compact JSON)."""
+        encoded = json.dumps(
+            self.body(batch.action, batch.phones, batch.expires),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return len(encoded.encode())
+
+    def accepts_expiry(self, expires: date, now: datetime) -> bool:
+        """Whether Genesys takes a hold through `expires`: its end at most 180 days ahead."""
+        end = datetime.combine(expires + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        return end <= now + timedelta(days=MAX_EXPIRY_DAYS)
+
+    async def push(self, batch: BatchLike) -> BatchResult:
+        """Add or remove one batch; a 413 splits it; other failures mark every number failed."""
+        started = time.monotonic()
+        result = BatchResult()
+        sendable: list[str] = []
+        for phone in batch.phones:
+            if E164.match(phone):
+                sendable.append(phone)
+            else:
+                result.failed[phone] = "dncsync.not_e164: not an E.164 number; not sent"
+        if sendable:
+            await self._send(batch.action, sendable, batch.expires, result)
+        result.duration_seconds = time.monotonic() - started
+        log_batch(self.name, batch.action, batch.phones, result)
+        return result
+
+    async def _send(
+        self, action: str, phones: list[str], expires: date | None, result: BatchResult
+    ) -> None:
+        exchange = await self.api.call(
+            "PATCH", self._list_url("/phonenumbers"), json=self.body(action, phones, expires)
+        )
+        account(result, exchange)
+        if exchange.status == 413 and len(phones) > 1:
+            half = len(phones) // 2
+            log.info(
+                "dnc.batch_split",
+                target=self.name,
+                count=len(phones),
+                halves=[half, len(phones) - half],
+            )
+            await self._send(action, phones[:half], expires, result)
+            await self._send(action, phones[half:], expires, result)
+            return
+        if exchange.outcome is Outcome.SUCCESS:
+            result.acknowledged.extend(phones)
+            return
+        self.fail_if_fatal(exchange, self.dnc_list_id)
+        fail_all(result, phones, exchange)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def records(self) -> AsyncIterator[RemoteRecord]:
+        """Every number on the list, from a fresh export."""
+        uri = await self._export()
+        today_now = self._now()
+        same_origin = httpx.URL(uri).netloc == httpx.URL(self.settings.api_url).netloc
+        # The export holds every number: a private temporary file (mode 0600, unlinked at once
+        # on POSIX) rather than memory, and gone when the read ends.
+        with tempfile.TemporaryFile() as raw:
+            exchange = await self.api.call(
+                "GET",
+                uri,
+                authenticated=same_origin,
+                follow_redirects=True,
+                sink=raw,
+                accept="text/csv, */*",
+            )
+            if exchange.outcome is not Outcome.SUCCESS:
+                self.require_success(exchange, "downloading the export", self.dnc_list_id)
+            raw.seek(0)
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text)
+            next(reader, None)  # the header row
+            unreadable = 0
+            for row in reader:
+                if not row or not row[0].strip():
+                    continue
+                record, readable = _record(row, today_now)
+                unreadable += not readable
+                yield record
+            text.detach()
+        if unreadable:
+            log.warning("dnc.unreadable_expiration", target=self.name, records=unreadable)
+
+    async def _export(self) -> str:
+        url = self._list_url("/export")
+        before = await self._export_stamp(url)
+        self.require_success(
+            await self.api.call("POST", url), "starting an export", self.dnc_list_id
+        )
+        deadline = time.monotonic() + self.settings.export_timeout_seconds
+        while True:
+            exchange = await self.api.call("GET", url)
+            status = exchange.status
+            if exchange.outcome is Outcome.SUCCESS:
+                body = self.require_success(exchange, "reading the export", self.dnc_list_id)
+                uri = body.get("uri") if isinstance(body, dict) else None
+                stamp = body.get("exportTimestamp") if isinstance(body, dict) else None
+                if isinstance(uri, str) and uri and (before is None or stamp != before):
+                    log.info("dnc.export_ready", target=self.name)
+                    return uri
+            elif status not in (400, 404):  # 404/400: not ready yet
+                self.require_success(exchange, "reading the export", self.dnc_list_id)
+            if time.monotonic() > deadline:
+                raise PartialFailure(
+                    f"{self.name}: the export of DNC list {self.dnc_list_id} was not ready "
+                    f"within {self.settings.export_timeout_seconds:g} s"
+                )
+            await asyncio.sleep(self.settings.export_poll_seconds)
+
+    async def _export_stamp(self, url: str) -> object:
+        """The timestamp of the export already there (None if none), to tell a new one apart."""
+        exchange = await self.api.call("GET", url)
+        if exchange.outcome is not Outcome.SUCCESS and exchange.status in (400, 404):
+            return None
+        body = self.require_success(exchange, "reading the export", self.dnc_list_id)
+        return body.get("exportTimestamp") if isinstance(body, dict) else None
+
+    # --- helpers for the demo and tests ----------------------------------------------------
+
+    async def create_list(self, name: str) -> str:
+        """Create an Internal (`rds`) phone DNC list; return its id (and use it from now on)."""
+        body = self.require_success(
+            await self.api.call(
+                "POST",
+                f"{self.settings.api_url}{_OUTBOUND}",
+                json={"name": name, "dncSourceType": "rds", "contactMethod": "Phone"},
+            ),
+            "creating a DNC list",
+            name,
+        )
+        list_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(list_id, str) or not list_id:
+            raise PartialFailure(f"{self.name}: creating a DNC list answered without an id")
+        self.dnc_list_id = list_id
+        return list_id
+
+
+def _record(row: list[str], now: datetime) -> tuple[RemoteRecord, bool]:
+    phone = "".join(ch for ch in row[0].strip() if ch.isdigit() or ch == "+")
+    raw = row[2].strip() if len(row) > 2 else ""
+    if not raw:
+        return RemoteRecord(phone, None, True), True
+    try:
+        instant = datetime.fromisoformat(raw)
+    except ValueError:
+        # Unreadable: assume the platform still holds it, the protective reading.
+        return RemoteRecord(phone, None, True), False
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return RemoteRecord(phone, last_held_day(instant), instant > now), True

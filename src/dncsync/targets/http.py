@@ -1,0 +1,214 @@
+"""The machinery both platform targets share: the API client, error reading, fatal errors."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self
+
+import httpx
+import structlog
+
+from dncsync.errors import AuthError, ConfigError, PartialFailure
+from dncsync.net.api import ApiClient, Exchange
+from dncsync.net.masking import mask_digits, mask_sample
+from dncsync.net.pacing import Pacer
+from dncsync.net.retry import Outcome, RetryPolicy, classify
+from dncsync.targets.base import Action, BatchResult, RemoteRecord
+
+log = structlog.get_logger()
+
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_MESSAGE_LIMIT = 200
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+def platform_error(exchange: Exchange) -> tuple[str, str]:
+    """The platform's error code and message (masked), whatever shape its error body has."""
+    response = exchange.response
+    if response is None:
+        return "network.error", f"no answer ({exchange.network_error}) within the retry budget"
+    code, message = "", ""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text.strip()
+    if isinstance(body, dict):
+        code = _first_text(body, "code", "errorCode", "error")
+        message = _first_text(body, "message", "error_description", "description")
+    elif isinstance(body, str) and body and " " not in body and len(body) <= 64:
+        code = body  # CXone sometimes answers a bare word, e.g. InvalidParameter
+    elif isinstance(body, str):
+        message = body
+    code = code or f"http.{response.status_code}"
+    return code, mask_digits(message)[:_MESSAGE_LIMIT]
+
+
+def _first_text(body: dict[str, Any], *keys: str) -> str:
+    for key in keys:
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+class HttpTarget:
+    """One platform list reached over HTTP; subclasses add the platform's calls."""
+
+    platform: ClassVar[str]
+    platform_title: ClassVar[str]
+    permissions_hint: ClassVar[str]
+    list_key: ClassVar[str]  # the config key naming the list, for messages
+    max_body_bytes: int | None = None
+    max_expiry_days: int | None = None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        client: httpx.AsyncClient,
+        owns_client: bool,
+        auth: httpx.Auth,
+        batch_size: int,
+        concurrency: int,
+        requests_per_minute: float,
+        retry_budget_seconds: float,
+        now: Callable[[], datetime] | None,
+        rng: random.Random | None,
+    ) -> None:
+        self.name = name
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self._client = client
+        self._owns_client = owns_client
+        self._now = now or utc_now
+        self.api = ApiClient(
+            client,
+            auth=auth,
+            target=name,
+            pacer=Pacer(requests_per_minute, target=name),
+            policy=RetryPolicy(budget_seconds=retry_budget_seconds),
+            concurrency=concurrency,
+            now=self._now,
+            rng=rng,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this target opened it."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def records(self) -> AsyncIterator[RemoteRecord]:
+        """Every number the list stores, streamed."""
+        raise NotImplementedError
+
+    async def read_all(self) -> list[RemoteRecord]:
+        """Every number the list stores."""
+        return [record async for record in self.records()]
+
+    # --- shared handling of answers -------------------------------------------------------
+
+    def fail_if_fatal(self, exchange: Exchange, list_id: object) -> None:
+        """Raise when the answer means every request would fail the same way."""
+        if exchange.response is None:
+            return
+        code, message = platform_error(exchange)
+        if classify(exchange.response.status_code, code) is not Outcome.FATAL:
+            return
+        status = exchange.response.status_code
+        if status == 401:
+            raise AuthError(
+                f"{self.name}: {self.platform_title} refused a freshly issued token "
+                f"(HTTP 401 {code}); check that the credentials are active"
+            )
+        if status == 403:
+            raise AuthError(
+                f"{self.name}: {self.platform_title} denied access (HTTP 403 {code}); "
+                f"{self.permissions_hint}"
+            )
+        if status == 404:
+            raise ConfigError(
+                f"{self.name}: {self.platform_title} has no DNC list {list_id} "
+                f"(HTTP 404 {code}); check the target's {self.list_key}"
+            )
+        raise ConfigError(
+            f"{self.name}: {self.platform_title} refused DNC list {list_id} "
+            f"(HTTP {status} {code}: {message}); check the target's {self.list_key}"
+        )
+
+    def require_success(self, exchange: Exchange, what: str, list_id: object) -> Any:
+        """The JSON body of a successful answer; otherwise a fatal or partial-failure error."""
+        self.fail_if_fatal(exchange, list_id)
+        if exchange.outcome is Outcome.SUCCESS:
+            assert exchange.response is not None
+            if not exchange.response.content:
+                return None
+            try:
+                return exchange.response.json()
+            except ValueError:
+                raise PartialFailure(
+                    f"{self.name}: {what} answered HTTP {exchange.status} with a body that is "
+                    "not JSON"
+                ) from None
+        code, message = platform_error(exchange)
+        raise PartialFailure(
+            f"{self.name}: {what} failed (HTTP {exchange.status or '-'} {code}: {message})"
+        )
+
+
+def account(result: BatchResult, exchange: Exchange) -> None:
+    """Add one logical request's cost to a batch result."""
+    result.requests += 1
+    result.attempts += exchange.attempts
+    result.rate_limited += exchange.rate_limited
+    result.waited_seconds += exchange.rate_limit_wait_seconds
+    result.correlation_ids.extend(exchange.correlation_ids)
+    result.status = exchange.status
+
+
+def fail_all(result: BatchResult, phones: list[str] | tuple[str, ...], exchange: Exchange) -> None:
+    """Mark every number of a request failed with the platform's error."""
+    code, message = platform_error(exchange)
+    reason = f"{code}: {message}" if message else code
+    for phone in phones:
+        result.failed[phone] = reason
+
+
+def log_batch(target: str, action: Action, phones: tuple[str, ...], result: BatchResult) -> None:
+    """The `dnc.batch_pushed` event: counts, cost and a masked sample, never a full number."""
+    log.info(
+        "dnc.batch_pushed",
+        target=target,
+        action=action,
+        count=len(phones),
+        acknowledged=len(result.acknowledged),
+        failed=len(result.failed),
+        requests=result.requests,
+        attempts=result.attempts,
+        rate_limited=result.rate_limited,
+        status=result.status,
+        correlation_id=result.correlation_ids[-1] if result.correlation_ids else None,
+        sample=mask_sample(phones),
+    )
+
+
+def check_settings(name: str, base_url: str | None, batch_size: int, concurrency: int) -> None:
+    """The checks every target's settings share; a ConfigError names the key."""
+    if base_url is not None and not base_url.startswith(("https://", "http://")):
+        raise ConfigError(f"target {name!r}: base_url must start with https:// or http://")
+    if batch_size < 1:
+        raise ConfigError(f"target {name!r}: batch_size must be at least 1")
+    if concurrency < 1:
+        raise ConfigError(f"target {name!r}: concurrency must be at least 1")
