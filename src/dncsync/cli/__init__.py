@@ -29,6 +29,16 @@ from dncsync.cli import emulator as _emulator  # noqa: E402
 
 app.command("emulator")(_emulator.command)
 
+from dncsync.cli import audit as _audit  # noqa: E402
+
+app.add_typer(_audit.app, name="audit")
+from dncsync.cli import report as _report  # noqa: E402
+
+app.command("report")(_report.command)
+from dncsync.cli import runs as _runs  # noqa: E402
+
+app.command("runs")(_runs.command)
+
 
 def main() -> None:
     """Console-script entry point."""

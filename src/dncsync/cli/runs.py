@@ -1,0 +1,195 @@
+"""`dncsync runs`: run history from the state store, newest first.
+
+Also home of what the evidence commands (`runs`, `report`, `audit verify`) share: finding the
+state store and a run's evidence folder from the configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dncsync import config as config_module
+from dncsync.audit import RunFiles
+from dncsync.errors import InputError
+from dncsync.state import RunRecord, StateStore
+
+
+class OutputFormat(StrEnum):
+    """How an evidence command prints its result."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="The configuration file.", show_default=True)
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="text for people, json for scripts.")
+]
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Where a configuration keeps its state store and its runs' evidence."""
+
+    state_path: Path
+    runs_dir: Path
+
+    @classmethod
+    def from_config(cls, path: Path) -> History:
+        """Resolve the state file and runs folder the way `sync` does."""
+        parsed, base = config_module.load(path)
+        state_path = Path(config_module.resolve_path(base, parsed.state.path))
+        runs_dir = (
+            Path(config_module.resolve_path(base, parsed.state.runs_dir))
+            if parsed.state.runs_dir
+            else state_path.with_name(state_path.name + ".runs")
+        )
+        return cls(state_path, runs_dir)
+
+    def exists(self) -> bool:
+        """True once some run has created the state store."""
+        return self.state_path.exists()
+
+    def open(self) -> StateStore:
+        """The state store; a missing one is an input error (no run happened yet)."""
+        if not self.exists():
+            raise InputError(
+                f"no state store at {self.state_path}: no run has been recorded yet "
+                "(run `dncsync sync` first, or give the right --config)"
+            )
+        return StateStore(self.state_path)
+
+    def find(self, store: StateStore, run_id: str) -> RunRecord:
+        """One run by id, unique id prefix, or `latest`."""
+        if run_id == "latest":
+            runs = store.runs(limit=1)
+            if not runs:
+                raise InputError(f"no run recorded in {self.state_path} yet")
+            return runs[0]
+        record = store.run(run_id)
+        if record is None:
+            raise InputError(
+                f"no run {run_id!r} in {self.state_path} (see `dncsync runs` for run ids)"
+            )
+        return record
+
+    def files(self, record: RunRecord) -> RunFiles:
+        """The run's evidence paths: as recorded, else where a run would have put them."""
+        default = RunFiles.for_run(self.runs_dir, record.id)
+        return RunFiles(
+            directory=default.directory,
+            audit=Path(record.audit_path) if record.audit_path else default.audit,
+            report_json=Path(record.report_path) if record.report_path else default.report_json,
+            report_html=(
+                Path(record.html_report_path) if record.html_report_path else default.report_html
+            ),
+        )
+
+
+def _duration(record: RunRecord) -> float | None:
+    if not record.ended_at:
+        return None
+    try:
+        started = datetime.fromisoformat(record.started_at)
+        ended = datetime.fromisoformat(record.ended_at)
+    except ValueError:
+        return None
+    return (ended - started).total_seconds()
+
+
+def _changes(record: RunRecord) -> dict[str, int]:
+    """Adds and removes (removes + expiries) summed over the run's targets."""
+    targets = record.summary.get("targets", {}) if isinstance(record.summary, dict) else {}
+    adds = removes = 0
+    for target in targets.values() if isinstance(targets, dict) else ():
+        if isinstance(target, dict):
+            adds += int(target.get("adds", 0) or 0)
+            removes += int(target.get("removes", 0) or 0) + int(target.get("expiries", 0) or 0)
+    return {"adds": adds, "removes": removes}
+
+
+def run_as_json(record: RunRecord) -> dict[str, Any]:
+    """One run of history, JSON-ready."""
+    return {
+        "id": record.id,
+        "command": record.command,
+        "status": record.status,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "duration_seconds": _duration(record),
+        "targets": record.targets,
+        **_changes(record),
+        "report": record.report_path,
+        "html_report": record.html_report_path,
+        "audit_log": record.audit_path,
+    }
+
+
+def _when(text: str) -> str:
+    try:
+        return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S %z")
+    except ValueError:
+        return text
+
+
+def command(
+    config: ConfigOption = Path(config_module.DEFAULT_CONFIG),
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="Only runs that touched this target.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="At most this many runs.")
+    ] = 20,
+    output_format: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Show run history, newest first: id, start, duration, targets, adds/removes, status."""
+    history = History.from_config(config)
+    records: list[RunRecord] = []
+    if history.exists():
+        with history.open() as store:
+            records = store.runs(target=target, limit=limit)
+    if output_format is OutputFormat.JSON:
+        print(json.dumps([run_as_json(r) for r in records], indent=2))
+        return
+    # Piped output keeps whole lines (run ids stay greppable) instead of wrapping at 80.
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    if not records:
+        console.print("no runs recorded yet" + (f" for target {target!r}" if target else ""))
+        return
+    table = Table(title=f"Runs, newest first ({history.state_path})")
+    for column in ("run id", "command", "started", "duration", "targets", "adds", "removes"):
+        table.add_column(
+            column,
+            justify="right" if column in ("adds", "removes") else "left",
+            no_wrap=column != "targets",
+        )
+    table.add_column("status", no_wrap=True)
+    for record in records:
+        duration = _duration(record)
+        changes = _changes(record)
+        table.add_row(
+            record.id,
+            record.command,
+            _when(record.started_at),
+            "-" if duration is None else f"{duration:.1f} s",
+            ", ".join(record.targets),
+            f"{changes['adds']:,}",
+            f"{changes['removes']:,}",
+            record.status,
+        )
+    console.print(table)
+
+
+__all__ = ["ConfigOption", "FormatOption", "History", "OutputFormat", "command", "run_as_json"]
