@@ -1,0 +1,184 @@
+"""`dncsync validate SOURCE`: read, normalize and merge one source, and account for every row."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from dncsync.model import Strictness
+
+if TYPE_CHECKING:
+    from dncsync.ingest import IngestResult
+
+
+class OutputFormat(StrEnum):
+    """How the summary is printed."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+def command(
+    source: Annotated[
+        str, typer.Argument(help="A CSV file (plain or .gz), - for stdin, or s3://bucket/key.")
+    ],
+    default_region: Annotated[
+        str, typer.Option(help="Region for numbers written without a country code.")
+    ] = "US",
+    strictness: Annotated[
+        Strictness,
+        typer.Option(help="valid: phonenumbers' is_valid_number; possible: is_possible_number."),
+    ] = Strictness.VALID,
+    phone_column: Annotated[
+        str | None, typer.Option(help="The phone column's header (default: found by alias).")
+    ] = None,
+    reason_column: Annotated[str | None, typer.Option(help="The reason column's header.")] = None,
+    source_column: Annotated[str | None, typer.Option(help="The source column's header.")] = None,
+    date_collected_column: Annotated[
+        str | None, typer.Option(help="The date-collected column's header.")
+    ] = None,
+    expiration_column: Annotated[
+        str | None, typer.Option(help="The expiration column's header.")
+    ] = None,
+    no_header: Annotated[
+        bool, typer.Option("--no-header", help="No header line: the first column is the phone.")
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Force a text encoding (default: UTF-8, cp1252 for bad lines)."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="The source's name in entries (default: the file name).")
+    ] = None,
+    s3_endpoint_url: Annotated[
+        str | None,
+        typer.Option(help="An S3-compatible endpoint (default: AWS_ENDPOINT_URL, then AWS)."),
+    ] = None,
+    rejects: Annotated[
+        str | None, typer.Option(help="Write every rejected row here: line,raw_phone,reason.")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option(help="Write the accepted, merged entries here as CSV.")
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text for people, json for scripts.")
+    ] = OutputFormat.TEXT,
+) -> None:
+    """Check a DNC source: every phone normalized to E.164, every row accounted for."""
+    # Imported here so `dncsync --help` and other commands do not pay for numpy and friends.
+    from dncsync.entryfile import write_entries
+    from dncsync.ingest import ingest
+    from dncsync.policy import DEFAULT_POLICY
+    from dncsync.rejects import RejectsCsv
+    from dncsync.sources import SourceSpec
+
+    spec = SourceSpec(
+        name=name or _default_name(source),
+        url=source,
+        default_region=default_region,
+        strictness=strictness,
+        phone_column=phone_column,
+        reason_column=reason_column,
+        source_column=source_column,
+        date_collected_column=date_collected_column,
+        expiration_column=expiration_column,
+        no_header=no_header,
+        encoding=encoding,
+        s3_endpoint_url=s3_endpoint_url,
+    )
+    today = datetime.now(UTC).date()
+    sink = RejectsCsv(rejects) if rejects else None
+    try:
+        with _progress_bar() as progress:
+            result = ingest([spec], DEFAULT_POLICY, today=today, rejects=sink, progress=progress)
+    finally:
+        if sink is not None:
+            sink.close()
+    if output:
+        write_entries(result.entries(), output)
+    summary = summarize(result)
+    if output_format is OutputFormat.JSON:
+        print(json.dumps(summary, sort_keys=False))
+    else:
+        _print_text(summary)
+
+
+def summarize(result: IngestResult) -> dict[str, Any]:
+    """The run's figures as one JSON-ready object (no phone numbers in it)."""
+    accounting = result.accounting
+    return {
+        "rows": accounting.rows,
+        "accepted": accounting.accepted,
+        "duplicates": accounting.duplicates,
+        "rejected": accounting.rejected,
+        "blank_lines": accounting.blank_lines,
+        "expired": result.expired(),
+        "warnings": accounting.warnings,
+        "reject_reasons": accounting.reject_reasons,
+        "unmapped_reasons": result.unmapped_reasons,
+        "sources": [
+            {
+                "name": info.name,
+                "uri": info.uri,
+                "sha256": info.sha256,
+                "bytes": info.bytes,
+                "rows": info.rows,
+                "s3_version_id": info.s3_version_id,
+                "s3_etag": info.s3_etag,
+            }
+            for info in result.sources
+        ],
+    }
+
+
+def _default_name(source: str) -> str:
+    if source == "-":
+        return "stdin"
+    return source.rstrip("/").rsplit("/", 1)[-1] or source
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int | None], None] | None]:
+    """A byte progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
+    with Progress(
+        *columns, TimeRemainingColumn(), console=Console(stderr=True), transient=True
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(source: str, done: int, total: int | None) -> None:
+            if source not in tasks:
+                tasks[source] = bar.add_task(source, total=total)
+            bar.update(tasks[source], completed=done)
+
+        yield update
+
+
+def _print_text(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="dncsync validate", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key in ("rows", "accepted", "duplicates", "rejected", "blank_lines", "expired"):
+        table.add_row(key.replace("_", " "), f"{summary[key]:,}")
+    for reason, count in summary["reject_reasons"].items():
+        if count:
+            table.add_row(f"  rejected: {reason}", f"{count:,}")
+    for kind, count in summary["warnings"].items():
+        table.add_row(f"  warning: {kind}", f"{count:,}")
+    Console().print(table)

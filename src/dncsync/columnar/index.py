@@ -1,0 +1,153 @@
+"""The merge index: one sorted (key, meta) pair per unique number, 16 bytes each.
+
+A number's key is its E.164 digits as an unsigned integer (E.164 never starts with 0, so the
+digits round-trip). Everything the most protective merge needs is packed into one int64:
+
+    bit 60-62  reason strength (1..7)          merged by max, ties -> the source name first
+    bit 37-59  expiry: ordinal*2 + RELATIVE    merged by max; NEVER is the largest value
+    bit 15-36  date collected ordinal          merged by min; "none" is the largest value
+    bit  0-14  source id (interned name)
+
+Batches become sorted runs that are merged pairwise when similar in size (as an LSM tree does),
+so memory follows the number of unique numbers, not rows, and the work stays O(n log n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from dncsync.model import ExpirationPolicy, Reason
+
+Keys = npt.NDArray[np.uint64]
+Meta = npt.NDArray[np.int64]
+
+REASON_SHIFT = 60
+EXP_SHIFT = 37
+DC_SHIFT = 15
+EXP_MASK = (1 << 23) - 1
+DC_MASK = (1 << 22) - 1
+SRC_BITS = 15
+SRC_MASK = (1 << SRC_BITS) - 1
+MAX_SOURCES = SRC_MASK  # ids 0..MAX_SOURCES-1
+EXP_NEVER = EXP_MASK
+DC_NONE = DC_MASK
+
+REASON_BY_STRENGTH = {reason.strength: reason for reason in Reason}
+
+
+def expiry_code(policy: ExpirationPolicy, expires_at: date | None) -> int:
+    """The packed expiry: larger is longer retention; RELATIVE wins a tie with ABSOLUTE."""
+    if policy is ExpirationPolicy.NEVER or expires_at is None:
+        return EXP_NEVER
+    return expires_at.toordinal() * 2 + (1 if policy is ExpirationPolicy.RELATIVE else 0)
+
+
+def pack(reason: Reason, expiry: int, collected: date | None, source_id: int) -> int:
+    """One row's merge fields as a single int64."""
+    dc = DC_NONE if collected is None else collected.toordinal()
+    return (reason.strength << REASON_SHIFT) | (expiry << EXP_SHIFT) | (dc << DC_SHIFT) | source_id
+
+
+def unpack(meta: int) -> tuple[Reason, ExpirationPolicy, date | None, date | None, int]:
+    """Reason, policy, expires_at, date collected and source id of a packed value."""
+    reason = REASON_BY_STRENGTH[meta >> REASON_SHIFT]
+    expiry = (meta >> EXP_SHIFT) & EXP_MASK
+    dc = (meta >> DC_SHIFT) & DC_MASK
+    if expiry == EXP_NEVER:
+        policy, expires_at = ExpirationPolicy.NEVER, None
+    else:
+        relative = expiry & 1
+        policy = ExpirationPolicy.RELATIVE if relative else ExpirationPolicy.ABSOLUTE
+        expires_at = date.fromordinal(expiry >> 1)
+    collected = None if dc == DC_NONE else date.fromordinal(dc)
+    return reason, policy, expires_at, collected, meta & SRC_MASK
+
+
+_POW10 = np.array([10**power for power in range(20)], dtype=np.uint64)
+
+
+def digit_counts(keys: Keys) -> npt.NDArray[np.int64]:
+    """How many digits each key has (its E.164 length without the plus)."""
+    return np.searchsorted(_POW10, keys, side="right").astype(np.int64)
+
+
+def phone_order(keys: Keys) -> npt.NDArray[np.intp]:
+    """The permutation that sorts keys as their E.164 strings sort ("+1..." < "+44...")."""
+    lengths = digit_counts(keys)
+    if keys.size and keys.max() < _POW10[17]:
+        # Pad every number to 17 digits and break ties (trailing zeros) by length: one sort.
+        padded = keys * _POW10[17 - lengths]
+        return np.argsort(padded * np.uint64(32) + lengths.astype(np.uint64), kind="stable")
+    padded = np.array([int(str(key).ljust(19, "0")) for key in keys.tolist()], np.uint64)
+    return np.lexsort((lengths, padded))
+
+
+class MergeIndex:
+    """Unique numbers with their merged metadata, built from batches in any order."""
+
+    def __init__(self, source_rank: Callable[[], npt.NDArray[np.int64]]) -> None:
+        # source_rank()[id] is the position of source id's name in sorted order: a tie between
+        # equally strong reasons goes to the name that sorts first, whatever the row order.
+        self._source_rank = source_rank
+        self._runs: list[tuple[Keys, Meta]] = []
+        self.rows = 0
+
+    def add(self, keys: Keys, meta: Meta) -> None:
+        """Add one batch of accepted rows."""
+        if keys.size == 0:
+            return
+        self.rows += int(keys.size)
+        order = np.argsort(keys, kind="stable")
+        self._runs.append(self._combine(keys[order], meta[order]))
+        while len(self._runs) > 1 and self._runs[-2][0].size <= 2 * self._runs[-1][0].size:
+            newer = self._runs.pop()
+            older = self._runs.pop()
+            self._runs.append(self._merge(older, newer))
+
+    def finish(self) -> tuple[Keys, Meta]:
+        """All runs merged: sorted unique keys and their merged metadata."""
+        while len(self._runs) > 1:
+            newer = self._runs.pop()
+            older = self._runs.pop()
+            self._runs.append(self._merge(older, newer))
+        if not self._runs:
+            return np.empty(0, np.uint64), np.empty(0, np.int64)
+        return self._runs[0]
+
+    def _merge(self, older: tuple[Keys, Meta], newer: tuple[Keys, Meta]) -> tuple[Keys, Meta]:
+        keys = np.concatenate((older[0], newer[0]))
+        meta = np.concatenate((older[1], newer[1]))
+        del older, newer
+        # Two sorted runs back to back: the stable sort (timsort) merges them in linear time.
+        order = np.argsort(keys, kind="stable")
+        return self._combine(keys[order], meta[order])
+
+    def _combine(self, keys: Keys, meta: Meta) -> tuple[Keys, Meta]:
+        """Merge the rows of each number in sorted keys into one, most protectively."""
+        if keys.size < 2:
+            return keys, meta
+        first = np.empty(keys.size, dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        if first.all():
+            return keys, meta
+        starts = np.flatnonzero(first)
+        expiry = np.maximum.reduceat((meta >> EXP_SHIFT) & EXP_MASK, starts)
+        collected = np.minimum.reduceat((meta >> DC_SHIFT) & DC_MASK, starts)
+        rank = self._source_rank()
+        by_rank = np.empty_like(rank)
+        by_rank[rank] = np.arange(rank.size, dtype=np.int64)
+        score = ((meta >> REASON_SHIFT) << SRC_BITS) | (SRC_MASK - rank[meta & SRC_MASK])
+        best = np.maximum.reduceat(score, starts)
+        source = by_rank[SRC_MASK - (best & SRC_MASK)]
+        merged = (
+            ((best >> SRC_BITS) << REASON_SHIFT)
+            | (expiry << EXP_SHIFT)
+            | (collected << DC_SHIFT)
+            | source
+        )
+        return keys[starts], merged

@@ -1,0 +1,37 @@
+"""What a source is: where its bytes live and how its columns are read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from dncsync.model import Reason, Strictness
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """One source of DNC records; column names left None are found from header aliases."""
+
+    name: str
+    url: str  # a local path (plain or gzip), "-" for stdin, or s3://bucket/key
+    default_region: str = "US"
+    strictness: Strictness = Strictness.VALID
+    phone_column: str | None = None
+    reason_column: str | None = None
+    source_column: str | None = None
+    date_collected_column: str | None = None
+    expiration_column: str | None = None
+    expiration_policy_column: str | None = None
+    no_header: bool = False  # the first column is the phone; there are no other columns
+    encoding: str | None = None  # forces a decoding; None: UTF-8, cp1252 per undecodable line
+    kind: str = "file"  # "file" or "registry"
+    registry_date: date | None = None
+    s3_endpoint_url: str | None = None  # else AWS_ENDPOINT_URL, else AWS
+    default_reason: Reason | None = None  # for rows with no reason; registries: NATIONAL
+
+    @property
+    def fallback_reason(self) -> Reason | None:
+        """The reason a row without one gets from its source, if any."""
+        if self.default_reason is not None:
+            return self.default_reason
+        return Reason.NATIONAL if self.kind == "registry" else None

@@ -1,0 +1,237 @@
+"""Ingest end to end on real files: CSV in the wild, accounting, merging, rejects, round trips."""
+
+from __future__ import annotations
+
+import gzip
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dncsync.entryfile import ENTRY_HEADER, write_entries
+from dncsync.errors import InputError
+from dncsync.ingest import ingest
+from dncsync.model import ExpirationPolicy, Reason, RejectReason
+from dncsync.policy import DEFAULT_POLICY
+from dncsync.rejects import RejectList
+from dncsync.sources import SourceSpec
+
+from .helpers import TODAY, by_phone, run, write
+from .messy import load_bench
+
+HEADER = "phone_number,reason,source,date_collected\n"
+
+
+def test_sample_file_accounts_for_every_row() -> None:
+    result, rejects = run(Path(__file__).parents[2] / "samples" / "optouts.csv")
+    accounting = result.accounting
+    assert accounting.balanced()
+    assert accounting.rows == accounting.accepted + accounting.duplicates + accounting.rejected
+    assert accounting.rejected == len(rejects.rejects)
+
+
+def test_bom_crlf_quotes_and_ragged_columns(tmp_path: Path) -> None:
+    text = (
+        "\ufeffPhone Number,Reason,Source\r\n"
+        '"(415) 555-2671","customer, requested ""web""",crm,extra,columns\r\n'
+        "+1 212 555 0123\r\n"
+        '"1-650-253-0000",litigator,"legal"\r\n'
+    )
+    result, _ = run(write(tmp_path / "a.csv", text))
+    entries = by_phone(result)
+    assert set(entries) == {"+14155552671", "+12125550123", "+16502530000"}
+    assert entries["+16502530000"].reason is Reason.LITIGATOR
+    assert entries["+14155552671"].reason is Reason.UNKNOWN
+    assert result.unmapped_reasons == {'customer, requested "web"': 1}
+    assert result.accounting.warnings["short_row"] == 1
+
+
+def test_blank_lines_are_not_rows_and_lines_are_physical(tmp_path: Path) -> None:
+    text = (
+        HEADER
+        + "\n"
+        + "   \n"
+        + '"not\na number",litigator,crm,2026-01-01\n'
+        + "\r\n"
+        + "123,litigator,crm,2026-01-01\n"
+        + "(415) 555-2671,,crm,\n"
+    )
+    result, rejects = run(write(tmp_path / "a.csv", text))
+    assert result.accounting.blank_lines == 3
+    assert result.accounting.rows == 3
+    assert [(r.line, r.raw_phone, r.reason) for r in rejects.rejects] == [
+        (4, "not\na number", RejectReason.NOT_A_NUMBER),
+        (7, "123", RejectReason.TOO_SHORT),
+    ]
+
+
+def test_a_line_that_is_not_utf8_is_read_as_cp1252_and_warned(tmp_path: Path) -> None:
+    data = HEADER.encode() + "(415) 555-2671,opt-out,Caf\u00e9,\n".encode("cp1252")
+    data += "(212) 555-0123,opt-out,Caf\u00e9,\n".encode()
+    result, _ = run(write(tmp_path / "a.csv", data))
+    assert {entry.source for entry in result.entries()} == {"Caf\u00e9"}
+    assert result.accounting.warnings["cp1252_line"] == 1
+
+
+def test_forced_encoding_and_utf16(tmp_path: Path) -> None:
+    text = HEADER + "(415) 555-2671,opt-out,\u00c9lan,\n"
+    result, _ = run(write(tmp_path / "a.csv", text.encode("latin-1")), encoding="latin-1")
+    assert [entry.source for entry in result.entries()] == ["\u00c9lan"]
+    result, _ = run(write(tmp_path / "b.csv", text.encode("utf-16")))
+    assert [entry.source for entry in result.entries()] == ["\u00c9lan"]
+
+
+def test_gzip_sources_are_hashed_as_stored(tmp_path: Path) -> None:
+    raw = (HEADER + "(415) 555-2671,opt-out,crm,\n").encode()
+    path = write(tmp_path / "a.csv.gz", gzip.compress(raw))
+    result, _ = run(path)
+    assert len(result) == 1
+    import hashlib
+
+    assert result.sources[0].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.sources[0].bytes == path.stat().st_size
+
+
+def test_headerless_and_named_columns(tmp_path: Path) -> None:
+    result, _ = run(write(tmp_path / "a.csv", "(415) 555-2671\n2125550123\n"), no_header=True)
+    assert len(result) == 2
+    text = "id,contact,why\n1,(415) 555-2671,litigator\n"
+    result, _ = run(write(tmp_path / "b.csv", text), phone_column="Contact", reason_column="why")
+    assert next(result.entries()).reason is Reason.LITIGATOR
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"id,name\n1,x\n", "no phone column"),
+        (b"phone\n\x00\x01\x02\n", "NUL byte"),
+        (b"\x1f\x8b\x08\x00garbage", "gzip"),
+    ],
+)
+def test_unreadable_input_raises_one_clear_error(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        run(write(tmp_path / "a.csv", content))
+
+
+def test_missing_file_and_unknown_region(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        run(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="region"):
+        run(write(tmp_path / "a.csv", HEADER), default_region="XX")
+
+
+def test_duplicates_merge_most_protectively_across_sources(tmp_path: Path) -> None:
+    first = write(
+        tmp_path / "a.csv",
+        HEADER + "(415) 555-2671,customer request,,2024-03-01\n+1 415 555 2671,opt-out,,\n",
+    )
+    second = write(tmp_path / "b.csv", HEADER + "1-415-555-2671,litigator,,2025-01-01\n")
+    specs = [SourceSpec("crm", str(first)), SourceSpec("legal", str(second))]
+    result = ingest(specs, DEFAULT_POLICY, today=TODAY)
+    assert result.accounting.duplicates == 2
+    assert result.accounting.accepted == 1
+    (entry,) = result.entries()
+    assert entry.reason is Reason.LITIGATOR
+    assert entry.source == "legal"
+    assert entry.expiration_policy is ExpirationPolicy.NEVER
+    assert entry.date_collected == date(2024, 3, 1)
+    assert [info.rows for info in result.sources] == [2, 1]
+
+
+def test_customer_requests_without_a_date_expire_five_years_from_today(tmp_path: Path) -> None:
+    result, _ = run(write(tmp_path / "a.csv", HEADER + "(415) 555-2671,opt-out,,\n"))
+    (entry,) = result.entries()
+    assert entry.expiration_policy is ExpirationPolicy.RELATIVE
+    assert entry.expires_at == date(2031, 11, 22)
+    assert entry.date_collected is None
+
+
+def test_expired_entries_are_accepted_and_counted(tmp_path: Path) -> None:
+    text = "phone,reason,collected,expires\n(415) 555-2671,company policy,2019-01-01,2020-01-01\n"
+    result, _ = run(write(tmp_path / "a.csv", text))
+    assert len(result) == 1
+    assert result.expired() == 1
+
+
+def test_output_reads_back_to_the_same_entries(tmp_path: Path) -> None:
+    bench = load_bench()
+    source = tmp_path / "messy.csv"
+    bench.write_csv(source, rows=3_000, seed=5)
+    result, _ = run(source, name="messy")
+    out = tmp_path / "out.csv"
+    write_entries(result.entries(), str(out))
+    assert out.read_text().splitlines()[0] == ",".join(ENTRY_HEADER)
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    again, rejects = run(out, name="again")
+    assert list(again.entries()) == list(result.entries())
+    assert again.accounting.duplicates == 0
+    assert not rejects.rejects
+
+
+def _rows(seed: int, count: int) -> list[str]:
+    bench = load_bench()
+    rng = random.Random(seed)
+    reasons = ["litigator", "opt-out", "national dnc", "company policy", "moved", ""]
+    dates = ["2024-01-05", "03/04/2023", "", "junk", "2026-02-01"]
+    return [
+        f'"{value.replace(chr(34), "")}",{rng.choice(reasons)},{rng.choice("abc")},'
+        f"{rng.choice(dates)}\n"
+        for value in bench.messy_values(seed, count)
+    ]
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.integers(0, 10_000), st.randoms(use_true_random=False))
+def test_property_merge_ignores_row_order_and_accounting_adds_up(
+    tmp_path: Path, seed: int, rng: random.Random
+) -> None:
+    rows = _rows(seed, 300)
+    shuffled = list(rows)
+    rng.shuffle(shuffled)
+    first, _ = run(write(tmp_path / "a.csv", HEADER + "".join(rows)))
+    second, _ = run(write(tmp_path / "b.csv", HEADER + "".join(shuffled)))
+    assert list(first.entries()) == list(second.entries())
+    for result in (first, second):
+        accounting = result.accounting
+        assert accounting.rows == 300
+        assert accounting.rows == accounting.accepted + accounting.duplicates + accounting.rejected
+        assert sum(accounting.reject_reasons.values()) == accounting.rejected
+
+
+def test_rejects_keep_every_rejected_row_with_its_line(tmp_path: Path) -> None:
+    rows = _rows(3, 500)
+    result, rejects = run(write(tmp_path / "a.csv", HEADER + "".join(rows)))
+    assert len(rejects.rejects) == result.accounting.rejected
+    for reject in rejects.rejects:
+        assert rows[reject.line - 2].startswith(f'"{reject.raw_phone}"')
+
+
+def test_rejects_file_escapes_formulas(tmp_path: Path) -> None:
+    from dncsync.rejects import RejectsCsv
+
+    path = tmp_path / "rejects.csv"
+    with RejectsCsv(str(path)) as sink:
+        sink.add("s", [2, 3], ["=cmd()", "+1 000"], [RejectReason.NOT_A_NUMBER] * 2)
+    assert path.read_text().splitlines() == [
+        "line,raw_phone,reason",
+        "2,'=cmd(),not_a_number",
+        "3,'+1 000,not_a_number",
+    ]
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_reject_list_collects_reject_values(tmp_path: Path) -> None:
+    sink = RejectList()
+    spec = SourceSpec("s", str(write(tmp_path / "a.csv", "phone\nabc\n")))
+    ingest([spec], DEFAULT_POLICY, today=TODAY, rejects=sink)
+    assert [(r.source, r.line, r.reason) for r in sink.rejects] == [
+        ("s", 2, RejectReason.NOT_A_NUMBER)
+    ]
