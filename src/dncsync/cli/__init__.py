@@ -29,6 +29,10 @@ from dncsync.cli import emulator as _emulator  # noqa: E402
 
 app.command("emulator")(_emulator.command)
 
+from dncsync.cli import validate as _validate  # noqa: E402
+
+app.command("validate")(_validate.command)
+
 from dncsync.cli import audit as _audit  # noqa: E402
 
 app.add_typer(_audit.app, name="audit")
