@@ -280,3 +280,35 @@ def test_text_report_has_the_key_facts(sample: Callable[..., RunReport]) -> None
         "verify   drift",
     ):
         assert fact in text
+
+
+def test_a_targets_batch_result_is_recorded_as_is() -> None:
+    from dncsync.targets.base import BatchResult, WriteBatch
+
+    batch = WriteBatch("add", ("+14155550001", "+14155550002", "+14155550003"), date(2027, 1, 1))
+    result = BatchResult(
+        acknowledged=["+14155550001"],
+        failed={
+            "+14155550002": "InvalidPhoneNumber: Phone number is not valid",
+            "+14155550003": "InvalidPhoneNumber: Phone number is not valid",
+        },
+        correlation_ids=["corr-1", "corr-2"],
+        requests=1,
+        attempts=3,
+        rate_limited=2,
+        waited_seconds=4.5,
+        duration_seconds=5.25,
+        status=200,
+    )
+    b = builder()
+    b.target("cx", platform="cxone").record_result(batch, result, started_at=START)
+    push = b.build().target("cx").push
+    (record,) = push.batches
+    assert (record.count, record.failed, record.attempts) == (3, 2, 3)
+    assert record.status is BatchStatus.PARTIAL
+    assert record.correlation_id == "corr-2"
+    assert record.error_code == "InvalidPhoneNumber"
+    assert record.expires == date(2027, 1, 1)
+    assert (push.rate_limited, push.waited_seconds, push.retries) == (2, 4.5, 2)
+    assert [f.phone for f in push.failures] == ["+1415555****", "+1415555****"]
+    assert push.failures[0].message == "Phone number is not valid"

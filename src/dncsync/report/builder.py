@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from dncsync import __version__
 from dncsync.business_days import (
@@ -56,6 +56,53 @@ def utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+class _BatchLike(Protocol):
+    """What `record_result` needs of a batch (`plan.Batch`, `targets.WriteBatch`)."""
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def phones(self) -> tuple[str, ...]: ...
+
+    @property
+    def expires(self) -> date | None: ...
+
+
+class _ResultLike(Protocol):
+    """What `record_result` needs of a target's `BatchResult`."""
+
+    @property
+    def acknowledged(self) -> Sequence[str]: ...
+
+    @property
+    def failed(self) -> Mapping[str, str]: ...
+
+    @property
+    def correlation_ids(self) -> Sequence[str]: ...
+
+    @property
+    def attempts(self) -> int: ...
+
+    @property
+    def rate_limited(self) -> int: ...
+
+    @property
+    def waited_seconds(self) -> float: ...
+
+    @property
+    def duration_seconds(self) -> float: ...
+
+    @property
+    def status(self) -> int | None: ...
+
+
+def _split_error(text: str) -> tuple[str, str]:
+    """A target's "code: message" as (code, message)."""
+    code, sep, message = text.partition(": ")
+    return (code.strip() or "unknown", message.strip()) if sep else (text.strip() or "unknown", "")
 
 
 def _clean_message(text: str) -> str:
@@ -207,10 +254,48 @@ class TargetReportBuilder:
         *,
         status: int | None = 429,
         batch: int | None = None,
+        count: int = 1,
     ) -> None:
         """Record time spent waiting on a rate limit (429) or a retry backoff."""
         with self._lock:
-            self._waits.append(RateLimitWait(utc(started_at), seconds, status, batch))
+            self._waits.append(RateLimitWait(utc(started_at), seconds, status, batch, count))
+
+    def record_result(
+        self,
+        batch: _BatchLike,
+        result: _ResultLike,
+        *,
+        started_at: datetime,
+    ) -> BatchRecord:
+        """Record a target's `BatchResult` for a batch (`plan.Batch` or `WriteBatch`).
+
+        The result's waits are summed per batch, so the timeline shows them as one span at
+        the batch's start, standing for all the 429s it met.
+        """
+        failures = [(phone, *_split_error(text)) for phone, text in result.failed.items()]
+        codes = {code for _, code, _ in failures}
+        record = self.record_batch(
+            action=batch.action,
+            count=len(batch.phones),
+            acknowledged=len(result.acknowledged),
+            attempts=max(result.attempts, 1),
+            started_at=started_at,
+            duration_seconds=result.duration_seconds,
+            correlation_id=result.correlation_ids[-1] if result.correlation_ids else None,
+            http_status=result.status,
+            error_code=codes.pop() if len(codes) == 1 else None,
+            failures=failures,
+            expires=batch.expires,
+        )
+        if result.waited_seconds > 0 or result.rate_limited:
+            self.record_wait(
+                started_at,
+                result.waited_seconds,
+                status=429 if result.rate_limited else None,
+                batch=record.number,
+                count=max(result.rate_limited, 1),
+            )
+        return record
 
     def record_skipped(self, count: int) -> None:
         """Numbers that could not be sent in the platform's form (reported, never silent)."""
@@ -339,7 +424,7 @@ class TargetReportBuilder:
             batches_failed=sum(b.status is not BatchStatus.ACKNOWLEDGED for b in batches),
             requests=sum(b.attempts for b in batches),
             retries=sum(max(b.attempts - 1, 0) for b in batches),
-            rate_limited=sum(w.status == 429 for w in self._waits),
+            rate_limited=sum(w.count for w in self._waits if w.status == 429),
             waited_seconds=sum(w.seconds for w in self._waits),
             duration_seconds=max(duration, 0.0),
             throughput_per_second=acknowledged / duration if duration > 0 else 0.0,

@@ -139,6 +139,7 @@ class RateLimitWait:
     seconds: float
     status: int | None = 429  # the HTTP status that caused the wait (None: pacing)
     batch: int | None = None  # BatchRecord.number, when known
+    count: int = 1  # answers with that status it stands for (a batch's waits, summed)
 
 
 @dataclass(frozen=True, slots=True)
