@@ -95,6 +95,11 @@ class FrontDoor:
         outcome = _Outcome(numbers=numbers_carried(platform, method, path, body))
 
         def log() -> None:
+            # Logged once, just before the answer (or the cut) leaves, so a client that has
+            # its answer always finds the request in the log.
+            if outcome.logged:
+                return
+            outcome.logged = True
             state.record(
                 platform=platform,
                 method=method,
@@ -108,7 +113,7 @@ class FrontDoor:
                 correlation_id=context.correlation_id,
             )
 
-        send = self._decorating(send, context, outcome)
+        send = self._decorating(send, context, outcome, log)
         try:
             if settings.latency_ms:
                 await asyncio.sleep(settings.latency_ms / 1000)
@@ -127,20 +132,28 @@ class FrontDoor:
                     scope, _replay(body, receive), send
                 )
             elif fault.kind is FaultKind.CUT:
+                log()
                 await _cut(send)
             else:
                 await self._after_write(
-                    fault, scope, _replay(body, receive), send, context, outcome
+                    fault, scope, _replay(body, receive), send, context, outcome, log
                 )
         finally:
             log()
 
-    def _decorating(self, send: Send, context: answers.RequestContext, outcome: _Outcome) -> Send:
-        """A send that stamps platform headers on the answer and notes its status."""
+    def _decorating(
+        self,
+        send: Send,
+        context: answers.RequestContext,
+        outcome: _Outcome,
+        log: Callable[[], None],
+    ) -> Send:
+        """A send that stamps platform headers on the answer, notes its status, logs it."""
 
         async def decorated(message: Message) -> None:
             if message["type"] == "http.response.start":
                 outcome.status = message["status"]
+                log()
                 headers = list(message.get("headers", []))
                 if context.platform == "genesys":
                     headers.append((b"inin-correlation-id", context.correlation_id.encode()))
@@ -237,6 +250,7 @@ class FrontDoor:
         send: Send,
         context: answers.RequestContext,
         outcome: _Outcome,
+        log: Callable[[], None],
     ) -> None:
         """Apply the request, then answer it with a failure (if it succeeded)."""
         held: list[Message] = []
@@ -251,6 +265,7 @@ class FrontDoor:
             for message in held:
                 await send(message)
         elif fault.kind is FaultKind.AFTER_WRITE_CUT:
+            log()
             await _cut(send)
         else:
             answer = self._fault_answer(
@@ -262,9 +277,10 @@ class FrontDoor:
 class _Outcome:
     """What happened to a request, filled in as it goes (for the log)."""
 
-    __slots__ = ("fault", "numbers", "status")
+    __slots__ = ("fault", "logged", "numbers", "status")
 
     def __init__(self, numbers: int) -> None:
+        self.logged = False
         self.numbers = numbers
         self.status = 0
         self.fault: Fault | None = None
