@@ -195,3 +195,11 @@ def test_in_process_cuts_raise_the_error_a_client_would_get() -> None:
 
     with pytest.raises(httpx.ReadError):
         asyncio.run(call())
+
+
+def test_latency_is_added_to_every_platform_request() -> None:
+    with run_in_thread(EmulatorSettings(latency_ms=100)) as emulator:
+        started = time.monotonic()
+        answer = httpx.post(f"{emulator.base_url}/oauth/token", data={"grant_type": "x"})
+        assert answer.status_code == 400
+        assert time.monotonic() - started >= 0.1

@@ -80,6 +80,7 @@ def export(
     clock.advance(5)
     ready = outbound.get_outbound_dnclist_export(list_id)
     assert ready.export_timestamp is not None
+    assert httpx.get(ready.uri).status_code == 401  # the download needs a bearer token too
     download = httpx.get(ready.uri, headers={"Authorization": f"Bearer {sdk.access_token}"})
     assert download.status_code == 200
     return list(csv.reader(io.StringIO(download.text)))
