@@ -49,3 +49,29 @@ def test_concurrent_clients_lose_no_number() -> None:
         for worker in workers:
             worker.join()
         assert len(emulator.state.genesys_numbers(list_id)) == 6 * 10 * 50
+
+
+def test_the_emulator_package_exports_exactly_its_api() -> None:
+    import dncsync.emulator as package
+
+    assert set(package.__all__) == {
+        "DEFAULT_ACCESS_KEY_ID",
+        "DEFAULT_ACCESS_KEY_SECRET",
+        "DEFAULT_CLIENT_ID",
+        "DEFAULT_CLIENT_SECRET",
+        "DEFAULT_TENANT_ID",
+        "EmulatorApp",
+        "EmulatorSettings",
+        "EmulatorStartError",
+        "EmulatorState",
+        "Fault",
+        "FaultKind",
+        "FaultSettings",
+        "ManualClock",
+        "RateLimit",
+        "RequestRecord",
+        "RunningEmulator",
+        "create_app",
+        "run_in_thread",
+    }
+    assert all(hasattr(package, name) for name in package.__all__)
