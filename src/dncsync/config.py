@@ -75,6 +75,7 @@ class _TargetCommon(_Strict):
     concurrency: int = Field(4, ge=1, le=64)
     retry_budget_seconds: float = Field(300.0, gt=0)
     request_timeout_seconds: float = Field(60.0, gt=0)
+    requests_per_minute: float = Field(300.0, gt=0)  # the starting pace; 429s and headers adapt it
 
 
 class GenesysTargetConfig(_TargetCommon):
@@ -94,7 +95,7 @@ class CxoneTargetConfig(_TargetCommon):
     tenant_id: str
     dnc_group_id: int
     international: Literal["011", "skip"] = "011"
-    api_version: str = "v31.0"
+    api_version: int = Field(31, ge=1)  # the Admin API's v{NN}.0
     access_key_id_env: str = "CXONE_ACCESS_KEY_ID"
     access_key_secret_env: str = "CXONE_ACCESS_KEY_SECRET"  # noqa: S105 - a variable name
     client_id_env: str = "CXONE_CLIENT_ID"
@@ -112,13 +113,19 @@ class Config(_Strict):
     source: list[SourceConfig] = Field(default_factory=list)
     target: list[TargetConfig] = Field(default_factory=list)
     reasons: dict[str, Reason] = Field(default_factory=dict)  # free text -> reason code
-    retention: dict[Reason, str] = Field(default_factory=dict)  # reason -> "never" | "5y" ...
+    retention: dict[Reason, str] = Field(default_factory=dict)  # reason -> "never" | "5y"
 
     @field_validator("retention")
     @classmethod
-    def _durations_parse(cls, value: dict[Reason, str]) -> dict[Reason, str]:
+    def _retentions_parse(cls, value: dict[Reason, str]) -> dict[Reason, str]:
         for reason, text in value.items():
-            parse_duration(text, f"retention.{reason.value}")
+            years = retention_years(text, f"retention.{reason.value}")
+            if reason in _PERMANENT and years is not None:
+                raise ValueError(f"{reason.value} is permanent by rule: its retention is 'never'")
+            if reason is Reason.CUSTOMER_REQUESTED and years is not None and years < 5:
+                raise ValueError(
+                    "CUSTOMER_REQUESTED is kept at least 5 years (FCC): use 5y or more"
+                )
         return value
 
     def digest(self) -> str:
@@ -144,18 +151,17 @@ class Config(_Strict):
         return [by_name[name] for name in target.sources]
 
 
-def parse_duration(text: str, key: str) -> int | None:
-    """Days in a retention such as "5y", "18m", "90d"; None for "never"."""
+_PERMANENT = (Reason.NATIONAL, Reason.STATE, Reason.LITIGATOR)
+
+
+def retention_years(text: str, key: str) -> int | None:
+    """Whole years in a retention such as "5y"; None for "never"."""
     value = text.strip().lower()
     if value == "never":
         return None
-    units = {"d": 1, "w": 7, "m": 30, "y": 365}
-    number, unit = value[:-1], value[-1:]
-    if unit not in units or not number.isdigit():
-        raise ValueError(f"{key}: {text!r} is not a duration (use 'never' or e.g. 90d, 18m, 5y)")
-    # Years count leap days generously: a retention is a minimum, so round up.
-    days = int(number) * units[unit]
-    return days + (int(number) // 4 + 1 if unit == "y" else 0)
+    if not (value.endswith("y") and value[:-1].isdigit() and int(value[:-1]) > 0):
+        raise ValueError(f"{key}: {text!r} is not a retention (use 'never' or years, e.g. 5y)")
+    return int(value[:-1])
 
 
 def load(path: Path | str | None) -> tuple[Config, Path]:

@@ -62,7 +62,7 @@ def test_a_full_config_parses_with_defaults() -> None:
         (('mode = "mirror"', 'mode = "sometimes"'), r"target\[0\]\.mode: "),
         (("dnc_group_id = 7", 'dnc_group_id = "seven"'), r"target\[1\]\.dnc_group_id: "),
         (('platform = "cxone"', 'platform = "five9"'), r"target\[1\].*'genesys' or 'cxone'"),
-        (("[retention]\n", '[retention]\nLOCAL = "soon"\n'), r"retention.*not a duration"),
+        (("[retention]\n", '[retention]\nLOCAL = "soon"\n'), r"retention.*not a retention"),
         (('"CUSTOMER_REQUESTED"', '"PLEASE_NO"'), r"reasons\.opted out online: "),
         (('sources = ["optouts"]', 'sources = ["crm"]'), r"no source named 'crm'"),
         (('mode = "mirror"', 'client_secret = "hunter2"'), r"environment variables only"),
@@ -98,7 +98,20 @@ def test_missing_secret_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> N
         config.secret_from_env("genesys-main", "client_secret_env", "NOPE_SECRET")
 
 
-def test_durations() -> None:
-    assert config.parse_duration("never", "k") is None
-    assert config.parse_duration("90d", "k") == 90
-    assert config.parse_duration("5y", "k") == 5 * 365 + 2
+def test_retentions() -> None:
+    assert config.retention_years("never", "k") is None
+    assert config.retention_years("7y", "k") == 7
+    with pytest.raises(ValueError, match="not a retention"):
+        config.retention_years("90d", "k")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('NATIONAL = "5y"', "permanent by rule"),
+        ('CUSTOMER_REQUESTED = "2y"', "at least 5 years"),
+    ],
+)
+def test_retention_cannot_go_below_the_rules(line: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(GOOD.replace("[retention]\n", f"[retention]\n{line}\n"))

@@ -24,14 +24,19 @@ def main_entry(app: typer.Typer) -> None:
     except DncsyncError as error:
         fail(str(error))
         sys.exit(int(error.exit_code))
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         fail("interrupted")
         sys.exit(130)
-    except click.exceptions.Exit as done:
+    except (click.exceptions.Exit, typer.Exit) as done:
         sys.exit(done.exit_code)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
+    except (click.ClickException, typer.TyperException) as error:
+        # typer ships its own copy of click: usage errors come from either.
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            fail(str(error))
+        sys.exit(int(getattr(error, "exit_code", ExitCode.USAGE_OR_INPUT)))
     except KeyboardInterrupt:
         fail("interrupted")
         sys.exit(130)

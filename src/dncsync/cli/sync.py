@@ -1,0 +1,152 @@
+"""`dncsync plan` and `dncsync sync`: the dry run and the real one."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from dncsync import config as config_module
+from dncsync import engine
+from dncsync.engine import PartialFailureWithResult, RunOptions, RunResult
+
+
+class OutputFormat(StrEnum):
+    """How a command prints its result."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", help="The configuration file.", show_default=True),
+]
+TargetOption = Annotated[
+    str | None, typer.Option("--target", "-t", help="Only this target (default: every target).")
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="text for people, json for scripts.")
+]
+
+
+def plan_command(
+    config: ConfigOption = Path(config_module.DEFAULT_CONFIG),
+    target: TargetOption = None,
+    output_format: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Show what a sync would send to each target: adds, updates, removes, expiries. No writes."""
+    parsed, base = config_module.load(config)
+    result = engine.run(parsed, base, RunOptions(target=target, apply=False), command="plan")
+    emit(result, output_format)
+
+
+def sync_command(
+    config: ConfigOption = Path(config_module.DEFAULT_CONFIG),
+    target: TargetOption = None,
+    output_format: FormatOption = OutputFormat.TEXT,
+    allow_mass_removal: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-removal",
+            help="Let a mirror target remove more than max_removal_fraction of its list.",
+        ),
+    ] = False,
+) -> None:
+    """Plan and push the difference to each target, then print a summary."""
+    parsed, base = config_module.load(config)
+    options = RunOptions(target=target, allow_mass_removal=allow_mass_removal)
+    with progress_bars() as progress:
+        try:
+            result = engine.run(parsed, base, options, command="sync", progress=progress)
+        except PartialFailureWithResult as partial:
+            emit(partial.result, output_format)
+            raise
+    emit(result, output_format)
+
+
+@contextlib.contextmanager
+def progress_bars() -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress bar per target on a terminal's stderr; nothing at all otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bars = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(target: str, done: int, total: int) -> None:
+        if target not in tasks:
+            tasks[target] = bars.add_task(target, total=total)
+        bars.update(tasks[target], completed=done)
+
+    with bars:
+        yield update
+
+
+def emit(result: RunResult, output_format: OutputFormat) -> None:
+    """Print a run's summary: one JSON object, or tables."""
+    summary = result.summary()
+    if output_format is OutputFormat.JSON:
+        print(json.dumps(summary, indent=2, sort_keys=True, default=str))
+        return
+    console = Console()
+    accounting = summary["accounting"]
+    if accounting:
+        console.print(
+            f"[bold]{summary['command']}[/] run {summary['run_id']}: "
+            f"{accounting['rows']} rows = {accounting['accepted']} accepted + "
+            f"{accounting['duplicates']} duplicates + {accounting['rejected']} rejected"
+        )
+    targets = summary["targets"]
+    table = Table(title="Targets")
+    table.add_column("")
+    for name, target in targets.items():
+        table.add_column(f"{name}\n{target['platform']}, {target['mode']}", justify="right")
+    rows = [
+        ("held before", "held_before"),
+        ("adds", "adds"),
+        ("updates", "updates"),
+        ("removes", "removes"),
+        ("expiries", "expiries"),
+        ("unchanged", "unchanged"),
+        ("expired, not pushed", "expired_not_pushed"),
+    ]
+    if summary["command"] == "sync":
+        rows += [
+            ("writes sent", "writes"),
+            ("numbers acknowledged", "acknowledged"),
+            ("numbers failed", "failed"),
+            ("retries", "retries"),
+            ("429s met", "rate_limited"),
+            ("numbers/s", "numbers_per_second"),
+        ]
+    for label, key in rows:
+        table.add_row(label, *(_cell(target.get(key)) for target in targets.values()))
+    console.print(table)
+    for name, target in summary["targets"].items():
+        sample = {k: v for k, v in target["sample"].items() if v}
+        if sample and summary["command"] == "plan":
+            for kind, phones in sample.items():
+                console.print(f"  {name} {kind} (sample): {', '.join(phones)}")
+        for phone, error in target.get("failures", {}).items():
+            console.print(f"  [red]{name}: {phone} not acknowledged: {error}[/]")
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else str(value)
