@@ -351,7 +351,15 @@ async def sync_target(
             outcome.stopped = str(stop)
             raise
         if options.apply and the_plan.writes:
-            work = list(batches(the_plan, target.batch_size, handle.max_body_bytes))
+            work = list(
+                batches(
+                    the_plan,
+                    target.batch_size,
+                    handle.max_body_bytes,
+                    # CXone takes an expiration per record; Genesys one per request.
+                    expiry_per_record=target.platform == "cxone",
+                )
+            )
             total = sum(len(b.phones) for b in work)
             done = 0
 

@@ -166,15 +166,21 @@ class Batch:
     phones: tuple[str, ...]
     expires: date | None  # last day held on the platform; None = no expiration
     retention_ends: tuple[date | None, ...] = ()  # per phone, for the snapshot (adds only)
+    # Per phone, for platforms that take an expiration per record (CXone); empty when the
+    # whole batch shares `expires` (Genesys: one expiration per request).
+    expires_each: tuple[date | None, ...] = ()
+
+    def platform_expiry_of(self, index: int) -> date | None:
+        """The platform expiration sent for the phone at `index`."""
+        return self.expires_each[index] if self.expires_each else self.expires
 
     @property
     def key(self) -> str:
         """A digest of the batch's content: the journal's identity for it."""
         digest = hashlib.sha256()
         digest.update(f"{self.action}|{self.expires}|".encode())
-        for phone in self.phones:
-            digest.update(phone.encode())
-            digest.update(b",")
+        for index, phone in enumerate(self.phones):
+            digest.update(f"{phone}:{self.platform_expiry_of(index)},".encode())
         return digest.hexdigest()[:32]
 
 
@@ -184,12 +190,33 @@ _PER_NUMBER_FRAMING = 48
 _BODY_FRAMING = 256
 
 
-def batches(result: Plan, batch_size: int, max_body_bytes: int | None = None) -> Iterator[Batch]:
-    """Cut a plan into batches grouped by (action, platform expiry), bounded in count and size."""
+def batches(
+    result: Plan,
+    batch_size: int,
+    max_body_bytes: int | None = None,
+    *,
+    expiry_per_record: bool = False,
+) -> Iterator[Batch]:
+    """Cut a plan into batches bounded in count and size.
+
+    Adds are grouped by platform expiration when the platform takes one per request
+    (Genesys); with `expiry_per_record` (CXone) each number carries its own, so batches
+    stay full however varied the expirations are.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if expiry_per_record:
+        writes = sorted((*result.adds, *result.updates), key=_write_phone)
+        for chunk in _chunks(writes, batch_size, max_body_bytes, _write_phone):
+            yield Batch(
+                "add",
+                tuple(w.phone for w in chunk),
+                None,
+                tuple(w.retention_end for w in chunk),
+                tuple(w.platform_expires for w in chunk),
+            )
     writes_by_expiry: dict[date | None, list[Write]] = {}
-    for write in (*result.adds, *result.updates):
+    for write in () if expiry_per_record else (*result.adds, *result.updates):
         writes_by_expiry.setdefault(write.platform_expires, []).append(write)
     for expires in sorted(writes_by_expiry, key=_none_last):
         group = writes_by_expiry[expires]

@@ -343,7 +343,6 @@ class StateStore:
         acked = set(acknowledged)
         with self.atomic() as db:
             if batch.action == "add":
-                retention = dict(zip(batch.phones, batch.retention_ends, strict=False))
                 db.executemany(
                     "INSERT INTO snapshot VALUES (?, ?, ?, ?, ?) ON CONFLICT (target, phone) "
                     "DO UPDATE SET retention_end = excluded.retention_end, "
@@ -353,11 +352,11 @@ class StateStore:
                         (
                             target,
                             phone,
-                            _iso(retention.get(phone)),
-                            _iso(batch.expires),
+                            _iso(batch.retention_ends[index] if batch.retention_ends else None),
+                            _iso(batch.platform_expiry_of(index)),
                             run_id,
                         )
-                        for phone in batch.phones
+                        for index, phone in enumerate(batch.phones)
                         if phone in acked
                     ),
                 )

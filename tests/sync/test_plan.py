@@ -150,3 +150,16 @@ def test_plan_then_apply_reaches_the_desired_state_in_mirror_mode(
     # A second plan against the result has nothing left to do.
     again = plan([entry(p, e) for p, e in desired.items()], after, TODAY, rules)
     assert again.writes == 0
+
+
+def test_per_record_expiry_keeps_batches_full_whatever_the_expirations() -> None:
+    desired = [entry(f"+1415555{n:04d}", TODAY + timedelta(days=n)) for n in range(10)]
+    result = plan(desired, {}, TODAY, TargetRules())
+    grouped = list(batches(result, batch_size=5))
+    per_record = list(batches(result, batch_size=5, expiry_per_record=True))
+    assert len(grouped) == 10
+    assert [len(b.phones) for b in per_record] == [5, 5]
+    first = per_record[0]
+    assert [first.platform_expiry_of(i) for i in range(5)] == [
+        TODAY + timedelta(days=n) for n in range(5)
+    ]
