@@ -57,11 +57,13 @@ class SourceConfig(_Strict):
     source_column: str | None = None
     date_collected_column: str | None = None
     expiration_column: str | None = None
+    expiration_policy_column: str | None = None
     no_header: bool = False
     encoding: str | None = None
     kind: Literal["file", "registry"] = "file"
     registry_date: date | None = None
     s3_endpoint_url: str | None = None
+    default_reason: Reason | None = None  # for rows with no reason; registries: NATIONAL
 
 
 class _TargetCommon(_Strict):

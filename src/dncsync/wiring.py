@@ -40,22 +40,7 @@ _CUSTOMER_REQUEST_MINIMUM_YEARS = 5
 def source_specs(sources: Sequence[SourceConfig], base: Path) -> list[SourceSpec]:
     """The ingest specs for configured sources, local paths resolved against `base`."""
     return [
-        SourceSpec(
-            name=source.name,
-            url=resolve_path(base, source.url),
-            default_region=source.default_region,
-            strictness=source.strictness,
-            phone_column=source.phone_column,
-            reason_column=source.reason_column,
-            source_column=source.source_column,
-            date_collected_column=source.date_collected_column,
-            expiration_column=source.expiration_column,
-            no_header=source.no_header,
-            encoding=source.encoding,
-            kind=source.kind,
-            registry_date=source.registry_date,
-            s3_endpoint_url=source.s3_endpoint_url,
-        )
+        SourceSpec(**{**source.model_dump(), "url": resolve_path(base, source.url)})
         for source in sources
     ]
 
