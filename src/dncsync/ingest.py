@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import phonenumbers
 
+from dncsync.columnar.column import PhoneColumn
 from dncsync.columnar.index import (
     EXP_MASK,
     EXP_NEVER,
@@ -68,18 +69,6 @@ class SourceNames:
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order), dtype=np.int64)
         return rank
-
-
-@dataclass(slots=True)
-class PhoneColumn:
-    """One batch's phone verdicts: keys of accepted rows, reasons of rejected ones."""
-
-    accepted: npt.NDArray[np.intp]  # row indices
-    keys: Keys  # parallel to accepted
-    rejected: npt.NDArray[np.intp]
-    reasons: list[RejectReason]  # parallel to rejected
-    extensions: int = 0
-    vanity: int = 0
 
 
 def normalize_rows(values: Sequence[str], region: str, strictness: Strictness) -> PhoneColumn:
@@ -241,9 +230,13 @@ def ingest(
     today: date,
     rejects: RejectSink | None = None,
     progress: Progress | None = None,
-    normalizer: Callable[[Sequence[str], str, Strictness], PhoneColumn] = normalize_rows,
+    normalizer: Callable[[Sequence[str], str, Strictness], PhoneColumn] | None = None,
 ) -> IngestResult:
     """Read, normalize and merge the sources; unreadable input raises InputError."""
+    if normalizer is None:
+        from dncsync.columnar.phones import normalize_column
+
+        normalizer = normalize_column
     if not specs:
         raise InputError("no source given")
     names = SourceNames()

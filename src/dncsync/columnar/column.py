@@ -1,0 +1,23 @@
+"""One batch's phone verdicts, as both normalization paths return them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from dncsync.columnar.index import Keys
+from dncsync.model import RejectReason
+
+
+@dataclass(slots=True)
+class PhoneColumn:
+    """One batch's phone verdicts: keys of accepted rows, reasons of rejected ones."""
+
+    accepted: npt.NDArray[np.intp]  # row indices
+    keys: Keys  # parallel to accepted
+    rejected: npt.NDArray[np.intp]
+    reasons: list[RejectReason]  # parallel to rejected
+    extensions: int = 0
+    vanity: int = 0

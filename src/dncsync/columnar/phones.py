@@ -1,0 +1,486 @@
+"""Phone verdicts for a whole column at once, identical to phonenumbers, value by value.
+
+Most values are a few digits with punctuation. For those, phonenumbers' answer depends only on
+whether a `+` leads and on the digit string, so the fast path strips punctuation with numpy on
+the column's bytes, replays phonenumbers' parsing steps (IDD, country code, national prefix) as
+array operations, and applies the validity patterns phonenumbers ships in its metadata (RE2-
+compatible regular expressions) with pyarrow's regex kernels, a batch at a time. Any value whose
+shape is not proven to behave this way (letters, odd punctuation, national numbers starting with
+1 in unusual lengths, national-prefix transform rules...) goes to `dncsync.phone.normalize`, so
+phonenumbers decides it. tests/ingest/test_fastpath.py holds the two paths to the same answers.
+The fast path covers the default region US; other default regions use phonenumbers per row.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
+from phonenumbers import PhoneMetadata, ValidationResult
+from phonenumbers.phonenumberutil import _test_number_length
+
+from dncsync.columnar.column import PhoneColumn
+from dncsync.model import RejectReason, Strictness
+from dncsync.phone import normalize
+
+Mask = npt.NDArray[np.bool_]
+Ints = npt.NDArray[np.int64]
+
+# Digits with spaces, brackets, dots, dashes and slashes; one optional leading "+". Leading
+# spaces/brackets and trailing spaces/brackets are what phonenumbers strips itself.
+_PLAIN = r"[ (]*\+?[ (]*[0-9][0-9 ().\-/]*[0-9][ )]*"
+_PLAIN_RE = f"^{_PLAIN}$"
+# An extension phonenumbers recognises: " ext. 12", " x12", " #12", ", ext 12".
+_EXTENSION_RE = rf"^(?P<core>{_PLAIN})[ ,]*(?i:ext\.?|x|#)[ .:]*(?P<ext>[0-9]{{1,7}})$"
+_PLUS_RE = r"^[ (]*\+"
+_MAX_DIGITS = 19  # keys are uint64
+_POW10 = np.array([10**power for power in range(20)], dtype=np.uint64)
+_TYPES = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line", "mobile",
+)  # fmt: skip
+_LENGTH_REASONS = {
+    ValidationResult.IS_POSSIBLE: RejectReason.POSSIBLE_NOT_VALID,
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: RejectReason.POSSIBLE_NOT_VALID,
+    ValidationResult.TOO_SHORT: RejectReason.TOO_SHORT,
+    ValidationResult.TOO_LONG: RejectReason.TOO_LONG,
+    ValidationResult.INVALID_LENGTH: RejectReason.INVALID_LENGTH,
+    ValidationResult.INVALID_COUNTRY_CODE: RejectReason.INVALID_COUNTRY_CODE,
+}
+REASON_CODES = tuple(RejectReason)
+_CODE = {reason: index for index, reason in enumerate(REASON_CODES)}
+_ACCEPT = -1
+_FALLBACK = -2
+_NO_DIGITS_RE = r"^[^0-9+]*$"
+_VANITY_RE = r"^[ (]*\+?[ (]*(?:[0-9][ ().\-]*){3,}[A-Za-z][A-Za-z0-9 .\-]*[A-Za-z][ ]*$"
+_KEYPAD = ("ABC", "DEF", "GHI", "JKL", "MNO", "PQRS", "TUV", "WXYZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Desc:
+    """A PhoneNumberDesc as a full-match regex and the lengths it allows (empty: any)."""
+
+    pattern: str
+    lengths: tuple[int, ...]
+
+    def matches(self, numbers: pa.StringArray, lengths: Ints) -> Mask:
+        """phonenumbers' _is_number_matching_desc over a column."""
+        ok = np.isin(lengths, self.lengths) if self.lengths else np.ones(lengths.size, bool)
+        if not ok.any():
+            return ok
+        picked = np.flatnonzero(ok)
+        hit = pc.match_substring_regex(numbers.take(pa.array(picked)), f"^(?:{self.pattern})$")
+        ok[picked] = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+        return ok
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """What the fast path needs of one region's metadata."""
+
+    code: str
+    general: Desc | None
+    types: tuple[Desc, ...]
+    leading_digits: str | None
+    prefix_for_parsing: str | None
+    has_transform: bool
+    length_result: tuple[int, ...]  # _test_number_length by NSN length 0..20
+
+    def type_valid(self, numbers: pa.StringArray, lengths: Ints) -> Mask:
+        """_number_type_helper(...) != UNKNOWN: the general pattern and any type pattern."""
+        if self.general is None:
+            return np.zeros(lengths.size, bool)
+        valid = self.general.matches(numbers, lengths)
+        if not valid.any():
+            return valid
+        candidates = np.flatnonzero(valid)
+        sub, sub_lengths = numbers.take(pa.array(candidates)), lengths[candidates]
+        any_type = np.zeros(candidates.size, bool)
+        for desc in self.types:
+            todo = np.flatnonzero(~any_type)
+            if todo.size == 0:
+                break
+            any_type[todo] |= desc.matches(sub.take(pa.array(todo)), sub_lengths[todo])
+        valid[candidates] = any_type
+        return valid
+
+
+def _desc(raw: object) -> Desc | None:
+    pattern = getattr(raw, "national_number_pattern", None)
+    if raw is None or not pattern:
+        return None
+    return Desc(pattern, tuple(getattr(raw, "possible_length", ()) or ()))
+
+
+@functools.cache
+def region_rules(calling_code: int, code: str) -> Region | None:
+    """The fast path's view of a region's metadata (loaded once per region)."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(calling_code, code)
+    if metadata is None:
+        return None
+    types = tuple(d for d in (_desc(getattr(metadata, name)) for name in _TYPES) if d)
+    return Region(
+        code=code,
+        general=_desc(metadata.general_desc),
+        types=types,
+        leading_digits=metadata.leading_digits,
+        prefix_for_parsing=metadata.national_prefix_for_parsing or None,
+        has_transform=bool(metadata.national_prefix_transform_rule),
+        length_result=tuple(_test_number_length("0" * n, metadata) for n in range(21)),
+    )
+
+
+def _us_as_expected() -> bool:
+    """The US metadata the national replay in _national_us was derived from."""
+    metadata = PhoneMetadata.metadata_for_region("US")
+    if metadata is None or metadata.general_desc is None:
+        return False
+    return (
+        metadata.general_desc.national_number_pattern == r"[2-9]\d{9}|3\d{6}"
+        and tuple(metadata.general_desc.possible_length) == (10,)
+        and tuple(metadata.general_desc.possible_length_local_only) == (7,)
+        and metadata.national_prefix_for_parsing == "1"
+        and metadata.international_prefix == "011"
+        and not metadata.national_prefix_transform_rule
+    )
+
+
+_US_AS_EXPECTED = _us_as_expected()
+
+
+@functools.cache
+def _calling_codes() -> npt.NDArray[np.bool_]:
+    known = np.zeros(1000, bool)
+    known[list(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)] = True
+    return known
+
+
+def _strings(values: npt.NDArray[np.uint64], lengths: Ints) -> pa.StringArray:
+    """Digit strings of `lengths` digits (leading zeros kept) for the regex kernels."""
+    text = pc.cast(pa.array(values), pa.string())
+    out = text
+    for width in np.unique(lengths).tolist():
+        out = pc.if_else(
+            pa.array(lengths == width), pc.utf8_lpad(text, width=width, padding="0"), out
+        )
+    return out
+
+
+def _digits(core: pa.StringArray) -> tuple[npt.NDArray[np.uint64], Ints]:
+    """Each value's digits as an integer (last 19 digits) and how many digits it has."""
+    core = core.combine_chunks() if isinstance(core, pa.ChunkedArray) else core
+    offsets = np.frombuffer(core.buffers()[1], np.int32)[core.offset : core.offset + len(core) + 1]
+    data = np.frombuffer(core.buffers()[2], np.uint8)[: offsets[-1]]
+    is_digit = (data >= 48) & (data <= 57)
+    before = np.zeros(data.size + 1, np.int64)
+    np.cumsum(is_digit, out=before[1:])
+    row_digits = before[offsets]  # digits before each row start
+    counts = np.diff(row_digits)
+    ends = np.repeat(row_digits[1:], np.diff(offsets))[is_digit]
+    after = ends - before[1:][is_digit]  # digits after this one in its row
+    weight = np.where(after < 20, _POW10[np.minimum(after, 19)], 0).astype(np.uint64)
+    contributions = (data[is_digit] - 48).astype(np.uint64) * weight
+    values = np.zeros(len(core), np.uint64)
+    nonempty = counts > 0
+    values[nonempty] = np.add.reduceat(contributions, row_digits[:-1][nonempty])
+    return values, counts
+
+
+def _prefix(values: npt.NDArray[np.uint64], counts: Ints, size: int) -> Ints:
+    """The first `size` digits of each value (as an integer)."""
+    shift = np.maximum(counts - size, 0)
+    return (values // _POW10[shift]).astype(np.int64)
+
+
+def _suffix(values: npt.NDArray[np.uint64], size: Ints) -> npt.NDArray[np.uint64]:
+    return values % _POW10[np.clip(size, 0, 19)]
+
+
+class _Verdicts:
+    """Per-row outcome codes: _ACCEPT, _FALLBACK, or a REASON_CODES index; plus keys."""
+
+    def __init__(self, size: int) -> None:
+        self.code = np.full(size, _FALLBACK, np.int64)
+        self.keys = np.zeros(size, np.uint64)
+
+
+def _national_us(
+    verdicts: _Verdicts,
+    rows: Ints,
+    values: npt.NDArray[np.uint64],
+    counts: Ints,
+    strictness: Strictness,
+) -> None:
+    """Numbers written without + or 011 with default region US.
+
+    Replays _maybe_extract_country_code and _maybe_strip_national_prefix_carrier_code for US
+    metadata (national prefix "1", general pattern `[2-9]\\d{9}|3\\d{6}`, lengths 10 and
+    local 7): digits not starting with 1 are the NSN as written; "1" + 10 digits drops the 1
+    (and a second 1); 12+ digits after a 1 keep all but the first; otherwise the digits stay.
+    """
+    first = _prefix(values, counts, 1)
+    second = _prefix(values, counts, 2) % 10
+    third = _prefix(values, counts, 3) % 10
+    one = first == 1
+    if not _US_AS_EXPECTED:
+        one[:] = False
+        handled = ~one
+    else:
+        # "1" + 7 digits starting with 3 would match the 7-digit general pattern: phonenumbers.
+        odd = one & (
+            ((counts == 8) & (second == 3)) | ((counts == 9) & (second == 1) & (third == 3))
+        )
+        handled = ~odd & ~(one & (counts >= 12) & (second <= 1))
+    drop = np.zeros(values.size, np.int64)
+    drop[one & (counts == 11)] = 1
+    drop[one & (counts == 11) & (second == 1)] = 2
+    drop[one & (counts >= 12)] = 1
+    nsn_len = counts - drop
+    nsn = _suffix(values, nsn_len)
+    _judge(verdicts, rows[handled], 1, nsn[handled], nsn_len[handled], strictness)
+
+
+def _international(
+    verdicts: _Verdicts,
+    rows: Ints,
+    values: npt.NDArray[np.uint64],
+    counts: Ints,
+    strictness: Strictness,
+) -> None:
+    """Numbers after + or 011: country code, then the region's national prefix rules."""
+    short = counts <= 2
+    verdicts.code[rows[short]] = _CODE[RejectReason.TOO_SHORT]  # TOO_SHORT_AFTER_IDD
+    zero = ~short & (_prefix(values, counts, 1) == 0)
+    # "+0...": phonenumbers retries without the +; unless an IDD follows, no country code.
+    retry_idd = zero & (_prefix(values, counts, 3) == 11)
+    verdicts.code[rows[zero & ~retry_idd]] = _CODE[RejectReason.INVALID_COUNTRY_CODE]
+    usable = ~short & ~zero
+    rows, values, counts = rows[usable], values[usable], counts[usable]
+    known = _calling_codes()
+    cc = np.zeros(rows.size, np.int64)
+    cc_len = np.zeros(rows.size, np.int64)
+    for size in (3, 2, 1):  # the shortest known code wins, as _extract_country_code does
+        candidate = _prefix(values, counts, size)
+        hit = (counts >= size) & known[candidate]
+        cc = np.where(hit, candidate, cc)
+        cc_len = np.where(hit, size, cc_len)
+    verdicts.code[rows[cc == 0]] = _CODE[RejectReason.INVALID_COUNTRY_CODE]
+    rest_len = counts - cc_len
+    rest = _suffix(values, rest_len)
+    too_short = (cc != 0) & (rest_len < 2)
+    verdicts.code[rows[too_short]] = _CODE[RejectReason.TOO_SHORT]  # TOO_SHORT_NSN
+    for code in np.unique(cc[(cc != 0) & ~too_short]).tolist():
+        group = np.flatnonzero((cc == code) & ~too_short)
+        region = region_rules(code, phonenumbers.region_code_for_country_code(code))
+        if region is None or region.has_transform:
+            continue
+        _strip_and_judge(
+            verdicts, rows[group], code, rest[group], rest_len[group], region, strictness
+        )
+
+
+def _strip_and_judge(
+    verdicts: _Verdicts,
+    rows: Ints,
+    code: int,
+    rest: npt.NDArray[np.uint64],
+    rest_len: Ints,
+    region: Region,
+    strictness: Strictness,
+) -> None:
+    """phonenumbers' _maybe_strip_national_prefix_carrier_code, then the verdict."""
+    nsn, nsn_len = rest.copy(), rest_len.copy()
+    if region.prefix_for_parsing is not None:
+        text = _strings(rest, rest_len)
+        prefix_re = re.sub(r"(?<!\\)\((?!\?)", "(?:", region.prefix_for_parsing)  # no captures
+        found = pc.extract_regex(text, pattern=f"^(?P<p>(?:{prefix_re}))")
+        matched = np.asarray(found.is_valid().to_numpy(zero_copy_only=False), bool)
+        if matched.any():
+            prefix = pc.utf8_length(pc.struct_field(found, [0])).to_numpy(zero_copy_only=False)
+            prefix = np.where(matched, np.nan_to_num(prefix.astype(float)), 0).astype(np.int64)
+            stripped_len = rest_len - prefix
+            stripped = _suffix(rest, stripped_len)
+            general = region.general
+            if general is None:  # pragma: no cover - every geographic region has one
+                return
+            viable = general.matches(text, rest_len)
+            still = general.matches(_strings(stripped, stripped_len), stripped_len)
+            result = np.array(region.length_result, np.int64)[np.minimum(stripped_len, 20)]
+            long_enough = ~np.isin(
+                result,
+                [
+                    ValidationResult.TOO_SHORT,
+                    ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+                    ValidationResult.INVALID_LENGTH,
+                ],
+            )
+            take = matched & ~(viable & ~still) & long_enough
+            nsn = np.where(take, stripped, nsn)
+            nsn_len = np.where(take, stripped_len, nsn_len)
+    _judge(verdicts, rows, code, nsn, nsn_len, strictness)
+
+
+def _judge(
+    verdicts: _Verdicts,
+    rows: Ints,
+    code: int,
+    nsn: npt.NDArray[np.uint64],
+    nsn_len: Ints,
+    strictness: Strictness,
+) -> None:
+    """is_valid_number (or is_possible_number) and the reject reason, for one country code."""
+    if rows.size == 0:
+        return
+    too_long = nsn_len > 17  # parse() refuses NSNs over 17 digits
+    verdicts.code[rows[too_long]] = _CODE[RejectReason.TOO_LONG]
+    keep = ~too_long
+    rows, nsn, nsn_len = rows[keep], nsn[keep], nsn_len[keep]
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+    main = region_rules(code, regions[0])
+    if main is None:  # pragma: no cover - every calling code has metadata
+        return
+    length = np.array(main.length_result, np.int64)[np.minimum(nsn_len, 20)]
+    possible = np.isin(
+        length, [ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY]
+    )
+    if strictness is Strictness.POSSIBLE:
+        accepted = possible
+    else:
+        accepted = _valid(code, regions, _strings(nsn, nsn_len), nsn_len)
+    digits = len(str(code)) + nsn_len
+    fits = digits <= _MAX_DIGITS
+    reasons = np.array([_CODE[_LENGTH_REASONS[v]] for v in range(len(_LENGTH_REASONS))])
+    verdicts.code[rows] = np.where(accepted, np.where(fits, _ACCEPT, _FALLBACK), reasons[length])
+    verdicts.keys[rows] = np.where(
+        accepted & fits, np.uint64(code) * _POW10[np.minimum(nsn_len, 19)] + nsn, 0
+    )
+
+
+def _valid(code: int, regions: Sequence[str], numbers: pa.StringArray, lengths: Ints) -> Mask:
+    """is_valid_number: region_code_for_number's choice among a code's regions, then its types."""
+    if len(regions) == 1:
+        region = region_rules(code, regions[0])
+        return region.type_valid(numbers, lengths) if region else np.zeros(lengths.size, bool)
+    valid = np.zeros(lengths.size, bool)
+    undecided = np.arange(lengths.size)
+    for region_code in regions:
+        if undecided.size == 0:
+            break
+        region = region_rules(code, region_code)
+        if region is None:
+            continue
+        sub = numbers.take(pa.array(undecided))
+        if region.leading_digits is not None:
+            chosen = np.asarray(
+                pc.match_substring_regex(sub, f"^(?:{region.leading_digits})").to_numpy(
+                    zero_copy_only=False
+                ),
+                bool,
+            )
+            picked = undecided[chosen]
+            valid[picked] = region.type_valid(numbers.take(pa.array(picked)), lengths[picked])
+        else:
+            chosen = region.type_valid(sub, lengths[undecided])
+            valid[undecided[chosen]] = True
+        undecided = undecided[~chosen]
+    return valid
+
+
+def normalize_column(values: Sequence[str], region: str, strictness: Strictness) -> PhoneColumn:
+    """Verdicts for a column of raw values: the fast path where proven, phonenumbers elsewhere."""
+    size = len(values)
+    verdicts = _Verdicts(size)
+    extension = np.zeros(size, bool)
+    if region == "US" and size:
+        column = pa.array(values, pa.string())
+        short_ascii = pc.and_(
+            pc.string_is_ascii(column), pc.less_equal(pc.utf8_length(column), 250)
+        )
+        no_digits = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _NO_DIGITS_RE)))
+        blank = _bools(pc.match_substring_regex(column, r"^\s*$"))
+        verdicts.code[no_digits] = _CODE[RejectReason.NOT_A_NUMBER]
+        verdicts.code[blank] = _CODE[RejectReason.EMPTY]
+        vanity = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _VANITY_RE)))
+        if vanity.any():
+            picked = np.flatnonzero(vanity)
+            letters = pc.count_substring_regex(column.take(pa.array(picked)), "[A-Za-z]")
+            vanity[picked[np.asarray(letters) < 3]] = False
+        if vanity.any():
+            picked = np.flatnonzero(vanity)
+            mapped = pc.utf8_upper(column.take(pa.array(picked)))
+            for digit, group in enumerate(_KEYPAD, start=2):
+                mapped = pc.replace_substring_regex(mapped, f"[{group}]", str(digit))
+            spread = np.full(size, -1, np.int64)
+            spread[picked] = np.arange(picked.size)
+            column = pc.if_else(
+                pa.array(vanity), mapped.take(pa.array(np.maximum(spread, 0))), column
+            )
+        found = pc.extract_regex(column, pattern=_EXTENSION_RE)
+        extension = _bools(found.is_valid())
+        core = pc.if_else(found.is_valid(), pc.struct_field(found, [0]), column)
+        plain = np.asarray(
+            pc.match_substring_regex(core, _PLAIN_RE).to_numpy(zero_copy_only=False), bool
+        ) & (np.asarray(pc.utf8_length(column).to_numpy(zero_copy_only=False)) <= 250)
+        rows = np.flatnonzero(plain)
+        fast = core.take(pa.array(rows))
+        values_, counts = _digits(fast)
+        plus = np.asarray(
+            pc.match_substring_regex(fast, _PLUS_RE).to_numpy(zero_copy_only=False), bool
+        )
+        ok = (counts >= 3) & (counts <= _MAX_DIGITS)
+        idd = ~plus & (counts >= 6) & (_prefix(values_, counts, 3) == 11)
+        idd &= _prefix(values_, counts, 4) % 10 != 0
+        national = ok & ~plus & ~idd
+        _national_us(verdicts, rows[national], values_[national], counts[national], strictness)
+        intl = ok & (plus | idd)
+        e_counts = np.where(idd, counts - 3, counts)
+        e_values = np.where(idd, _suffix(values_, counts - 3), values_)
+        _international(verdicts, rows[intl], e_values[intl], e_counts[intl], strictness)
+        return _collect(values, verdicts, extension, vanity, region, strictness)
+    return _collect(values, verdicts, extension, extension, region, strictness)
+
+
+def _bools(array: pa.Array) -> Mask:
+    """A pyarrow boolean or integer array as numpy, nulls as False/0."""
+    return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False))
+
+
+def _collect(
+    values: Sequence[str],
+    verdicts: _Verdicts,
+    extension: Mask,
+    vanity_rows: Mask,
+    region: str,
+    strictness: Strictness,
+) -> PhoneColumn:
+    """Send what the fast path left to phonenumbers and build the batch's PhoneColumn."""
+    code, keys = verdicts.code, verdicts.keys
+    extensions = int(np.count_nonzero(extension & (code == _ACCEPT)))
+    vanity = int(np.count_nonzero(vanity_rows & (code == _ACCEPT)))
+    for row in np.flatnonzero(code == _FALLBACK).tolist():
+        result = normalize(values[row], region, strictness)
+        if result.e164 is None:
+            assert result.reject is not None
+            code[row] = _CODE[result.reject]
+        else:
+            code[row] = _ACCEPT
+            keys[row] = int(result.e164[1:])
+            extensions += result.extension
+            vanity += result.vanity
+    accepted = np.flatnonzero(code == _ACCEPT)
+    rejected = np.flatnonzero(code != _ACCEPT)
+    return PhoneColumn(
+        accepted,
+        keys[accepted],
+        rejected,
+        [REASON_CODES[index] for index in code[rejected].tolist()],
+        extensions,
+        vanity,
+    )
