@@ -73,6 +73,30 @@ def test_without_headers_a_429_halves_the_pace_and_successes_restore_it() -> Non
     assert pacer.wait_needed(0.0) == pytest.approx(1.0)  # no Retry-After: a short pause
     pacer.observe(429, {}, None, now=0.5)  # the same pause: no second halving
     assert pacer.rate_per_minute == pytest.approx(300.0)
-    for _ in range(200):
+    for _ in range(11):
         pacer.observe(200, {}, None, now=5.0)
+    assert pacer.rate_per_minute == pytest.approx(510.0)  # quickly back to 85% of 600
+    for _ in range(40):
+        pacer.observe(200, {}, None, now=6.0)
+    assert 510.0 < pacer.rate_per_minute < 600.0  # then only slowly further
+    for _ in range(1000):
+        pacer.observe(200, {}, None, now=7.0)
     assert pacer.rate_per_minute == pytest.approx(600.0)  # never above the configured pace
+
+
+def test_repeated_pauses_without_retry_after_grow() -> None:
+    pacer = Pacer(600)
+    pacer.observe(429, {}, None, now=0.0)
+    pacer.observe(429, {}, None, now=1.5)
+    assert pacer.wait_needed(1.5) == pytest.approx(2.0)
+    pacer.observe(200, {}, None, now=4.0)
+    pacer.observe(429, {}, None, now=5.0)
+    assert pacer.wait_needed(5.0) == pytest.approx(1.0)
+
+
+def test_without_headers_the_limit_is_read_from_what_got_through() -> None:
+    pacer = Pacer(3000)  # 50/s, far above a platform letting 20 a second through
+    for n in range(20):
+        pacer.observe(200, {}, None, now=10.0 + n * 0.02)
+    pacer.observe(429, {}, None, now=10.5)
+    assert pacer.rate_per_minute == pytest.approx(20 * 0.85 * 60)

@@ -138,26 +138,29 @@ class ApiClient:
         was injected: CXone refuses to answer a request without it.
         """
         exchange = Exchange(method, httpx.URL(url).path)
-        started = time.monotonic()
-        try:
-            async for attempt in stamina.retry_context(
-                on=_backoff_hook,
-                attempts=self.policy.max_attempts,
-                timeout=self.policy.budget_seconds,
-            ):
-                with attempt:
-                    await self._attempt(
-                        exchange,
-                        self.client.build_request(
-                            method, url, json=json, params=params, headers={"Accept": accept}
-                        ),
-                        authenticated=authenticated,
-                        follow_redirects=follow_redirects,
-                        sink=sink,
-                    )
-        except _Retry:
-            pass  # the budget is spent: the exchange holds the last answer or error
-        exchange.duration_seconds = time.monotonic() - started
+        # The slot is held across retries, so the budget counts from when the call starts
+        # being sent, not from when it was queued behind other calls.
+        async with self._slots:
+            started = time.monotonic()
+            try:
+                async for attempt in stamina.retry_context(
+                    on=_backoff_hook,
+                    attempts=self.policy.max_attempts,
+                    timeout=self.policy.budget_seconds,
+                ):
+                    with attempt:
+                        await self._attempt(
+                            exchange,
+                            self.client.build_request(
+                                method, url, json=json, params=params, headers={"Accept": accept}
+                            ),
+                            authenticated=authenticated,
+                            follow_redirects=follow_redirects,
+                            sink=sink,
+                        )
+            except _Retry:
+                pass  # the budget is spent: the exchange holds the last answer or error
+            exchange.duration_seconds = time.monotonic() - started
         return exchange
 
     async def _attempt(
@@ -174,26 +177,25 @@ class ApiClient:
         status: int | None = None
         headers: Mapping[str, str] = {}
         retry_after: str | None = None
-        async with self._slots:
-            exchange.rate_limit_wait_seconds += await self.pacer.acquire()
-            try:
-                response = await self._send(request, authenticated, follow_redirects, sink)
-            except RETRIABLE_ERRORS as error:
-                exchange.network_error = type(error).__name__
-            except TokenUnavailable as error:
-                status, retry_after = error.status, error.retry_after
-                exchange.network_error = f"token endpoint HTTP {error.status}"
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
-                raise ConfigError(f"{self.target}: cannot reach {request.url}: {error}") from None
-            else:
-                exchange.response = response
-                status, headers = response.status_code, response.headers
-                retry_after = response.headers.get("Retry-After")
-                if correlation := response.headers.get(CORRELATION_HEADER):
-                    exchange.correlation_ids.append(correlation)
-            finally:
-                asked = parse_retry_after(retry_after, self._now()) if status == 429 else None
-                self.pacer.release(status, headers, asked)
+        exchange.rate_limit_wait_seconds += await self.pacer.acquire()
+        try:
+            response = await self._send(request, authenticated, follow_redirects, sink)
+        except RETRIABLE_ERRORS as error:
+            exchange.network_error = type(error).__name__
+        except TokenUnavailable as error:
+            status, retry_after = error.status, error.retry_after
+            exchange.network_error = f"token endpoint HTTP {error.status}"
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
+            raise ConfigError(f"{self.target}: cannot reach {request.url}: {error}") from None
+        else:
+            exchange.response = response
+            status, headers = response.status_code, response.headers
+            retry_after = response.headers.get("Retry-After")
+            if correlation := response.headers.get(CORRELATION_HEADER):
+                exchange.correlation_ids.append(correlation)
+        finally:
+            asked = parse_retry_after(retry_after, self._now()) if status == 429 else None
+            self.pacer.release(status, headers, asked)
         if status is not None and classify(status) is not Outcome.RETRIABLE:
             return
         delay = retry_delay(

@@ -5,7 +5,8 @@ Two mechanisms, both fed by every answer:
 - a leaky bucket (aiolimiter) spreads requests at the current rate. The rate starts at the
   configured requests per minute, follows Genesys' `inin-ratelimit-allowed` over the window
   length `inin-ratelimit-reset` reveals, and, on a platform that sends no such headers (CXone),
-  halves on a 429 and creeps back up on successes (additive increase, multiplicative decrease);
+  halves on a 429, climbs back quickly to just under the rate that met it, then probes
+  above it only slowly, so that 429s stay rare once the limit is found;
 - a gate that stops new requests while the current window's budget is spent
   (`inin-ratelimit-allowed` - `inin-ratelimit-count`, less the requests still in flight) or while
   a 429's `Retry-After` runs, so one 429 pauses every request, not just the one that met it.
@@ -17,6 +18,7 @@ calling them; only `acquire` reads the event loop's clock and waits.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -25,12 +27,19 @@ from aiolimiter import AsyncLimiter
 
 _log = structlog.get_logger()
 
-BURST_SECONDS = 1.0  # the bucket holds one second's worth of requests: no large bursts
+BURST_SECONDS = 0.25  # the bucket holds a quarter second's worth: no burst after a pause
 WINDOW_MARGIN_SECONDS = 0.1  # resume a little after the platform's window resets
 _REBUILD_RATIO = 0.05  # rebuild the bucket only when the rate moves by more than 5%
 _NO_HEADER_PAUSE_SECONDS = 1.0  # first pause after a 429 that says nothing about when to retry
 _MAX_NO_HEADER_PAUSE_SECONDS = 30.0
-_INCREASE_FRACTION = 0.005  # of the ceiling, per success, when the platform sends no headers
+# Without headers: after a 429, recover by 5% a success up to 85% of the rate that met it,
+# then probe above that by 0.1% of it a success (some 150 successes to reach it again).
+_RECOVERY_FACTOR = 1.05
+_SAFE_FRACTION = 0.85
+_PROBE_FRACTION = 0.001
+# A 429 without headers is read against the successes of the last second: what the platform
+# did let through is a better estimate of its limit than the pace that overran it.
+_THROUGHPUT_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +84,9 @@ class Pacer:
         self._remaining: int | None = None
         self._in_flight = 0
         self._headers_seen = False
-        self._consecutive_429 = 0
+        self._consecutive_pauses = 0  # 429 pauses with no success between them
+        self._safe_rate: float | None = None  # just under the rate that last met a 429
+        self._successes: deque[float] = deque()  # answer times within the last second
 
     @property
     def rate_per_minute(self) -> float:
@@ -129,9 +140,11 @@ class Pacer:
         if status == 429:
             self._on_rate_limited(retry_after, now)
         elif status is not None and 200 <= status < 300:
-            self._consecutive_429 = 0
+            self._consecutive_pauses = 0
             if not self._headers_seen:
-                self._set_rate(self._rate + self._ceiling * _INCREASE_FRACTION)
+                self._successes.append(now)
+                self._forget_successes_before(now - _THROUGHPUT_SECONDS)
+                self._set_rate(self._increased_rate())
 
     def _learn_window(self, limits: RateHeaders, now: float) -> None:
         self._headers_seen = True
@@ -152,7 +165,9 @@ class Pacer:
             self._set_rate(limits.allowed / self._window_length)
 
     def _on_rate_limited(self, retry_after: float | None, now: float) -> None:
-        self._consecutive_429 += 1
+        fresh_pause = now >= self._paused_until
+        if fresh_pause:
+            self._consecutive_pauses += 1
         asked = retry_after
         if asked is None:
             if self._window_end is not None and self._window_end > now:
@@ -160,18 +175,33 @@ class Pacer:
             else:
                 asked = min(
                     _MAX_NO_HEADER_PAUSE_SECONDS,
-                    _NO_HEADER_PAUSE_SECONDS * 2.0 ** (self._consecutive_429 - 1),
+                    _NO_HEADER_PAUSE_SECONDS * 2.0 ** (self._consecutive_pauses - 1),
                 )
-        fresh_pause = now >= self._paused_until
         self._paused_until = max(self._paused_until, now + asked)
         if fresh_pause and not self._headers_seen:
-            self._set_rate(self._rate / 2.0)  # one decrease per pause, however many 429s met it
+            # One decrease per pause, however many requests in flight met the same limit.
+            self._forget_successes_before(now - _THROUGHPUT_SECONDS)
+            achieved = len(self._successes) / _THROUGHPUT_SECONDS
+            limit = min(self._rate, achieved) if achieved > 0 else self._rate
+            self._safe_rate = limit * _SAFE_FRACTION
+            self._set_rate(min(self._rate / 2.0, self._safe_rate))
         _log.info(
             "net.rate_limited",
             target=self.target,
             pause_seconds=round(asked, 3),
             rate_per_minute=round(self.rate_per_minute, 1),
         )
+
+    def _forget_successes_before(self, moment: float) -> None:
+        while self._successes and self._successes[0] < moment:
+            self._successes.popleft()
+
+    def _increased_rate(self) -> float:
+        if self._safe_rate is None:
+            return self._ceiling
+        if self._rate < self._safe_rate:
+            return min(self._safe_rate, self._rate * _RECOVERY_FACTOR)
+        return self._rate + self._safe_rate * _PROBE_FRACTION
 
     def _set_rate(self, rate: float) -> None:
         self._rate = min(self._ceiling, max(self._floor, rate))
