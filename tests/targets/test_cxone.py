@@ -10,6 +10,7 @@ import pytest
 
 from dncsync.emulator import EmulatorApp, EmulatorSettings, RateLimit, create_app
 from dncsync.errors import AuthError, ConfigError
+from dncsync.plan import Batch
 from dncsync.targets import (
     CxoneTarget,
     RemoteRecord,
@@ -189,3 +190,19 @@ async def test_create_group(app: EmulatorApp) -> None:
         result = await target.push(WriteBatch("add", (SF,), None))
     assert result.ok
     assert app.emulator.cxone_held(group) == {"4155552671"}
+
+
+async def test_each_record_carries_its_own_expired_date(app: EmulatorApp) -> None:
+    group = app.emulator.cxone_create_group("dnc")
+    soon = TODAY + timedelta(days=3)
+    batch = Batch("add", (SF, BERLIN, TORONTO), None, expires_each=(soon, None, soon))
+    async with cxone_target(app, group) as target:
+        result = await target.push(batch)
+    assert result.ok
+    assert result.requests == 1
+    day_after = (soon + timedelta(days=1)).strftime("%m/%d/%Y")
+    assert app.emulator.cxone_records(group) == {
+        "4155552671": day_after,
+        "0114930901820": None,
+        "4165550123": day_after,
+    }

@@ -17,6 +17,7 @@ from dncsync.emulator import (
     create_app,
 )
 from dncsync.errors import AuthError, ConfigError
+from dncsync.plan import Batch
 from dncsync.targets import GenesysTarget, RemoteRecord, WriteBatch, expiration_instant
 
 from .support import asgi_client, genesys_settings, genesys_target
@@ -209,3 +210,19 @@ async def test_tokens_refresh_before_expiry_and_once_after_a_401() -> None:
     assert result.ok
     statuses = [r.status for r in app.emulator.requests() if r.method == "PATCH"]
     assert statuses[-2:] == [401, 204]
+
+
+async def test_per_number_expirations_go_in_one_request_each(app: EmulatorApp) -> None:
+    list_id = app.emulator.genesys_create_list("dnc")
+    soon, later = TODAY + timedelta(days=3), TODAY + timedelta(days=90)
+    # The planner's own batch type is accepted as it is.
+    batch = Batch("add", numbers(3), None, expires_each=(soon, later, soon))
+    async with genesys_target(app, list_id) as target:
+        result = await target.push(batch)
+    assert sorted(result.acknowledged) == sorted(numbers(3))
+    assert result.requests == 2
+    assert app.emulator.genesys_numbers(list_id) == {
+        numbers(3)[0]: expiration_instant(soon),
+        numbers(3)[1]: expiration_instant(later),
+        numbers(3)[2]: expiration_instant(soon),
+    }

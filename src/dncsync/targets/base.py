@@ -27,14 +27,29 @@ class BatchLike(Protocol):
     @property
     def expires(self) -> date | None: ...
 
+    @property
+    def expires_each(self) -> tuple[date | None, ...]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class WriteBatch:
-    """Numbers to add or remove with one platform expiration."""
+    """Numbers to add or remove with their platform expiration."""
 
     action: Action
     phones: tuple[str, ...]  # E.164, e.g. +14155552671
     expires: date | None = None  # the LAST day (UTC) the platform holds them; None: no expiry
+    # Per phone, overriding `expires` when not empty (CXone takes one per record; Genesys
+    # sends one request per distinct expiration).
+    expires_each: tuple[date | None, ...] = ()
+
+
+def expirations(batch: BatchLike) -> list[date | None]:
+    """Each phone's platform expiration (the last day held), in the batch's order."""
+    if batch.expires_each:
+        if len(batch.expires_each) != len(batch.phones):
+            raise ValueError("expires_each must give one expiration per phone")
+        return list(batch.expires_each)
+    return [batch.expires] * len(batch.phones)
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ from dncsync.net.auth import Clock, CxoneAuth
 from dncsync.net.client import build_client
 from dncsync.net.discovery import discover
 from dncsync.net.retry import Outcome
-from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord
+from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord, expirations
 from dncsync.targets.http import E164, HttpTarget, account, check_settings, fail_all, log_batch
 
 DEFAULT_DISCOVERY_URL = "https://cxone.niceincontact.com"
@@ -234,26 +234,35 @@ class CxoneTarget(HttpTarget):
         started = time.monotonic()
         result = BatchResult()
         sent: dict[str, str] = {}  # CXone digits -> E.164
-        for phone in batch.phones:
+        ends: dict[str, date | None] = {}  # CXone digits -> the last day held
+        for phone, expires in zip(batch.phones, expirations(batch), strict=True):
             try:
-                sent[cxone_number(phone, self.settings.international)] = phone
+                digits = cxone_number(phone, self.settings.international)
             except UnsendableNumber as refused:
                 result.failed[phone] = str(refused)
+                continue
+            sent[digits], ends[digits] = phone, expires
         if sent:
-            await self._send(batch, sent, result)
+            await self._send(batch.action, sent, ends, result)
         result.duration_seconds = time.monotonic() - started
         log_batch(self.name, batch.action, batch.phones, result)
         return result
 
-    async def _send(self, batch: BatchLike, sent: dict[str, str], result: BatchResult) -> None:
+    async def _send(
+        self,
+        action: str,
+        sent: dict[str, str],
+        ends: dict[str, date | None],
+        result: BatchResult,
+    ) -> None:
         records: list[dict[str, str]] = []
         for digits in sent:
             record = {"phoneNumber": digits}
-            if batch.action == "add" and batch.expires is not None:
-                record["expiredDate"] = expired_date(batch.expires)
+            if action == "add" and (expires := ends[digits]) is not None:
+                record["expiredDate"] = expired_date(expires)
             records.append(record)
         exchange = await self.api.call(
-            "POST" if batch.action == "add" else "DELETE",
+            "POST" if action == "add" else "DELETE",
             await self._records_url(),
             json={"dncGroupRecords": records},
         )
@@ -269,7 +278,7 @@ class CxoneTarget(HttpTarget):
                 body = exchange.response.json()
             except ValueError:
                 body = None
-        outcome = _per_record(body, list(sent), removing=batch.action == "remove")
+        outcome = _per_record(body, list(sent), removing=action == "remove")
         if isinstance(outcome, str):  # the answer does not account for every record
             for phone in phones:
                 result.failed[phone] = outcome

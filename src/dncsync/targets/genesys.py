@@ -31,7 +31,7 @@ from dncsync.errors import ConfigError, PartialFailure
 from dncsync.net.auth import Clock, GenesysAuth
 from dncsync.net.client import build_client
 from dncsync.net.retry import Outcome
-from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord
+from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord, expirations
 from dncsync.targets.http import (
     E164,
     HttpTarget,
@@ -196,9 +196,10 @@ class GenesysTarget(HttpTarget):
         return payload
 
     def body_bytes(self, batch: BatchLike) -> int:
-        """The size of the request body a batch makes (httpx's compact JSON)."""
+        """The size of the largest request body a batch makes (httpx's compact JSON)."""
+        expiry = next((d for d in expirations(batch) if d is not None), None)
         encoded = json.dumps(
-            self.body(batch.action, batch.phones, batch.expires),
+            self.body(batch.action, batch.phones, expiry),
             ensure_ascii=False,
             separators=(",", ":"),
         )
@@ -213,14 +214,15 @@ class GenesysTarget(HttpTarget):
         """Add or remove one batch; a 413 splits it; other failures mark every number failed."""
         started = time.monotonic()
         result = BatchResult()
-        sendable: list[str] = []
-        for phone in batch.phones:
+        # One expiration per request: numbers with different ones go in separate requests.
+        groups: dict[date | None, list[str]] = {}
+        for phone, expires in zip(batch.phones, expirations(batch), strict=True):
             if E164.match(phone):
-                sendable.append(phone)
+                groups.setdefault(expires if batch.action == "add" else None, []).append(phone)
             else:
                 result.failed[phone] = "dncsync.not_e164: not an E.164 number; not sent"
-        if sendable:
-            await self._send(batch.action, sendable, batch.expires, result)
+        for expires, phones in groups.items():
+            await self._send(batch.action, phones, expires, result)
         result.duration_seconds = time.monotonic() - started
         log_batch(self.name, batch.action, batch.phones, result)
         return result
