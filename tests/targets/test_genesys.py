@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import pytest
 from structlog.testing import capture_logs
 
@@ -226,3 +227,29 @@ async def test_per_number_expirations_go_in_one_request_each(app: EmulatorApp) -
         numbers(3)[1]: expiration_instant(later),
         numbers(3)[2]: expiration_instant(soon),
     }
+
+
+class QuotingRefusal(httpx.AsyncBaseTransport):
+    """A platform whose refusal quotes the numbers it refused."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "PATCH":
+            return await self.inner.handle_async_request(request)
+        message = "Phone number +14155550001 is not valid for this list"
+        return httpx.Response(400, json={"code": "invalid.value", "message": message})
+
+
+async def test_platform_messages_kept_with_failures_are_masked(app: EmulatorApp) -> None:
+    list_id = app.emulator.genesys_create_list("dnc")
+    client = httpx.AsyncClient(transport=QuotingRefusal(httpx.ASGITransport(app=app)))
+    async with GenesysTarget(genesys_settings(dnc_list_id=list_id), client) as target:
+        with capture_logs() as logs:
+            result = await target.push(WriteBatch("add", numbers(2), None))
+        await client.aclose()
+    assert set(result.failed.values()) == {
+        "invalid.value: Phone number +1415555**** is not valid for this list"
+    }
+    assert "4155550001" not in repr(logs)

@@ -1,10 +1,9 @@
-"""The network layer every target shares: OAuth, retries, pacing, safe clients, masking."""
+"""The network layer every target shares: OAuth, retries, pacing, safe clients."""
 
 from dncsync.net.api import ApiClient, Exchange
 from dncsync.net.auth import CxoneAuth, GenesysAuth, OAuthFlow, Token, TokenUnavailable
 from dncsync.net.client import build_client, is_loopback
 from dncsync.net.discovery import CxoneEndpoints, discover
-from dncsync.net.masking import mask_digits, mask_phone, mask_sample
 from dncsync.net.pacing import Pacer, RateHeaders
 from dncsync.net.retry import (
     Outcome,
@@ -33,9 +32,6 @@ __all__ = [
     "discover",
     "full_jitter_backoff",
     "is_loopback",
-    "mask_digits",
-    "mask_phone",
-    "mask_sample",
     "parse_retry_after",
     "retry_delay",
 ]

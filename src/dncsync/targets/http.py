@@ -12,8 +12,8 @@ import httpx
 import structlog
 
 from dncsync.errors import AuthError, ConfigError, PartialFailure
+from dncsync.logs import mask_phone, mask_text
 from dncsync.net.api import ApiClient, Exchange
-from dncsync.net.masking import mask_digits, mask_sample
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import Outcome, RetryPolicy, classify
 from dncsync.targets.base import Action, BatchResult, RemoteRecord
@@ -22,6 +22,7 @@ log = structlog.get_logger()
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _MESSAGE_LIMIT = 200
+_SAMPLE_SIZE = 3  # masked numbers shown in a batch's log line
 
 
 def utc_now() -> datetime:
@@ -47,7 +48,7 @@ def platform_error(exchange: Exchange) -> tuple[str, str]:
     elif isinstance(body, str):
         message = body
     code = code or f"http.{response.status_code}"
-    return code, mask_digits(message)[:_MESSAGE_LIMIT]
+    return code, mask_text(message)[:_MESSAGE_LIMIT]
 
 
 def _first_text(body: dict[str, Any], *keys: str) -> str:
@@ -200,7 +201,7 @@ def log_batch(target: str, action: Action, phones: tuple[str, ...], result: Batc
         rate_limited=result.rate_limited,
         status=result.status,
         correlation_id=result.correlation_ids[-1] if result.correlation_ids else None,
-        sample=mask_sample(phones),
+        sample=[mask_phone(phone) for phone in phones[:_SAMPLE_SIZE]],
     )
 
 
