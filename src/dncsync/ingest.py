@@ -17,6 +17,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 import phonenumbers
+import pyarrow as pa
 
 from dncsync.columnar.column import PhoneColumn
 from dncsync.columnar.index import (
@@ -41,6 +42,7 @@ from dncsync.rejects import RejectSink
 from dncsync.sources import CsvRecords, ProgressHook, RowBatch, SourceSpec, open_source
 
 UNMAPPED_REASONS_KEPT = 1_000  # distinct raw reason texts kept for the report
+_ABSENT = "\x00absent"  # a column the source does not have (no text can equal it)
 
 
 class SourceNames:
@@ -118,48 +120,99 @@ class MetadataReader:
         self.unmapped: Counter[str] = Counter()
 
     def pack_rows(self, batch: RowBatch, rows: npt.NDArray[np.intp], spec: SourceSpec) -> Meta:
-        """Packed merge fields for the given rows of a batch."""
-        reasons = batch.column("reason")
-        collected = batch.column("date_collected")
-        expirations = batch.column("expiration")
-        policies = batch.column("expiration_policy")
-        sources = batch.column("source")
-        fallback_reason = spec.fallback_reason
-        spec_source = self._names.intern(spec.name, 0)
-        packed = np.empty(rows.size, dtype=np.int64)
-        for slot, row in enumerate(rows.tolist()):
-            reason_text = reasons[row] if reasons is not None else ""
-            if fallback_reason is not None and not reason_text.strip():
-                reason, warning = fallback_reason, None
-            elif reasons is None:
-                reason, warning = Reason.UNKNOWN, None
-            else:
-                reason, warning = self._reason(reason_text)
-            if warning is not None:
-                self.warnings[warning] += 1
-            when, warning = self._date(collected[row] if collected is not None else "")
-            if warning is not None:
-                self.warnings[warning] += 1
-            requested = self._request(
-                expirations[row] if expirations is not None else "",
-                policies[row] if policies is not None else "",
-            )
-            expiry, warnings = self._retain(reason, requested, when)
-            self.warnings.update(warnings)
-            source = spec_source
-            if sources is not None and sources[row].strip():
-                source = self._names.intern(spreadsheet_unescape(sources[row].strip()), spec_source)
-            packed[slot] = pack(reason, expiry, when, source)
-        return packed
+        """Packed merge fields for the given rows of a batch.
 
-    def _reason(self, text: str) -> tuple[Reason, str | None]:
+        Each column is dictionary-encoded; each distinct combination of reason, dates and policy
+        texts is resolved once through the policy, then spread back to its rows.
+        """
+        if rows.size == 0:
+            return np.empty(0, dtype=np.int64)
+        names = ("reason", "date_collected", "expiration", "expiration_policy")
+        codes: list[npt.NDArray[np.int64]] = []
+        dictionaries: list[list[str]] = []
+        for name in names:
+            values = batch.column(name)
+            if values is None:
+                codes.append(np.zeros(rows.size, np.int64))
+                dictionaries.append([_ABSENT])
+                continue
+            encoded = pa.array(values, pa.string()).take(pa.array(rows)).dictionary_encode()
+            codes.append(np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64))
+            dictionaries.append(encoded.dictionary.to_pylist())
+        combined = codes[0]
+        for code, dictionary in zip(codes[1:], dictionaries[1:], strict=True):
+            combined = combined * len(dictionary) + code
+        unique, inverse = np.unique(combined, return_inverse=True)
+        counts = np.bincount(inverse, minlength=unique.size)
+        spec_source = self._names.intern(spec.name, 0)
+        resolved = np.empty(unique.size, np.int64)
+        for slot, (value, count) in enumerate(zip(unique.tolist(), counts.tolist(), strict=True)):
+            texts = []
+            for dictionary in reversed(dictionaries):
+                value, index = divmod(value, len(dictionary))
+                texts.append(dictionary[index])
+            policy_text, expiration, collected, reason_text = texts
+            resolved[slot] = self._resolve(
+                reason_text, collected, expiration, policy_text, spec, count
+            )
+        packed = resolved[inverse]
+        sources = batch.column("source")
+        if sources is None:
+            return packed | spec_source
+        encoded = pa.array(sources, pa.string()).take(pa.array(rows)).dictionary_encode()
+        ids = np.array(
+            [
+                self._names.intern(spreadsheet_unescape(text.strip()), spec_source)
+                if text.strip()
+                else spec_source
+                for text in encoded.dictionary.to_pylist()
+            ],
+            dtype=np.int64,
+        )
+        spread = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+        result: Meta = packed | ids[spread]
+        return result
+
+    def _resolve(
+        self,
+        reason_text: str,
+        collected_text: str,
+        expiration: str,
+        policy_text: str,
+        spec: SourceSpec,
+        rows: int,
+    ) -> int:
+        """One distinct combination's packed fields (source 0); warnings counted `rows` times."""
+        fallback_reason = spec.fallback_reason
+        warnings: list[str] = []
+        if reason_text == _ABSENT:
+            reason, warning = (fallback_reason or Reason.UNKNOWN), None
+        elif fallback_reason is not None and not reason_text.strip():
+            reason, warning = fallback_reason, None
+        else:
+            reason, warning = self._reason(reason_text, rows)
+        if warning is not None:
+            warnings.append(warning)
+        when, warning = self._date("" if collected_text == _ABSENT else collected_text)
+        if warning is not None:
+            warnings.append(warning)
+        requested = self._request(
+            "" if expiration == _ABSENT else expiration,
+            "" if policy_text == _ABSENT else policy_text,
+        )
+        expiry, more = self._retain(reason, requested, when)
+        for kind in (*warnings, *more):
+            self.warnings[kind] += rows
+        return pack(reason, expiry, when, 0)
+
+    def _reason(self, text: str, rows: int) -> tuple[Reason, str | None]:
         found = self._reasons.get(text)
         if found is None:
             found = self._reasons[text] = self._policy.reason_for(text)
         if found[1] == "unmapped_reason" and (
-            text in self.unmapped or len(self.unmapped) < UNMAPPED_REASONS_KEPT
+            text.strip() in self.unmapped or len(self.unmapped) < UNMAPPED_REASONS_KEPT
         ):
-            self.unmapped[text.strip()] += 1
+            self.unmapped[text.strip()] += rows
         return found
 
     def _date(self, text: str) -> tuple[date | None, str | None]:

@@ -100,11 +100,6 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(
     assert done.stdout == b""
 
 
-@pytest.mark.xfail(
-    reason="cli/_common.py catches click.ClickException; typer 0.29 raises its vendored "
-    "typer._click exceptions, so usage errors exit 1",
-    strict=False,
-)
 @pytest.mark.parametrize("args", [["--strictness", "loose"], ["--bogus"]])
 def test_bad_usage_exits_2(args: list[str]) -> None:
     done = dncsync(str(SAMPLE), *args)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dncsync.entryfile import ENTRY_HEADER, write_entries
+from dncsync.entryfile import ENTRY_HEADER, write_columns, write_entries
 from dncsync.errors import InputError
 from dncsync.ingest import ingest
 from dncsync.model import ExpirationPolicy, Reason, RejectReason
@@ -168,6 +168,10 @@ def test_output_reads_back_to_the_same_entries(tmp_path: Path) -> None:
     write_entries(result.entries(), str(out))
     assert out.read_text().splitlines()[0] == ",".join(ENTRY_HEADER)
     assert oct(out.stat().st_mode & 0o777) == "0o600"
+    columns = tmp_path / "columns.csv"
+    write_columns(result.keys, result.meta, result.source_names, str(columns))
+    assert columns.read_text() == out.read_text()
+    assert oct(columns.stat().st_mode & 0o777) == "0o600"
     again, rejects = run(out, name="again")
     assert list(again.entries()) == list(result.entries())
     assert again.accounting.duplicates == 0

@@ -73,7 +73,7 @@ def command(
 ) -> None:
     """Check a DNC source: every phone normalized to E.164, every row accounted for."""
     # Imported here so `dncsync --help` and other commands do not pay for numpy and friends.
-    from dncsync.entryfile import write_entries
+    from dncsync.entryfile import write_columns
     from dncsync.ingest import ingest
     from dncsync.policy import DEFAULT_POLICY
     from dncsync.rejects import RejectsCsv
@@ -102,7 +102,7 @@ def command(
         if sink is not None:
             sink.close()
     if output:
-        write_entries(result.entries(), output)
+        write_columns(result.keys, result.meta, result.source_names, output)
     summary = summarize(result)
     if output_format is OutputFormat.JSON:
         print(json.dumps(summary, sort_keys=False))
