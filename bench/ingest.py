@@ -274,3 +274,166 @@ def write_csv(path: Path, rows: int, seed: int = 1, repeats: float = 0.2) -> Non
                 out.write("".join(lines))
                 lines.clear()
         out.write("".join(lines))
+
+
+# --------------------------------------------------------------------------------------------
+# The benchmark: whole processes, timed from outside, peak RSS from the kernel (wait4).
+
+BASELINE_READ = """
+import csv, sys
+path = sys.argv[1]
+accepted, rejected, seen = 0, 0, set()
+with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    rows = csv.reader(handle)
+    next(rows)
+    for row in rows:
+        if not row:
+            continue
+        raw = row[0]
+"""
+BASELINES = {
+    # The tutorial's check: fast, and wrong both ways (+10000000000 passes, (415) 555-2671 fails).
+    "csv + E.164 regex": "import re\nE164 = re.compile(r'^\\+[1-9]\\d{1,14}$')\n"
+    + BASELINE_READ
+    + """        if E164.match(raw):
+            seen.add(raw)
+        else:
+            rejected += 1
+print(len(seen), rejected)
+""",
+    "csv + phonenumbers": "import phonenumbers as pn\n"
+    + BASELINE_READ
+    + """        try:
+            number = pn.parse(raw, "US")
+        except pn.NumberParseException:
+            rejected += 1
+            continue
+        if pn.is_valid_number(number):
+            seen.add(pn.format_number(number, pn.PhoneNumberFormat.E164))
+        else:
+            rejected += 1
+print(len(seen), rejected)
+""",
+}
+BASELINES["csv + rphonenumbers"] = BASELINES["csv + phonenumbers"].replace(
+    "import phonenumbers as pn", "import rphonenumbers as pn"
+)
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process run to completion."""
+    import os
+    import subprocess
+    import time
+
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    stderr = child.stderr.read().decode() if child.stderr else ""
+    if child.returncode != 0:
+        raise SystemExit(f"{command[:4]} failed ({child.returncode}): {stderr.strip()}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def measure(command: list[str], runs: int) -> tuple[float, float]:
+    """Median wall time and the largest peak RSS over `runs` runs."""
+    import statistics
+
+    results = [timed(command) for _ in range(runs)]
+    return statistics.median(wall for wall, _ in results), max(rss for _, rss in results)
+
+
+def differential(count: int, seed: int = 20261122) -> None:
+    """Fast path against phonenumbers (parse + is_valid_number + E.164) on `count` values."""
+    import phonenumbers as pn
+
+    from dncsync.columnar.phones import normalize_column
+    from dncsync.model import Strictness
+
+    values = list(messy_values(seed, count))
+    wrong = 0
+    for start in range(0, count, 100_000):
+        chunk = values[start : start + 100_000]
+        column = normalize_column(chunk, "US", Strictness.VALID)
+        fast: dict[int, str | None] = {row: None for row in range(len(chunk))}
+        for row, key in zip(column.accepted.tolist(), column.keys.tolist(), strict=True):
+            fast[row] = f"+{key}"
+        for row, raw in enumerate(chunk):
+            try:
+                number = pn.parse(raw, "US")
+                expected = (
+                    pn.format_number(number, pn.PhoneNumberFormat.E164)
+                    if pn.is_valid_number(number)
+                    else None
+                )
+            except pn.NumberParseException:
+                expected = None
+            if fast[row] != expected:
+                wrong += 1
+                print(f"MISMATCH {raw!r}: fast {fast[row]} phonenumbers {expected}")
+    print(f"differential: {count:,} values (seed {seed}), {wrong} mismatches")
+
+
+def main() -> None:
+    """Write the messy files, run every contender on them, print one table."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--runs", type=int, default=5, help="runs per contender (median)")
+    parser.add_argument(
+        "--baseline-runs", type=int, default=None, help="runs for the per-row baselines"
+    )
+    parser.add_argument("--skip", nargs="*", default=[], help="contenders to leave out")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    parser.add_argument("--memory-check", action="store_true", help="1M rows vs the same x5")
+    parser.add_argument(
+        "--differential", type=int, default=0, help="compare verdicts on N messy values and exit"
+    )
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.differential:
+        differential(args.differential)
+        return
+    python = sys.executable
+    table: list[tuple[int, str, float, float, float]] = []
+    if args.memory_check:
+        once = args.out / "unique-1m.csv"
+        write_csv(once, 1_000_000, seed=3, repeats=0.0)
+        body = once.read_bytes().split(b"\n", 1)[1]
+        five = args.out / "unique-1m-x5.csv"
+        five.write_bytes(once.read_bytes() + body * 4)
+        for path, rows in ((once, 1_000_000), (five, 5_000_000)):
+            wall, rss = measure([python, "-m", "dncsync", "validate", str(path)], 1)
+            table.append((rows, "dncsync validate (1M unique)", rows / wall, wall, rss))
+    for rows in args.rows:
+        path = args.out / f"messy-{rows}.csv"
+        if not path.exists():
+            write_csv(path, rows)
+        contenders = {
+            "dncsync validate": [
+                python, "-m", "dncsync", "validate", str(path), "--format", "json",
+                "--output", str(args.out / "entries.csv"),
+                "--rejects", str(args.out / "rejects.csv"),
+            ],
+        }  # fmt: skip
+        contenders |= {name: [python, "-c", code, str(path)] for name, code in BASELINES.items()}
+        for name, command in contenders.items():
+            if name in args.skip:
+                continue
+            runs = args.runs if name == "dncsync validate" or "regex" in name else None
+            wall, rss = measure(command, runs or args.baseline_runs or args.runs)
+            table.append((rows, name, rows / wall, wall, rss))
+            print(f"  {rows:>11,}  {name:<30} {rows / wall:>12,.0f} rows/s", file=sys.stderr)
+    head = ("rows", "contender", "rows/s", "wall s", "peak RSS MB")
+    print("| {:>11} | {:<30} | {:>12} | {:>8} | {:>11} |".format(*head))
+    print(f"| {'-' * 11}: | {'-' * 30} | {'-' * 12}: | {'-' * 8}: | {'-' * 11}: |")
+    for rows, name, rate, wall, rss in table:
+        print(f"| {rows:>11,} | {name:<30} | {rate:>12,.0f} | {wall:>8.2f} | {rss:>11.0f} |")
+
+
+if __name__ == "__main__":
+    main()
