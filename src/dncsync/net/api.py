@@ -38,6 +38,11 @@ from dncsync.net.retry import (
 
 _log = structlog.get_logger()
 
+# dncsync logs each retry itself (`net.retry`, with the target, path and status); stamina's
+# default hook would add a second, less informative warning for the same retry. Only this
+# module uses stamina.
+stamina.instrumentation.set_on_retry_hooks([])
+
 # Network failures worth another attempt: the request may or may not have reached the platform,
 # and every write dncsync sends is idempotent.
 RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
