@@ -132,6 +132,11 @@ class AuditLog:
         return cls(path, fd, verdict.lines, verdict.final_hash)
 
     @property
+    def closed(self) -> bool:
+        """True once sealed: later events are not part of this run's log."""
+        return self._fd is None
+
+    @property
     def seal(self) -> AuditSeal:
         """The chain's current end: what the state store keeps for `verify`."""
         with self._lock:

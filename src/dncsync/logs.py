@@ -45,12 +45,13 @@ class LogFormat(StrEnum):
 
 # E.164, possibly written with separators: a leading + and 7 to 15 digits. The plus sign makes
 # false positives rare, so this form is masked wherever it appears.
-_E164 = re.compile(r"\+\d(?:[ \-.()]{0,2}\d){6,14}(?!\d)")
+_E164 = re.compile(r"\+\d(?:[ \-.()]{0,2}\d){6,14}(?![\d*])")
+# (None of the patterns matches a number already masked: `+1415555****` stays as it is.)
 # A bare run of 10 to 15 digits, not glued to letters or other digits (so hex digests, UUIDs
 # and dates are left alone): national NANP numbers, 1+10 digits, CXone's 011-prefixed form.
-_DIGIT_RUN = re.compile(r"(?<![\w.\-])\d{10,15}(?![\w])")
+_DIGIT_RUN = re.compile(r"(?<![\w.\-])\d{10,15}(?![\w*])")
 # North American numbers written for people: (415) 555-2671, 415-555-2671, 415.555.2671.
-_NANP_FORMATTED = re.compile(r"(?<![\w])(?:1[ \-.])?\(?\d{3}\)?[ \-.]\d{3}[ \-.]\d{4}(?![\w])")
+_NANP_FORMATTED = re.compile(r"(?<![\w])(?:1[ \-.])?\(?\d{3}\)?[ \-.]\d{3}[ \-.]\d{4}(?![\w*])")
 _PHONE_PATTERNS = (_E164, _NANP_FORMATTED, _DIGIT_RUN)
 _PHONE_KEY = re.compile(r"phone|msisdn", re.IGNORECASE)
 
@@ -70,6 +71,8 @@ def _mask_last_digits(text: str, count: int = 4) -> str:
 
 def mask_phone(phone: str) -> str:
     """Mask one phone number for logs and reports: `+14155552671` -> `+1415555****`."""
+    if phone.endswith(MASK * 4):  # masked already: masking twice would hide the prefix too
+        return phone
     return _mask_last_digits(phone)
 
 
@@ -189,7 +192,7 @@ _active_audit: ContextVar[AuditLog | None] = ContextVar("dncsync_audit", default
 def audit_sink(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """Append the (already scrubbed) event to the run's audit file, if one is recording."""
     audit = _active_audit.get()
-    if audit is not None:
+    if audit is not None and not audit.closed:
         audit.append(event_dict)
     return event_dict
 

@@ -24,15 +24,38 @@ target's snapshot: they are not dncsync's to manage.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import structlog
+
+from dncsync import engine, wiring
+from dncsync.audit import RunFiles
+from dncsync.config import Config, resolve_path
+from dncsync.engine import TargetConfig, TargetOutcome
+from dncsync.errors import SafetyStop
+from dncsync.ingest import IngestResult
 from dncsync.logs import mask_phone
 from dncsync.model import Entry
 from dncsync.plan import Held, Mode, platform_expiry
-from dncsync.targets.base import RemoteRecord
+from dncsync.report import RunReportBuilder, TargetReportBuilder, VerificationStatus, write_reports
+from dncsync.report.evidence import (
+    RunEvidence,
+    fill_target,
+    recording_run,
+    runs_dir_for,
+    total_accounting,
+)
+from dncsync.state import StateStore
+from dncsync.targets import TargetSettings, build_target
+from dncsync.targets.base import RemoteRecord, Target
+
+log = structlog.get_logger("dncsync.reconcile")
 
 SAMPLE_SIZE = 5
 
@@ -180,4 +203,276 @@ def corrected_snapshot(
     return result
 
 
-__all__ = ["Drift", "compare", "corrected_snapshot"]
+async def read_and_compare(
+    target: Target,
+    entries: Iterable[Entry],
+    snapshot: Mapping[str, Held],
+    *,
+    mode: Mode,
+    today: date,
+    expire_after_retention: bool = False,
+) -> tuple[Drift, list[RemoteRecord]]:
+    """Read the platform's whole list and compare it: what `reconcile` and `sync --verify` do."""
+    remote = await target.read_all()
+    drift = compare(
+        entries,
+        snapshot,
+        remote,
+        target=target.name,
+        mode=mode,
+        today=today,
+        max_expiry_days=target.max_expiry_days,
+        expire_after_retention=expire_after_retention,
+    )
+    return drift, remote
+
+
+def record_verification(report: TargetReportBuilder, drift: Drift, checked_at: datetime) -> None:
+    """Put a comparison into a run report as the target's verification."""
+    report.set_verification(
+        VerificationStatus.DRIFT if drift.drifted else VerificationStatus.MATCH,
+        expected=drift.expected,
+        actual=drift.held,
+        missing=len(drift.missing),
+        unexpected=len(drift.unexpected),
+        foreign=len(drift.foreign),
+        checked_at=checked_at,
+    )
+
+
+# --- the command: read, compare, correct the snapshot, repair ------------------------------
+
+
+@dataclass(slots=True)
+class TargetReconcile:
+    """One target's reconcile: the drift found, and after `--repair`, what was sent and left."""
+
+    drift: Drift
+    repaired: TargetOutcome | None = None
+    after: Drift | None = None
+    stopped: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        """True when the platform holds what it should (after the repair, if one ran)."""
+        final = self.after if self.after is not None else self.drift
+        return not final.drifted and self.stopped is None
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, masked samples, and the repair's writes: JSON-ready."""
+        result = self.drift.summary()
+        if self.repaired is not None:
+            plan = self.repaired.plan
+            result["repair"] = {
+                "adds": len(plan.adds),
+                "updates": len(plan.updates),
+                "removes": len(plan.removes) + len(plan.expiries),
+                "sent": self.repaired.sent,
+                "acknowledged": self.repaired.acknowledged,
+                "failed": self.repaired.failed,
+            }
+        if self.stopped is not None:
+            result["repair_stopped"] = self.stopped
+        if self.after is not None:
+            after = self.after.summary()
+            result["after"] = {
+                key: after[key] for key in ("status", "missing", "unexpected", "foreign", "held")
+            }
+        return result
+
+
+@dataclass(slots=True)
+class ReconcileResult:
+    """What a reconcile found and did, per target."""
+
+    run_id: str
+    targets: dict[str, TargetReconcile]
+    evidence: RunEvidence | None = None
+
+    @property
+    def clean(self) -> bool:
+        """True when no target drifted (or every drift was repaired and re-checked)."""
+        return all(t.clean for t in self.targets.values())
+
+    def summary(self) -> dict[str, Any]:
+        """`{"run_id": ..., "targets": {NAME: {...}}}`."""
+        return {
+            "run_id": self.run_id,
+            "status": "match" if self.clean else "drift",
+            "targets": {name: t.summary() for name, t in self.targets.items()},
+        }
+
+
+def run_reconcile(
+    config: Config,
+    base: Path,
+    *,
+    target: str | None = None,
+    repair: bool = False,
+    allow_mass_removal: bool = False,
+    today: date | None = None,
+) -> ReconcileResult:
+    """Reconcile every chosen target; a recorded run with its audit log and report."""
+    targets = config.targets_named(target)
+    started_at = datetime.now(UTC)
+    day = today or started_at.date()
+    run_id = engine.new_run_id(started_at)
+    settings = {t.name: wiring.target_settings(t) for t in targets}  # credentials first
+    state_path = Path(resolve_path(base, config.state.path))
+    files = RunFiles.for_run(runs_dir_for(config, base), run_id)
+    result = ReconcileResult(run_id, {})
+    report = RunReportBuilder(
+        run_id, started_at=started_at, config_digest=config.digest(), command="reconcile"
+    )
+    status = "failed"
+    with StateStore(state_path) as store, recording_run(files, run_id) as audit:
+        store.run_started(
+            run_id, "reconcile", started_at.isoformat(), config.digest(), [t.name for t in targets]
+        )
+        log.info("dnc.reconcile_started", targets=[t.name for t in targets], repair=repair)
+        try:
+            ingested: dict[str, IngestResult] = {}
+            for chosen in targets:
+                sources = config.sources_for(chosen)
+                key = ",".join(s.name for s in sources)
+                if key not in ingested:
+                    ingested[key] = engine.ingest_for(config, base, sources, day)
+                    for info in ingested[key].sources:
+                        report.add_source(info)
+                with store.lock(chosen.name):
+                    result.targets[chosen.name] = asyncio.run(
+                        _reconcile_target(
+                            chosen,
+                            settings[chosen.name],
+                            ingested[key],
+                            store,
+                            run_id,
+                            day,
+                            report,
+                            repair=repair,
+                            allow_mass_removal=allow_mass_removal,
+                            started_at=started_at,
+                        )
+                    )
+            report.set_accounting(total_accounting(i.accounting for i in ingested.values()))
+            status = "success" if result.clean else "drift"
+        finally:
+            ended_at = datetime.now(UTC)
+            log.info("dnc.reconcile_finished", status=status)
+            seal = audit.close()
+            report.set_audit(str(files.audit), seal)
+            built = report.build(finished_at=ended_at)
+            write_reports(built, files)
+            result.evidence = RunEvidence(built, files, seal)
+            store.run_ended(
+                run_id,
+                ended_at=ended_at.isoformat(),
+                status=status,
+                summary=result.summary(),
+                **result.evidence.run_record(),
+            )
+    return result
+
+
+async def _reconcile_target(
+    target: TargetConfig,
+    settings: TargetSettings,
+    ingested: IngestResult,
+    store: StateStore,
+    run_id: str,
+    today: date,
+    report: RunReportBuilder,
+    *,
+    repair: bool,
+    allow_mass_removal: bool,
+    started_at: datetime,
+) -> TargetReconcile:
+    entries = engine.retention_from_first_seen(
+        list(ingested.entries()), store, today, record=repair
+    )
+    snapshot = store.snapshot(target.name)
+    part = report.target(
+        target.name,
+        platform=target.platform,
+        list_id=str(getattr(target, "dnc_list_id", None) or getattr(target, "dnc_group_id", "")),
+        mode=target.mode.value,
+    )
+    async with build_target(settings) as handle:
+        drift, remote = await read_and_compare(
+            handle,
+            entries,
+            snapshot,
+            mode=target.mode,
+            today=today,
+            expire_after_retention=target.expire_after_retention,
+        )
+    log.info("dnc.reconciled", target=target.name, **_counts(drift))
+    record_verification(part, drift, datetime.now(UTC))
+    outcome = TargetReconcile(drift)
+    if drift.snapshot_stale or drift.snapshot_unknown or drift.expiry_mismatch:
+        # The platform is the truth about what it holds: the next plan repairs from there.
+        store.replace_snapshot(
+            target.name, corrected_snapshot(entries, snapshot, remote, drift, today=today), run_id
+        )
+        log.info(
+            "dnc.snapshot_corrected",
+            target=target.name,
+            removed_on_platform=drift.snapshot_stale,
+            added_on_platform=drift.snapshot_unknown,
+        )
+    if not (repair and drift.drifted):
+        return outcome
+    # The engine times batches on the monotonic clock: its reading at the run's start.
+    origin = time.monotonic() - (datetime.now(UTC) - started_at).total_seconds()
+    try:
+        outcome.repaired = await engine.sync_target(
+            target,
+            settings,
+            entries,
+            ingested.accounting.accepted,
+            store,
+            run_id,
+            engine.RunOptions(target=target.name, allow_mass_removal=allow_mass_removal),
+            today,
+        )
+    except SafetyStop as stop:
+        outcome.stopped = str(stop)
+        part.stop(str(stop))
+        log.warning("dnc.repair_stopped", target=target.name, reason=str(stop))
+        return outcome
+    fill_target(part, outcome.repaired, started_at, origin)
+    async with build_target(settings) as handle:
+        outcome.after, _ = await read_and_compare(
+            handle,
+            entries,
+            store.snapshot(target.name),
+            mode=target.mode,
+            today=today,
+            expire_after_retention=target.expire_after_retention,
+        )
+    log.info("dnc.repair_checked", target=target.name, **_counts(outcome.after))
+    record_verification(part, outcome.after, datetime.now(UTC))
+    return outcome
+
+
+def _counts(drift: Drift) -> dict[str, int]:
+    return {
+        "expected": drift.expected,
+        "held": drift.held,
+        "missing": len(drift.missing),
+        "unexpected": len(drift.unexpected),
+        "foreign": len(drift.foreign),
+        "expiry_mismatch": len(drift.expiry_mismatch),
+    }
+
+
+__all__ = [
+    "Drift",
+    "ReconcileResult",
+    "TargetReconcile",
+    "compare",
+    "corrected_snapshot",
+    "read_and_compare",
+    "record_verification",
+    "run_reconcile",
+]

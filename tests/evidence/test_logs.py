@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from dncsync.audit import AuditLog, read_events
@@ -197,3 +199,10 @@ def test_quiet_prints_nothing_but_still_audits(tmp_path: Path) -> None:
         structlog.get_logger().error("dnc.failed", phone="+14155552671")
     assert out.getvalue() == ""
     assert read_events(tmp_path / "a.jsonl")[0]["phone"] == "+1415555****"
+
+
+@settings(max_examples=200, derandomize=True)
+@given(text=st.text(alphabet="+0123456789 ()-.*abc:T", max_size=40))
+def test_masking_twice_changes_nothing(text: str) -> None:
+    once = mask_text(text)
+    assert mask_text(once) == once

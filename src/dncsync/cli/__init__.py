@@ -67,6 +67,9 @@ app.command("report")(_report.command)
 from dncsync.cli import runs as _runs  # noqa: E402
 
 app.command("runs")(_runs.command)
+from dncsync.cli import reconcile as _reconcile  # noqa: E402
+
+app.command("reconcile")(_reconcile.command)
 
 
 def main() -> None:

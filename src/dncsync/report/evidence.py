@@ -1,0 +1,287 @@
+"""A run's evidence from start to seal: the audit log while it runs, the reports when it ends.
+
+What the engine calls (DOMAIN.md principle 8):
+
+    files = RunFiles.for_run(runs_dir_for(config, base), run_id)
+    with recording_run(files, run_id) as audit:       # every log event of the run -> audit.jsonl
+        ... the run ...
+        evidence = finish_run(result, files, audit, config=config)
+    store.run_ended(..., **evidence.run_record())     # report paths and the audit seal
+
+`finish_run` turns the engine's `RunResult` into a `RunReport`, logs the run's end, seals the
+audit log and writes `report.json` and `report.html` beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from dncsync import logs
+from dncsync.audit import AuditLog, AuditSeal, RunFiles
+from dncsync.config import Config, resolve_path
+from dncsync.model import Accounting, Entry
+from dncsync.report import write_reports
+from dncsync.report.builder import RunReportBuilder, TargetReportBuilder
+from dncsync.report.model import AuditReference, RunReport
+
+if TYPE_CHECKING:
+    from dncsync.engine import BatchOutcome, RunResult, TargetOutcome
+
+log = structlog.get_logger("dncsync.evidence")
+
+
+def default_runs_dir(state_path: Path) -> Path:
+    """Where runs' evidence goes when `[state] runs_dir` is not set: `<state path>.runs/`."""
+    return state_path.with_name(state_path.name + ".runs")
+
+
+def runs_dir_for(config: Config, base: Path) -> Path:
+    """The runs folder a configuration names, resolved against the config file's folder."""
+    state_path = Path(resolve_path(base, config.state.path))
+    if config.state.runs_dir:
+        return Path(resolve_path(base, config.state.runs_dir))
+    return default_runs_dir(state_path)
+
+
+@contextmanager
+def recording_run(files: RunFiles, run_id: str) -> Iterator[AuditLog]:
+    """Open the run's audit log and send every log event of the block to it, with `run_id`."""
+    files.create_directory()
+    audit = AuditLog.create(files.audit)
+    try:
+        with logs.recording(run_id, audit):
+            yield audit
+    finally:
+        audit.close()  # idempotent: finish_run normally sealed it already
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvidence:
+    """What a finished run left: its report, where the files are, the audit seal."""
+
+    report: RunReport
+    files: RunFiles
+    seal: AuditSeal
+
+    def run_record(self) -> dict[str, Any]:
+        """The keyword arguments `StateStore.run_ended` takes for the evidence."""
+        return {
+            "report_path": str(self.files.report_json),
+            "html_report_path": str(self.files.report_html),
+            "audit_path": str(self.files.audit),
+            "audit_hash": self.seal.final_hash,
+            "audit_lines": self.seal.lines,
+        }
+
+
+def finish_run(
+    result: RunResult,
+    files: RunFiles,
+    audit: AuditLog,
+    *,
+    config: Config | None = None,
+    entries: Iterable[Entry] | None = None,
+    monotonic_origin: float | None = None,
+    error: str | None = None,
+) -> RunEvidence:
+    """Build the run's report, log the end, seal the audit log and write both reports.
+
+    `entries` (the merged entries, for timeliness) defaults to re-reading the run's ingest
+    results. `monotonic_origin` is `time.monotonic()` at `result.started_at`, to place
+    batches (timed on the monotonic clock) on the wall clock; without it the first batch is
+    placed at the run's start.
+    """
+    report = build_report(
+        result,
+        config=config,
+        entries=entries,
+        monotonic_origin=monotonic_origin,
+        error=error,
+    )
+    log.info(
+        "dnc.run_finished",
+        status=report.status.value,
+        targets=[t.name for t in report.targets],
+        accounting_balanced=report.accounting.balanced,
+        warnings=len(report.warnings),
+    )
+    seal = audit.close()
+    sealed = _with_audit(report, files, seal)
+    write_reports(sealed, files)
+    return RunEvidence(sealed, files, seal)
+
+
+def _with_audit(report: RunReport, files: RunFiles, seal: AuditSeal) -> RunReport:
+    return replace(report, audit=AuditReference(str(files.audit), seal.final_hash, seal.lines))
+
+
+def build_report(
+    result: RunResult,
+    *,
+    config: Config | None = None,
+    entries: Iterable[Entry] | None = None,
+    monotonic_origin: float | None = None,
+    error: str | None = None,
+) -> RunReport:
+    """The report of a run, from the engine's `RunResult`."""
+    builder = RunReportBuilder(
+        result.run_id,
+        started_at=result.started_at,
+        config_digest=result.config_digest,
+        command=result.command,
+    )
+    seen: set[str] = set()
+    for ingested in result.ingest.values():
+        for source in ingested.sources:
+            if source.name not in seen:
+                seen.add(source.name)
+                builder.add_source(source)
+    builder.set_accounting(total_accounting(i.accounting for i in result.ingest.values()))
+    list_ids = _list_ids(config)
+    origin = _origin(result.targets, monotonic_origin)
+    pushed_on = (result.ended_at or result.started_at).astimezone(UTC).date()
+    pushed: dict[str, set[str]] = {}
+    for outcome in result.targets:
+        target = builder.target(
+            outcome.name,
+            platform=outcome.platform,
+            list_id=list_ids.get(outcome.name, ""),
+            mode=outcome.mode,
+        )
+        fill_target(target, outcome, result.started_at, origin)
+        if outcome.batches:
+            # Timeliness ages what was sent; failures are listed (masked) on their own.
+            pushed[outcome.name] = {w.phone for w in (*outcome.plan.adds, *outcome.plan.updates)}
+    if pushed:
+        _note_timeliness(builder, result, pushed, pushed_on, entries)
+    if error:
+        builder.fail(error)
+    if result.status == "failed" and not error:
+        builder.fail("the run stopped on an error (see the audit log)")
+    return builder.build(finished_at=result.ended_at)
+
+
+def total_accounting(parts: Iterable[Accounting]) -> Accounting:
+    """Accounting summed over the run's source sets (targets may read different sources)."""
+    total = Accounting()
+    for part in parts:
+        total.rows += part.rows
+        total.accepted += part.accepted
+        total.duplicates += part.duplicates
+        total.rejected += part.rejected
+        total.blank_lines += part.blank_lines
+        for kind, count in part.warnings.items():
+            total.warnings[kind] = total.warnings.get(kind, 0) + count
+        for kind, count in part.reject_reasons.items():
+            total.reject_reasons[kind] = total.reject_reasons.get(kind, 0) + count
+    return total
+
+
+def _list_ids(config: Config | None) -> dict[str, str]:
+    if config is None:
+        return {}
+    ids: dict[str, str] = {}
+    for target in config.target:
+        list_id = getattr(target, "dnc_list_id", None) or getattr(target, "dnc_group_id", "")
+        ids[target.name] = str(list_id)
+    return ids
+
+
+def _origin(outcomes: Sequence[TargetOutcome], monotonic_origin: float | None) -> float:
+    if monotonic_origin is not None:
+        return monotonic_origin
+    starts = [b.started_at for o in outcomes for b in o.batches]
+    return min(starts, default=0.0)
+
+
+def _wall(started: datetime, origin: float, moment: float) -> datetime:
+    return started + timedelta(seconds=max(moment - origin, 0.0))
+
+
+def fill_target(
+    target: TargetReportBuilder, outcome: TargetOutcome, started: datetime, origin: float
+) -> None:
+    """Put one target's plan and batches (from the engine's `TargetOutcome`) into a report."""
+    target.set_plan(outcome.plan)
+    if outcome.stopped:
+        target.stop(outcome.stopped)
+    batches: list[BatchOutcome] = sorted(outcome.batches, key=lambda b: b.started_at)
+    for batch in batches:
+        at = _wall(started, origin, batch.started_at)
+        failures = [(phone, *_split(text)) for phone, text in batch.errors.items()]
+        codes = {code for _, code, _ in failures}
+        record = target.record_batch(
+            action=batch.action,
+            count=batch.count,
+            acknowledged=batch.acknowledged,
+            attempts=max(batch.attempts, 1),
+            started_at=at,
+            duration_seconds=batch.duration_seconds,
+            correlation_id=batch.correlation_ids[-1] if batch.correlation_ids else None,
+            http_status=batch.status,
+            error_code=codes.pop() if len(codes) == 1 else None,
+            failures=failures,
+            expires=batch.expires,
+        )
+        if batch.waited_seconds > 0 or batch.rate_limited:
+            target.record_wait(
+                at,
+                batch.waited_seconds,
+                status=429 if batch.rate_limited else None,
+                batch=record.number,
+                count=max(batch.rate_limited, 1),
+            )
+    if batches:
+        first = _wall(started, origin, batches[0].started_at)
+        last = max(
+            _wall(started, origin, b.started_at) + timedelta(seconds=b.duration_seconds)
+            for b in batches
+        )
+        target.set_push_window(first, last)
+
+
+def _split(text: str) -> tuple[str, str]:
+    code, sep, message = text.partition(": ")
+    return (code.strip() or "unknown", message.strip()) if sep else (text.strip() or "unknown", "")
+
+
+def _note_timeliness(
+    builder: RunReportBuilder,
+    result: RunResult,
+    pushed: dict[str, set[str]],
+    pushed_on: date,
+    entries: Iterable[Entry] | None,
+) -> None:
+    wanted = set().union(*pushed.values())
+    dated: list[Entry] = []
+    sources: Iterable[Entry] = (
+        entries
+        if entries is not None
+        else (e for ingested in result.ingest.values() for e in ingested.entries())
+    )
+    found: set[str] = set()
+    for entry in sources:
+        if entry.date_collected is not None and entry.phone in wanted and entry.phone not in found:
+            found.add(entry.phone)
+            dated.append(entry)
+    for name, phones in pushed.items():
+        builder.target(name).note_pushed((e for e in dated if e.phone in phones), pushed_on)
+
+
+__all__ = [
+    "RunEvidence",
+    "build_report",
+    "default_runs_dir",
+    "fill_target",
+    "finish_run",
+    "recording_run",
+    "runs_dir_for",
+    "total_accounting",
+]
