@@ -156,6 +156,11 @@ def build_report(
             mode=outcome.mode,
         )
         fill_target(target, outcome, result.started_at, origin)
+        drift = getattr(outcome, "verification", None)  # set by `sync --verify`
+        if drift is not None:
+            from dncsync.reconcile import record_verification  # reconcile imports the engine
+
+            record_verification(target, drift, result.ended_at or datetime.now(UTC))
         if outcome.batches:
             # Timeliness ages what was sent; failures are listed (masked) on their own.
             pushed[outcome.name] = {w.phone for w in (*outcome.plan.adds, *outcome.plan.updates)}
