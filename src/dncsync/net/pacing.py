@@ -181,8 +181,11 @@ class Pacer:
         if fresh_pause and not self._headers_seen:
             # One decrease per pause, however many requests in flight met the same limit.
             self._forget_successes_before(now - _THROUGHPUT_SECONDS)
+            # What got through is a floor of the limit only while the pace was being used in
+            # full, so it can lower the estimate at most to half the pace: a transient 429
+            # storm while little was being sent must not crush the pace.
             achieved = len(self._successes) / _THROUGHPUT_SECONDS
-            limit = min(self._rate, achieved) if achieved > 0 else self._rate
+            limit = max(min(self._rate, achieved), self._rate / 2.0)
             self._safe_rate = limit * _SAFE_FRACTION
             self._set_rate(min(self._rate / 2.0, self._safe_rate))
         _log.info(
