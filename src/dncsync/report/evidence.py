@@ -14,7 +14,7 @@ audit log and writes `report.json` and `report.html` beside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -220,7 +220,10 @@ def fill_target(
     batches: list[BatchOutcome] = sorted(outcome.batches, key=lambda b: b.started_at)
     for batch in batches:
         at = _wall(started, origin, batch.started_at)
-        failures = [(phone, *_split(text)) for phone, text in batch.errors.items()]
+        # `errors`: phone -> "code: message", or (phone, "code: message") pairs; full or
+        # masked phones alike (the builder masks what is not masked yet).
+        pairs = batch.errors.items() if isinstance(batch.errors, Mapping) else batch.errors
+        failures = [(phone, *_split(text)) for phone, text in pairs]
         codes = {code for _, code, _ in failures}
         record = target.record_batch(
             action=batch.action,
