@@ -55,7 +55,8 @@ RETRIABLE_ERRORS: tuple[type[Exception], ...] = (
 CORRELATION_HEADER = "ININ-Correlation-Id"
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """The wall clock, in UTC (what `Retry-After` dates are read against)."""
     return datetime.now(UTC)
 
 
@@ -110,7 +111,7 @@ class ApiClient:
         pacer: Pacer,
         policy: RetryPolicy,
         concurrency: int,
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
     ) -> None:
         if concurrency < 1:

@@ -256,7 +256,7 @@ class GenesysTarget(HttpTarget):
     async def records(self) -> AsyncIterator[RemoteRecord]:
         """Every number on the list, from a fresh export."""
         uri = await self._export()
-        today_now = self._now()
+        now = self._now()
         same_origin = httpx.URL(uri).netloc == httpx.URL(self.settings.api_url).netloc
         # The export holds every number: a private temporary file (mode 0600, unlinked at once
         # on POSIX) rather than memory, and gone when the read ends.
@@ -279,7 +279,7 @@ class GenesysTarget(HttpTarget):
             for row in reader:
                 if not row or not row[0].strip():
                     continue
-                record, readable = _record(row, today_now)
+                record, readable = _record(row, now)
                 unreadable += not readable
                 yield record
             text.detach()

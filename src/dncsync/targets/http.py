@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Self
 
 import httpx
@@ -13,7 +13,7 @@ import structlog
 
 from dncsync.errors import AuthError, ConfigError, PartialFailure
 from dncsync.logs import mask_phone, mask_text
-from dncsync.net.api import ApiClient, Exchange
+from dncsync.net.api import ApiClient, Exchange, utc_now
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import Outcome, RetryPolicy, classify
 from dncsync.targets.base import Action, BatchResult, RemoteRecord
@@ -23,11 +23,6 @@ log = structlog.get_logger()
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _MESSAGE_LIMIT = 200
 _SAMPLE_SIZE = 3  # masked numbers shown in a batch's log line
-
-
-def utc_now() -> datetime:
-    """The wall clock, in UTC."""
-    return datetime.now(UTC)
 
 
 def platform_error(exchange: Exchange) -> tuple[str, str]:
@@ -179,7 +174,7 @@ def account(result: BatchResult, exchange: Exchange) -> None:
     result.status = exchange.status
 
 
-def fail_all(result: BatchResult, phones: list[str] | tuple[str, ...], exchange: Exchange) -> None:
+def fail_all(result: BatchResult, phones: Sequence[str], exchange: Exchange) -> None:
     """Mark every number of a request failed with the platform's error."""
     code, message = platform_error(exchange)
     reason = f"{code}: {message}" if message else code
