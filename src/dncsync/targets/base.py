@@ -71,17 +71,6 @@ class BatchResult:
         """Every number acknowledged."""
         return not self.failed
 
-    def absorb(self, other: BatchResult) -> None:
-        """Add a sub-batch's result (after a split) to this one."""
-        self.acknowledged.extend(other.acknowledged)
-        self.failed.update(other.failed)
-        self.correlation_ids.extend(other.correlation_ids)
-        self.requests += other.requests
-        self.attempts += other.attempts
-        self.rate_limited += other.rate_limited
-        self.waited_seconds += other.waited_seconds
-        self.status = other.status
-
 
 @dataclass(frozen=True, slots=True)
 class RemoteRecord:
