@@ -30,7 +30,6 @@ import httpx
 
 from dncsync.errors import ConfigError, PartialFailure
 from dncsync.net.auth import Clock, CxoneAuth
-from dncsync.net.client import build_client
 from dncsync.net.discovery import discover
 from dncsync.net.retry import Outcome
 from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord, expirations
@@ -190,25 +189,8 @@ class CxoneTarget(HttpTarget):
             ),
             clock=clock,
         )
-        owns = client is None
-        if client is None:
-            client = build_client(
-                [settings.discovery_url],
-                timeout_seconds=settings.timeout_seconds,
-                concurrency=settings.concurrency,
-            )
-        super().__init__(
-            name=settings.name,
-            client=client,
-            owns_client=owns,
-            auth=auth,
-            batch_size=settings.batch_size,
-            concurrency=settings.concurrency,
-            requests_per_minute=settings.requests_per_minute,
-            retry_budget_seconds=settings.retry_budget_seconds,
-            now=now,
-            rng=rng,
-        )
+        hosts = [settings.discovery_url]
+        super().__init__(settings, client, auth=auth, hosts=hosts, now=now, rng=rng)
         self._admin_api: str | None = None
         self._discovery_lock = asyncio.Lock()
 

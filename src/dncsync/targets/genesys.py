@@ -29,7 +29,6 @@ import structlog
 
 from dncsync.errors import ConfigError, PartialFailure
 from dncsync.net.auth import Clock, GenesysAuth
-from dncsync.net.client import build_client
 from dncsync.net.retry import Outcome
 from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord, expirations
 from dncsync.targets.http import (
@@ -157,25 +156,8 @@ class GenesysTarget(HttpTarget):
             credential_env=(settings.client_id_env, settings.client_secret_env),
             clock=clock,
         )
-        owns = client is None
-        if client is None:
-            client = build_client(
-                [settings.api_url, settings.login_url],
-                timeout_seconds=settings.timeout_seconds,
-                concurrency=settings.concurrency,
-            )
-        super().__init__(
-            name=settings.name,
-            client=client,
-            owns_client=owns,
-            auth=auth,
-            batch_size=settings.batch_size,
-            concurrency=settings.concurrency,
-            requests_per_minute=settings.requests_per_minute,
-            retry_budget_seconds=settings.retry_budget_seconds,
-            now=now,
-            rng=rng,
-        )
+        hosts = [settings.api_url, settings.login_url]
+        super().__init__(settings, client, auth=auth, hosts=hosts, now=now, rng=rng)
 
     def _list_url(self, suffix: str = "") -> str:
         if not self.dnc_list_id:

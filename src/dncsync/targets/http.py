@@ -6,7 +6,7 @@ import random
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self
 
 import httpx
 import structlog
@@ -14,6 +14,7 @@ import structlog
 from dncsync.errors import AuthError, ConfigError, PartialFailure
 from dncsync.logs import mask_phone, mask_text
 from dncsync.net.api import ApiClient, Exchange, utc_now
+from dncsync.net.client import build_client
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import Outcome, RetryPolicy, classify
 from dncsync.targets.base import Action, BatchResult, RemoteRecord
@@ -54,6 +55,28 @@ def _first_text(body: dict[str, Any], *keys: str) -> str:
     return ""
 
 
+class CommonSettings(Protocol):
+    """What every target's settings share."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def concurrency(self) -> int: ...
+
+    @property
+    def requests_per_minute(self) -> float: ...
+
+    @property
+    def retry_budget_seconds(self) -> float: ...
+
+    @property
+    def timeout_seconds(self) -> float: ...
+
+
 class HttpTarget:
     """One platform list reached over HTTP; subclasses add the platform's calls."""
 
@@ -66,31 +89,31 @@ class HttpTarget:
 
     def __init__(
         self,
+        settings: CommonSettings,
+        client: httpx.AsyncClient | None,
         *,
-        name: str,
-        client: httpx.AsyncClient,
-        owns_client: bool,
         auth: httpx.Auth,
-        batch_size: int,
-        concurrency: int,
-        requests_per_minute: float,
-        retry_budget_seconds: float,
+        hosts: Sequence[str],
         now: Callable[[], datetime] | None,
         rng: random.Random | None,
     ) -> None:
-        self.name = name
-        self.batch_size = batch_size
-        self.concurrency = concurrency
+        self.name = settings.name
+        self.batch_size = settings.batch_size
+        self.concurrency = settings.concurrency
+        self._owns_client = client is None
+        if client is None:
+            client = build_client(
+                hosts, timeout_seconds=settings.timeout_seconds, concurrency=settings.concurrency
+            )
         self._client = client
-        self._owns_client = owns_client
         self._now = now or utc_now
         self.api = ApiClient(
             client,
             auth=auth,
-            target=name,
-            pacer=Pacer(requests_per_minute, target=name),
-            policy=RetryPolicy(budget_seconds=retry_budget_seconds),
-            concurrency=concurrency,
+            target=settings.name,
+            pacer=Pacer(settings.requests_per_minute, target=settings.name),
+            policy=RetryPolicy(budget_seconds=settings.retry_budget_seconds),
+            concurrency=settings.concurrency,
             now=self._now,
             rng=rng,
         )
