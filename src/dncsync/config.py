@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from dncsync import logs
 from dncsync.errors import ConfigError
 from dncsync.model import Reason, Strictness
 from dncsync.plan import Mode
@@ -262,6 +263,8 @@ def resolve_path(base: Path, value: str) -> str:
 def secret_from_env(target: str, key: str, variable: str) -> str:
     """Read one credential from the environment; a missing one names the key and variable."""
     value = os.environ.get(variable)
+    if value:
+        logs.register_secret(value)  # scrubbed wherever it might surface, not only by key
     if not value:
         raise ConfigError(
             f"target {target!r}: environment variable {variable} is not set "

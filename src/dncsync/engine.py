@@ -13,26 +13,38 @@ and are not sent again; only the batches in flight at the kill are.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from dncsync import wiring
-from dncsync.config import Config, CxoneTargetConfig, GenesysTargetConfig, SourceConfig
-from dncsync.errors import PartialFailure, SafetyStop
+from dncsync import logs, wiring
+from dncsync.audit import AuditLog, RunFiles
+from dncsync.config import (
+    Config,
+    CxoneTargetConfig,
+    GenesysTargetConfig,
+    SourceConfig,
+    resolve_path,
+)
+from dncsync.errors import DriftFound, PartialFailure, SafetyStop
 from dncsync.ingest import IngestResult, ingest
 from dncsync.logs import mask_phone
 from dncsync.model import Entry, ExpirationPolicy
 from dncsync.plan import Batch, Held, Mode, Plan, TargetRules, batches, plan
+from dncsync.report.evidence import RunEvidence, finish_run, recording_run, runs_dir_for
 from dncsync.state import StateStore
 from dncsync.targets import Target, TargetSettings, build_target
+
+if TYPE_CHECKING:
+    from dncsync.reconcile import Drift
 
 log = structlog.get_logger("dncsync.engine")
 
@@ -47,6 +59,7 @@ class RunOptions:
     target: str | None = None
     apply: bool = True  # False: plan only (no write anywhere, the state store included)
     allow_mass_removal: bool = False
+    verify: bool = False  # read each platform back after the push and compare
     today: date | None = None  # injected by tests; default: today in UTC
 
 
@@ -66,7 +79,7 @@ class BatchOutcome:
     waited_seconds: float
     started_at: float
     duration_seconds: float
-    errors: dict[str, str]  # masked phone -> platform error
+    errors: list[tuple[str, str]]  # (phone, platform error); masked wherever it is shown
 
 
 @dataclass(slots=True)
@@ -80,7 +93,9 @@ class TargetOutcome:
     seeded_from_platform: int | None = None
     batches: list[BatchOutcome] = field(default_factory=list)
     stopped: str | None = None  # why the target's run stopped before any write
-    duration_seconds: float = 0.0
+    duration_seconds: float = 0.0  # the whole target: reads, plan, push, verification
+    push_seconds: float = 0.0  # from the first batch sent to the last answer
+    verification: Drift | None = None  # with `sync --verify`: the platform read back
 
     @property
     def sent(self) -> int:
@@ -120,10 +135,12 @@ class TargetOutcome:
             result["seeded_from_platform"] = self.seeded_from_platform
         if self.stopped:
             result["stopped"] = self.stopped
+        if self.verification is not None:
+            result["verification"] = self.verification.summary()
         if self.batches:
             failures: dict[str, str] = {}
             for outcome in self.batches:
-                failures.update(outcome.errors)
+                failures.update((mask_phone(phone), error) for phone, error in outcome.errors)
             result.update(
                 writes=len(self.batches),
                 sent=self.sent,
@@ -134,8 +151,9 @@ class TargetOutcome:
                 rate_limited=sum(b.rate_limited for b in self.batches),
                 waited_seconds=round(sum(b.waited_seconds for b in self.batches), 3),
                 duration_seconds=round(self.duration_seconds, 3),
-                numbers_per_second=round(self.sent / self.duration_seconds, 1)
-                if self.duration_seconds
+                push_seconds=round(self.push_seconds, 3),
+                numbers_per_second=round(self.sent / self.push_seconds, 1)
+                if self.push_seconds
                 else None,
             )
         return result
@@ -153,6 +171,7 @@ class RunResult:
     ingest: dict[str, IngestResult]
     targets: list[TargetOutcome]
     status: str = "running"
+    evidence: RunEvidence | None = None  # the audit log and reports, once the run is sealed
 
     def summary(self) -> dict[str, Any]:
         """One JSON object: the run's accounting and each target's outcome."""
@@ -171,6 +190,13 @@ class RunResult:
                 for s in result.sources
             ],
             "targets": {t.name: t.summary() for t in self.targets},
+            "evidence": None
+            if self.evidence is None
+            else {
+                "audit_log": str(self.evidence.files.audit),
+                "report_json": str(self.evidence.files.report_json),
+                "report_html": str(self.evidence.files.report_html),
+            },
         }
 
 
@@ -272,7 +298,7 @@ async def _push_all(
                 waited_seconds=result.waited_seconds,
                 started_at=started,
                 duration_seconds=time.monotonic() - started,
-                errors={mask_phone(p): e for p, e in result.failed.items()},
+                errors=list(result.failed.items()),
             )
             outcome.batches.append(batch_outcome)
             log.info(
@@ -349,7 +375,8 @@ async def sync_target(
             check_safety(outcome, target, accepted, options.allow_mass_removal)
         except SafetyStop as stop:
             outcome.stopped = str(stop)
-            raise
+            outcome.duration_seconds = time.monotonic() - started
+            return outcome
         if options.apply and the_plan.writes:
             work = list(
                 batches(
@@ -369,7 +396,20 @@ async def sync_target(
                 if progress is not None:
                     progress(target.name, done, total)
 
+            pushing = time.monotonic()
             await _push_all(handle, store, run_id, target, work, outcome, advance)
+            outcome.push_seconds = time.monotonic() - pushing
+        if options.verify:
+            from dncsync.reconcile import read_and_compare  # reconcile builds on the engine
+
+            outcome.verification, _ = await read_and_compare(
+                handle,
+                entries,
+                store.snapshot(target.name),
+                mode=target.mode,
+                today=today,
+                expire_after_retention=target.expire_after_retention,
+            )
     outcome.duration_seconds = time.monotonic() - started
     return outcome
 
@@ -382,16 +422,24 @@ def run(
     command: str = "sync",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> RunResult:
-    """Plan (and with `options.apply`, push) every chosen target; raises on partial failure."""
+    """Plan (and with `options.apply`, push) every chosen target, leaving the run's evidence.
+
+    A target stopped for safety does not stop the others; the run then ends with
+    `RunStopped` (exit 5). Numbers not acknowledged end it with `RunIncomplete` (exit 4).
+    Both carry the result, so the caller can still print the summary and the report paths.
+    """
     targets = config.targets_named(options.target)
+    # Every credential is read before anything touches a network or the state store.
+    settings = {target.name: wiring.target_settings(target) for target in targets}
     started_at = datetime.now(UTC)
+    origin = time.monotonic()
     today = options.today or started_at.date()
     run_id = new_run_id(started_at)
     result = RunResult(run_id, command, started_at, None, config.digest(), {}, [])
-    # Every credential is read before anything touches a network or the state store.
-    settings = {target.name: wiring.target_settings(target) for target in targets}
-    state_path = Path(base) / config.state.path
-    with StateStore(state_path) as store:
+    state_path = Path(resolve_path(base, config.state.path))
+    files = RunFiles.for_run(runs_dir_for(config, base), run_id)
+    stops: list[SafetyStop] = []
+    with StateStore(state_path) as store, _evidence(files, run_id, options.apply) as audit:
         if options.apply:
             store.run_started(
                 run_id,
@@ -400,53 +448,122 @@ def run(
                 result.config_digest,
                 [t.name for t in targets],
             )
+        log.info("dnc.run_started", command=command, targets=[t.name for t in targets])
+        error: str | None = None
         try:
             for target in targets:
-                with store.lock(target.name):
-                    sources = config.sources_for(target)
-                    key = ",".join(s.name for s in sources)
-                    if key not in result.ingest:
-                        result.ingest[key] = ingest_for(config, base, sources, today)
-                    ingested = result.ingest[key]
-                    entries = _entries(ingested, store, today, apply=options.apply)
-                    outcome = asyncio.run(
-                        sync_target(
-                            target,
-                            settings[target.name],
-                            entries,
-                            ingested.accounting.accepted,
-                            store,
-                            run_id,
-                            options,
-                            today,
-                            progress,
-                        )
+                try:
+                    outcome = _run_target(
+                        config,
+                        base,
+                        target,
+                        settings[target.name],
+                        store,
+                        result,
+                        options,
+                        today,
+                        progress,
                     )
-                    result.targets.append(outcome)
-            failed = sum(t.failed for t in result.targets)
-            result.status = "partial" if failed else "success"
-        except SafetyStop:
-            result.status = "safety_stop"
-            raise
-        except BaseException:
+                except SafetyStop as stop:  # another run holds this target
+                    log.warning("dnc.safety_stop", target=target.name, reason=str(stop))
+                    stops.append(stop)
+                    continue
+                result.targets.append(outcome)
+                if outcome.stopped:
+                    log.warning("dnc.safety_stop", target=target.name, reason=outcome.stopped)
+                    stops.append(SafetyStop(outcome.stopped))
+            result.status = _status(result.targets, stopped=bool(stops))
+        except BaseException as problem:
             result.status = "failed"
+            error = str(problem) or type(problem).__name__
             raise
         finally:
             result.ended_at = datetime.now(UTC)
+            record: dict[str, Any] = {}
+            if audit is not None:
+                result.evidence = finish_run(
+                    result, files, audit, config=config, monotonic_origin=origin, error=error
+                )
+                record = result.evidence.run_record()
             if options.apply:
                 store.run_ended(
                     run_id,
                     ended_at=result.ended_at.isoformat(),
                     status=result.status,
                     summary=result.summary(),
+                    **record,
                 )
+    if stops:
+        raise RunStopped(result, stops)
     if result.status == "partial":
-        raise PartialFailureWithResult(result)
+        raise RunIncomplete(result)
+    if result.status == "drift":
+        raise RunDrifted(result)
     return result
 
 
-class PartialFailureWithResult(PartialFailure):
-    """Some numbers were not acknowledged after retries; carries the run for its summary."""
+def _status(outcomes: Sequence[TargetOutcome], *, stopped: bool) -> str:
+    if stopped:
+        return "safety_stop"
+    if any(t.failed for t in outcomes):
+        return "partial"
+    if any(t.verification is not None and t.verification.drifted for t in outcomes):
+        return "drift"
+    return "success"
+
+
+@contextlib.contextmanager
+def _evidence(files: RunFiles, run_id: str, apply: bool) -> Iterator[AuditLog | None]:
+    """A run that writes gets an audit log; a dry run only tags its events with the run id."""
+    if not apply:
+        with logs.recording(run_id):
+            yield None
+        return
+    with recording_run(files, run_id) as audit:
+        yield audit
+
+
+def _run_target(
+    config: Config,
+    base: Path,
+    target: TargetConfig,
+    settings: TargetSettings,
+    store: StateStore,
+    result: RunResult,
+    options: RunOptions,
+    today: date,
+    progress: Callable[[str, int, int], None] | None,
+) -> TargetOutcome:
+    with store.lock(target.name):
+        sources = config.sources_for(target)
+        key = ",".join(s.name for s in sources)
+        if key not in result.ingest:
+            result.ingest[key] = ingest_for(config, base, sources, today)
+        ingested = result.ingest[key]
+        entries = _entries(ingested, store, today, apply=options.apply)
+        return asyncio.run(
+            sync_target(
+                target,
+                settings,
+                entries,
+                ingested.accounting.accepted,
+                store,
+                result.run_id,
+                options,
+                today,
+                progress,
+            )
+        )
+
+
+class _CarriesResult:
+    """An error that ends a run which still has a summary and evidence to show."""
+
+    result: RunResult
+
+
+class RunIncomplete(PartialFailure, _CarriesResult):
+    """Some numbers were not acknowledged after retries."""
 
     def __init__(self, result: RunResult) -> None:
         failed = {t.name: t.failed for t in result.targets if t.failed}
@@ -454,6 +571,26 @@ class PartialFailureWithResult(PartialFailure):
         super().__init__(
             f"run {result.run_id}: numbers not acknowledged after retries ({detail}); "
             "they stay planned and the next sync sends them again"
+        )
+        self.result = result
+
+
+class RunStopped(SafetyStop, _CarriesResult):
+    """A target's plan was refused for safety; the other targets ran."""
+
+    def __init__(self, result: RunResult, stops: Sequence[SafetyStop]) -> None:
+        super().__init__("; ".join(str(stop) for stop in stops))
+        self.result = result
+
+
+class RunDrifted(DriftFound, _CarriesResult):
+    """`sync --verify` read a platform back and it does not hold what it should."""
+
+    def __init__(self, result: RunResult) -> None:
+        drifted = [t.name for t in result.targets if t.verification and t.verification.drifted]
+        super().__init__(
+            f"run {result.run_id}: after the sync, {', '.join(drifted)} still differ from what "
+            "they should hold; `dncsync reconcile` shows the numbers"
         )
         self.result = result
 

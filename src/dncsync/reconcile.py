@@ -38,7 +38,6 @@ from dncsync import engine, wiring
 from dncsync.audit import RunFiles
 from dncsync.config import Config, resolve_path
 from dncsync.engine import TargetConfig, TargetOutcome
-from dncsync.errors import SafetyStop
 from dncsync.ingest import IngestResult
 from dncsync.logs import mask_phone
 from dncsync.model import Entry
@@ -424,21 +423,20 @@ async def _reconcile_target(
         return outcome
     # The engine times batches on the monotonic clock: its reading at the run's start.
     origin = time.monotonic() - (datetime.now(UTC) - started_at).total_seconds()
-    try:
-        outcome.repaired = await engine.sync_target(
-            target,
-            settings,
-            entries,
-            ingested.accounting.accepted,
-            store,
-            run_id,
-            engine.RunOptions(target=target.name, allow_mass_removal=allow_mass_removal),
-            today,
-        )
-    except SafetyStop as stop:
-        outcome.stopped = str(stop)
-        part.stop(str(stop))
-        log.warning("dnc.repair_stopped", target=target.name, reason=str(stop))
+    outcome.repaired = await engine.sync_target(
+        target,
+        settings,
+        entries,
+        ingested.accounting.accepted,
+        store,
+        run_id,
+        engine.RunOptions(target=target.name, allow_mass_removal=allow_mass_removal),
+        today,
+    )
+    if outcome.repaired.stopped:  # the removal cap refused the repair before any write
+        outcome.stopped = outcome.repaired.stopped
+        part.stop(outcome.stopped)
+        log.warning("dnc.repair_stopped", target=target.name, reason=outcome.stopped)
         return outcome
     fill_target(part, outcome.repaired, started_at, origin)
     async with build_target(settings) as handle:

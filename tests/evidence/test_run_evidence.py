@@ -28,10 +28,10 @@ from dncsync.emulator import (
     RateLimit,
     run_in_thread,
 )
-from dncsync.engine import PartialFailureWithResult, RunOptions, RunResult
+from dncsync.engine import RunIncomplete, RunOptions, RunResult
 from dncsync.logs import LogFormat, configure_logging, register_secret
 from dncsync.report import BatchStatus, RunReport, render
-from dncsync.report.evidence import finish_run, recording_run, runs_dir_for
+from dncsync.report.evidence import runs_dir_for
 from dncsync.targets import CxoneSettings, CxoneTarget, GenesysSettings, GenesysTarget
 
 pytestmark = pytest.mark.slow
@@ -139,14 +139,15 @@ access_key_secret_env = "EV_ACCESS_KEY_SECRET"
         parsed, base = config_module.load(config)
         configure_logging(LogFormat.JSON, level="debug", stream=console)
         register_secret(*ENVIRONMENT.values())
-        files = RunFiles.for_run(runs_dir_for(parsed, base), "evidence-run")
-        with recording_run(files, "evidence-run") as audit:
-            result: RunResult
-            try:
-                result = engine.run(parsed, base, RunOptions(), command="sync")
-            except PartialFailureWithResult as partial:  # the skipped UK numbers
-                result = partial.result
-            evidence = finish_run(result, files, audit, config=parsed)
+        result: RunResult
+        try:
+            result = engine.run(parsed, base, RunOptions(), command="sync")
+        except RunIncomplete as partial:  # the skipped UK numbers
+            result = partial.result
+        evidence = result.evidence
+        assert evidence is not None
+        files = evidence.files
+        assert files == RunFiles.for_run(runs_dir_for(parsed, base), result.run_id)
         tokens = [*emulator.state.genesys_tokens, *emulator.state.cxone_tokens]
     monkeypatch.undo()
     structlog.reset_defaults()
@@ -191,7 +192,7 @@ def test_the_audit_log_verifies_against_its_seal(synced: Synced) -> None:
     verdict = verify(files.audit, report.audit.final_hash, report.audit.lines)
     assert verdict.ok, verdict.problem
     events = [json.loads(line) for line in files.audit.read_text(encoding="utf-8").splitlines()]
-    assert {e["run_id"] for e in events} == {"evidence-run"}
+    assert len({e["run_id"] for e in events}) == 1
     names = {e["event"] for e in events}
     assert {"dnc.planned", "dnc.batch_settled", "dnc.run_finished"} <= names
 

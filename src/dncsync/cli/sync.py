@@ -17,7 +17,7 @@ from rich.table import Table
 
 from dncsync import config as config_module
 from dncsync import engine
-from dncsync.engine import PartialFailureWithResult, RunOptions, RunResult
+from dncsync.engine import RunDrifted, RunIncomplete, RunOptions, RunResult, RunStopped
 
 
 class OutputFormat(StrEnum):
@@ -61,15 +61,23 @@ def sync_command(
             help="Let a mirror target remove more than max_removal_fraction of its list.",
         ),
     ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="After the push, read each platform's whole list back and compare "
+            "(exit 6 when it differs).",
+        ),
+    ] = False,
 ) -> None:
     """Plan and push the difference to each target, then print a summary."""
     parsed, base = config_module.load(config)
-    options = RunOptions(target=target, allow_mass_removal=allow_mass_removal)
+    options = RunOptions(target=target, allow_mass_removal=allow_mass_removal, verify=verify)
     with progress_bars() as progress:
         try:
             result = engine.run(parsed, base, options, command="sync", progress=progress)
-        except PartialFailureWithResult as partial:
-            emit(partial.result, output_format)
+        except (RunIncomplete, RunStopped, RunDrifted) as ended:
+            emit(ended.result, output_format)
             raise
     emit(result, output_format)
 
@@ -111,7 +119,8 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
         console.print(
             f"[bold]{summary['command']}[/] run {summary['run_id']}: "
             f"{accounting['rows']} rows = {accounting['accepted']} accepted + "
-            f"{accounting['duplicates']} duplicates + {accounting['rejected']} rejected"
+            f"{accounting['duplicates']} duplicates + {accounting['rejected']} rejected",
+            soft_wrap=True,
         )
     targets = summary["targets"]
     table = Table(title="Targets")
@@ -146,6 +155,20 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
                 console.print(f"  {name} {kind} (sample): {', '.join(phones)}")
         for phone, error in target.get("failures", {}).items():
             console.print(f"  [red]{name}: {phone} not acknowledged: {error}[/]")
+        if target.get("stopped"):
+            console.print(f"  [red]{name}: stopped: {target['stopped']}[/]")
+        verification = target.get("verification")
+        if verification:
+            console.print(
+                f"  {name}: read back: {verification['status']} "
+                f"(missing {verification.get('missing', 0)}, "
+                f"unexpected {verification.get('unexpected', 0)})"
+            )
+    evidence = summary.get("evidence")
+    if evidence:
+        console.print(f"report: {evidence['report_html']}", soft_wrap=True)
+        console.print(f"report (JSON): {evidence['report_json']}", soft_wrap=True)
+        console.print(f"audit log: {evidence['audit_log']}", soft_wrap=True)
 
 
 def _cell(value: object) -> str:
