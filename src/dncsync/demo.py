@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from dncsync import config as config_module
@@ -61,12 +61,13 @@ class DemoResult:
         )
 
 
-def write_sample_source(path: Path, rows: int, seed: int = 2026) -> None:
+def write_sample_source(path: Path, rows: int, seed: int = 2026, today: date | None = None) -> None:
     """A seeded opt-out export in the shapes real ones have: formats, duplicates, junk."""
+    today = today or datetime.now(UTC).date()
     rng = random.Random(seed)
     lines = ["phone_number,reason,source,date_collected"]
     numbers: list[str] = []
-    for index in range(rows):
+    for _ in range(rows):
         roll = rng.random()
         if numbers and roll < 0.1:
             phone = rng.choice(numbers)  # a duplicate, in the same or another form
@@ -87,7 +88,9 @@ def write_sample_source(path: Path, rows: int, seed: int = 2026) -> None:
                 )
             )
             numbers.append(phone)
-        collected = date(2026, 1 + index % 10, 1 + index % 28).isoformat()
+        # Most requests recent, some collected weeks ago: the report flags those as late.
+        age = rng.randrange(3) if rng.random() < 0.9 else rng.randrange(20, 60)
+        collected = (today - timedelta(days=age)).isoformat()
         lines.append(f'"{phone}",{rng.choice(_REASONS)},demo-crm,{collected}')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)
