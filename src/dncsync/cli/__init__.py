@@ -1,18 +1,22 @@
 """The `dncsync` command line: thin wrappers that build objects, call the library, map errors.
 
-Each command lives in its own module under `dncsync.cli` and is registered here.
+Each command lives in its own module under `dncsync.cli` and is registered here. Registration
+imports every command's module (and through them numpy, the emulator, the engine...), about half
+a second; `main()` registers only the invoked command when it is a light one (`validate`, whose
+whole-process speed is benchmarked), and `app` is registered in full on first use.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
 
 from dncsync.cli._common import main_entry
 from dncsync.logs import LogFormat, configure_logging
 
-app = typer.Typer(
+_app = typer.Typer(
     name="dncsync",
     help="Keep contact-center do-not-call lists exactly in sync with compliance sources.",
     no_args_is_help=True,
@@ -22,7 +26,7 @@ app = typer.Typer(
 )
 
 
-@app.callback()
+@_app.callback()
 def _root(
     log_format: Annotated[
         LogFormat,
@@ -43,38 +47,75 @@ def _root(
     configure_logging(log_format, level=log_level)
 
 
-# Command registrations: one line per command module.
-from dncsync.cli import demo as _demo  # noqa: E402
-from dncsync.cli import sync as _sync  # noqa: E402
+def _register_validate() -> None:
+    from dncsync.cli import validate as _validate
 
-app.command("plan")(_sync.plan_command)
-app.command("sync")(_sync.sync_command)
-app.command("demo")(_demo.command)
-from dncsync.cli import emulator as _emulator  # noqa: E402
+    _app.command("validate")(_validate.command)
 
-app.command("emulator")(_emulator.command)
 
-from dncsync.cli import validate as _validate  # noqa: E402
+_LIGHT = {"validate": _register_validate}  # commands registered alone when invoked
+_registered: set[str] = set()
 
-app.command("validate")(_validate.command)
 
-from dncsync.cli import audit as _audit  # noqa: E402
+def _register(only: str | None = None) -> typer.Typer:
+    """Register the commands (one line per command module), or only the light one invoked."""
+    if only in _LIGHT:
+        if only not in _registered:
+            _LIGHT[only]()
+            _registered.add(only)
+        return _app
+    if "*" in _registered:
+        return _app
+    _registered.add("*")
+    from dncsync.cli import demo as _demo
+    from dncsync.cli import sync as _sync
 
-app.add_typer(_audit.app, name="audit")
-from dncsync.cli import report as _report  # noqa: E402
+    _app.command("plan")(_sync.plan_command)
+    _app.command("sync")(_sync.sync_command)
+    _app.command("demo")(_demo.command)
+    from dncsync.cli import emulator as _emulator
 
-app.command("report")(_report.command)
-from dncsync.cli import runs as _runs  # noqa: E402
+    _app.command("emulator")(_emulator.command)
+    if "validate" not in _registered:
+        _register_validate()
+    from dncsync.cli import audit as _audit
 
-app.command("runs")(_runs.command)
-from dncsync.cli import reconcile as _reconcile  # noqa: E402
+    _app.add_typer(_audit.app, name="audit")
+    from dncsync.cli import report as _report
 
-app.command("reconcile")(_reconcile.command)
+    _app.command("report")(_report.command)
+    from dncsync.cli import runs as _runs
+
+    _app.command("runs")(_runs.command)
+    from dncsync.cli import reconcile as _reconcile
+
+    _app.command("reconcile")(_reconcile.command)
+    return _app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _register()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _invoked(argv: list[str]) -> str | None:
+    """The command named on the command line (after the root options), if any."""
+    takes_value = {"--log-format", "--log-level"}
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in takes_value:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main() -> None:
     """Console-script entry point."""
-    main_entry(app)
+    main_entry(_register(_invoked(sys.argv[1:])))
 
 
 __all__ = ["app", "main"]
