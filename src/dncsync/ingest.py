@@ -3,7 +3,7 @@
     sources ──► CSV records ──► batch: phones ──► keys | rejects ──► metadata ──► MergeIndex
                 (physical lines)         (phonenumbers verdicts)     (policy)      (unique numbers)
 
-Rows are streamed in batches; only the merge index (16 bytes per unique number) grows.
+Rows are streamed in batches of columns; only the merge index (16 bytes per unique number) grows.
 `rows = accepted + duplicates + rejected` holds for every run, across all sources.
 """
 
@@ -21,15 +21,19 @@ import pyarrow as pa
 
 from dncsync.columnar.column import PhoneColumn
 from dncsync.columnar.index import (
+    DC_MASK,
+    DC_NONE,
+    DC_SHIFT,
     EXP_MASK,
     EXP_NEVER,
     EXP_SHIFT,
     MAX_SOURCES,
+    REASON_BY_STRENGTH,
+    REASON_SHIFT,
     Keys,
     MergeIndex,
     Meta,
     expiry_code,
-    pack,
     phone_order,
     unpack,
 )
@@ -38,7 +42,7 @@ from dncsync.files import spreadsheet_unescape
 from dncsync.model import Accounting, Entry, Reason, RejectReason, SourceInfo, Strictness
 from dncsync.phone import normalize
 from dncsync.policy import Policy, Requested, read_date_collected, read_expiration
-from dncsync.rejects import RejectSink
+from dncsync.rejects import REASON_CODES, RejectSink, reason_codes
 from dncsync.sources import CsvRecords, ProgressHook, RowBatch, SourceSpec, open_source
 
 UNMAPPED_REASONS_KEPT = 1_000  # distinct raw reason texts kept for the report
@@ -73,8 +77,12 @@ class SourceNames:
         return rank
 
 
-def normalize_rows(values: Sequence[str], region: str, strictness: Strictness) -> PhoneColumn:
+def normalize_rows(
+    values: Sequence[str] | pa.StringArray, region: str, strictness: Strictness
+) -> PhoneColumn:
     """Verdicts for a column of raw phone values, one phonenumbers call per value."""
+    if isinstance(values, pa.Array):
+        values = [value or "" for value in values.to_pylist()]
     accepted: list[int] = []
     keys: list[int] = []
     rejected: list[int] = []
@@ -95,16 +103,31 @@ def normalize_rows(values: Sequence[str], region: str, strictness: Strictness) -
         np.array(accepted, dtype=np.intp),
         np.array(keys, dtype=np.uint64),
         np.array(rejected, dtype=np.intp),
-        reasons,
+        reason_codes(reasons),
         extensions,
         vanity,
     )
 
 
-class MetadataReader:
-    """Turns a row's reason, dates and source into packed merge fields, with warnings.
+Codes = npt.NDArray[np.int64]
 
-    Exports repeat the same few reason texts and dates, so each distinct text is read once.
+
+def _encoded(values: pa.StringArray | None, rows: pa.Array) -> tuple[Codes, list[str]]:
+    """The picked rows of a column as dictionary codes and the distinct texts."""
+    if values is None:
+        return np.zeros(len(rows), np.int64), [_ABSENT]
+    encoded = values.take(rows).dictionary_encode()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+    return codes, [text or "" for text in encoded.dictionary.to_pylist()]
+
+
+class MetadataReader:
+    """Turns rows' reason, dates and source into packed merge fields, with warnings.
+
+    Exports repeat the same few reason texts and dates, so each column is dictionary-encoded
+    and each distinct text read once (and remembered across batches). Retention depends on
+    (reason, requested expiration, date collected): each distinct combination is resolved once
+    through the policy and kept in a sorted numpy table, so a batch is a few array lookups.
     """
 
     def __init__(self, policy: Policy, today: date, names: SourceNames) -> None:
@@ -112,133 +135,147 @@ class MetadataReader:
         self._today = today
         self._names = names
         self._reasons: dict[str, tuple[Reason, str | None]] = {}
-        self._collected: dict[str, tuple[date | None, str | None]] = {}
-        self._requested: dict[tuple[str, str], Requested] = {}
-        self._retention: dict[tuple[Reason, Requested, date | None], tuple[int, tuple[str, ...]]]
-        self._retention = {}
+        self._collected: dict[str, tuple[int, str | None]] = {}
+        self._requested: dict[tuple[str, str], int] = {}
+        self._requests: list[Requested] = []
+        self._request_ids: dict[Requested, int] = {}
+        self._known = np.empty(0, np.int64)  # sorted retention keys resolved so far
+        self._expiry = np.empty(0, np.int64)  # parallel: packed expiry
+        self._flags = np.empty(0, np.int64)  # parallel: warning bits
+        self._kinds: list[str] = []  # warning kind of each bit
         self.warnings: Counter[str] = Counter()
         self.unmapped: Counter[str] = Counter()
 
     def pack_rows(self, batch: RowBatch, rows: npt.NDArray[np.intp], spec: SourceSpec) -> Meta:
-        """Packed merge fields for the given rows of a batch.
-
-        Each column is dictionary-encoded; each distinct combination of reason, dates and policy
-        texts is resolved once through the policy, then spread back to its rows.
-        """
+        """Packed merge fields (reason, expiry, date collected, source) for the given rows."""
         if rows.size == 0:
             return np.empty(0, dtype=np.int64)
-        names = ("reason", "date_collected", "expiration", "expiration_policy")
-        codes: list[npt.NDArray[np.int64]] = []
-        dictionaries: list[list[str]] = []
-        for name in names:
-            values = batch.column(name)
-            if values is None:
-                codes.append(np.zeros(rows.size, np.int64))
-                dictionaries.append([_ABSENT])
-                continue
-            encoded = pa.array(values, pa.string()).take(pa.array(rows)).dictionary_encode()
-            codes.append(np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64))
-            dictionaries.append(encoded.dictionary.to_pylist())
-        combined = codes[0]
-        for code, dictionary in zip(codes[1:], dictionaries[1:], strict=True):
-            combined = combined * len(dictionary) + code
+        picked = pa.array(rows)
+        strength = self._reason_strengths(batch.column("reason"), picked, spec)
+        collected = self._collected_ordinals(batch.column("date_collected"), picked)
+        requested = self._request_ids_of(batch, picked)
+        key = (strength << 52) | (requested << 24) | collected
+        unique, inverse = np.unique(key, return_inverse=True)
+        expiry, flags = self._retention(unique)
+        if flags.any():
+            self._count(flags, np.bincount(inverse, minlength=unique.size))
+        packed: Meta = (
+            (strength << REASON_SHIFT) | (expiry[inverse] << EXP_SHIFT) | (collected << DC_SHIFT)
+        )
+        return packed | self._source_ids(batch.column("source"), picked, spec)
+
+    def _reason_strengths(
+        self, values: pa.StringArray | None, rows: pa.Array, spec: SourceSpec
+    ) -> Codes:
+        codes, texts = _encoded(values, rows)
+        counts = np.bincount(codes, minlength=len(texts)).tolist()
+        fallback = spec.fallback_reason
+        strengths = np.empty(len(texts), np.int64)
+        for slot, (text, rows_with_it) in enumerate(zip(texts, counts, strict=True)):
+            if text == _ABSENT:
+                reason, warning = (fallback or Reason.UNKNOWN), None
+            elif fallback is not None and not text.strip():
+                reason, warning = fallback, None
+            else:
+                found = self._reasons.get(text)
+                if found is None:
+                    found = self._reasons[text] = self._policy.reason_for(text)
+                reason, warning = found
+                if warning == "unmapped_reason" and (
+                    text.strip() in self.unmapped or len(self.unmapped) < UNMAPPED_REASONS_KEPT
+                ):
+                    self.unmapped[text.strip()] += rows_with_it
+            if warning is not None:
+                self.warnings[warning] += rows_with_it
+            strengths[slot] = reason.strength
+        return strengths[codes]
+
+    def _collected_ordinals(self, values: pa.StringArray | None, rows: pa.Array) -> Codes:
+        codes, texts = _encoded(values, rows)
+        counts = np.bincount(codes, minlength=len(texts)).tolist()
+        ordinals = np.empty(len(texts), np.int64)
+        for slot, (text, rows_with_it) in enumerate(zip(texts, counts, strict=True)):
+            found = self._collected.get(text)
+            if found is None:
+                when, warning = read_date_collected("" if text == _ABSENT else text, self._today)
+                found = (DC_NONE if when is None else when.toordinal()), warning
+                self._collected[text] = found
+            ordinals[slot] = found[0]
+            if found[1] is not None:
+                self.warnings[found[1]] += rows_with_it
+        return ordinals[codes]
+
+    def _request_ids_of(self, batch: RowBatch, rows: pa.Array) -> Codes:
+        expiration, expiration_texts = _encoded(batch.column("expiration"), rows)
+        policy, policy_texts = _encoded(batch.column("expiration_policy"), rows)
+        combined = expiration * len(policy_texts) + policy
         unique, inverse = np.unique(combined, return_inverse=True)
-        counts = np.bincount(inverse, minlength=unique.size)
-        spec_source = self._names.intern(spec.name, 0)
-        resolved = np.empty(unique.size, np.int64)
-        for slot, (value, count) in enumerate(zip(unique.tolist(), counts.tolist(), strict=True)):
-            texts = []
-            for dictionary in reversed(dictionaries):
-                value, index = divmod(value, len(dictionary))
-                texts.append(dictionary[index])
-            policy_text, expiration, collected, reason_text = texts
-            resolved[slot] = self._resolve(
-                reason_text, collected, expiration, policy_text, spec, count
+        ids = np.empty(unique.size, np.int64)
+        for slot, value in enumerate(unique.tolist()):
+            texts = (
+                expiration_texts[value // len(policy_texts)],
+                policy_texts[value % len(policy_texts)],
             )
-        packed = resolved[inverse]
-        sources = batch.column("source")
-        if sources is None:
-            return packed | spec_source
-        encoded = pa.array(sources, pa.string()).take(pa.array(rows)).dictionary_encode()
+            found = self._requested.get(texts)
+            if found is None:
+                requested = read_expiration(*("" if t == _ABSENT else t for t in texts))
+                found = self._request_ids.setdefault(requested, len(self._requests))
+                if found == len(self._requests):
+                    self._requests.append(requested)
+                self._requested[texts] = found
+            ids[slot] = found
+        return ids[inverse]
+
+    def _retention(self, keys: Codes) -> tuple[Codes, Codes]:
+        """Packed expiry and warning bits of each (reason, request, date collected) key."""
+        where = np.searchsorted(self._known, keys)
+        found = where < self._known.size
+        found[found] = self._known[where[found]] == keys[found]
+        if not found.all():
+            missing = keys[~found]
+            expiry = np.empty(missing.size, np.int64)
+            flags = np.zeros(missing.size, np.int64)
+            for slot, key in enumerate(missing.tolist()):
+                reason = REASON_BY_STRENGTH[key >> 52]
+                requested = self._requests[(key >> 24) & 0xFFFFFFF]
+                ordinal = key & DC_MASK
+                when = None if ordinal == DC_NONE else date.fromordinal(ordinal)
+                kept = self._policy.retention_for(reason, requested, when, self._today)
+                expiry[slot] = expiry_code(kept.policy, kept.expires_at)
+                for kind in kept.warnings:
+                    if kind not in self._kinds:
+                        self._kinds.append(kind)
+                    flags[slot] |= 1 << self._kinds.index(kind)
+            known = np.concatenate((self._known, missing))
+            order = np.argsort(known, kind="stable")
+            self._known = known[order]
+            self._expiry = np.concatenate((self._expiry, expiry))[order]
+            self._flags = np.concatenate((self._flags, flags))[order]
+            where = np.searchsorted(self._known, keys)
+        return self._expiry[where], self._flags[where]
+
+    def _count(self, flags: Codes, counts: Codes) -> None:
+        for bit, kind in enumerate(self._kinds):
+            rows = int(counts[(flags >> bit) & 1 == 1].sum())
+            if rows:
+                self.warnings[kind] += rows
+
+    def _source_ids(self, values: pa.StringArray | None, rows: pa.Array, spec: SourceSpec) -> Codes:
+        spec_source = self._names.intern(spec.name, 0)
+        if values is None:
+            return np.full(len(rows), spec_source, np.int64)
+        codes, texts = _encoded(values, rows)
         ids = np.array(
             [
                 self._names.intern(spreadsheet_unescape(text.strip()), spec_source)
                 if text.strip()
                 else spec_source
-                for text in encoded.dictionary.to_pylist()
+                for text in texts
             ],
             dtype=np.int64,
         )
-        spread = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
-        result: Meta = packed | ids[spread]
+        result: Codes = ids[codes]
         return result
-
-    def _resolve(
-        self,
-        reason_text: str,
-        collected_text: str,
-        expiration: str,
-        policy_text: str,
-        spec: SourceSpec,
-        rows: int,
-    ) -> int:
-        """One distinct combination's packed fields (source 0); warnings counted `rows` times."""
-        fallback_reason = spec.fallback_reason
-        warnings: list[str] = []
-        if reason_text == _ABSENT:
-            reason, warning = (fallback_reason or Reason.UNKNOWN), None
-        elif fallback_reason is not None and not reason_text.strip():
-            reason, warning = fallback_reason, None
-        else:
-            reason, warning = self._reason(reason_text, rows)
-        if warning is not None:
-            warnings.append(warning)
-        when, warning = self._date("" if collected_text == _ABSENT else collected_text)
-        if warning is not None:
-            warnings.append(warning)
-        requested = self._request(
-            "" if expiration == _ABSENT else expiration,
-            "" if policy_text == _ABSENT else policy_text,
-        )
-        expiry, more = self._retain(reason, requested, when)
-        for kind in (*warnings, *more):
-            self.warnings[kind] += rows
-        return pack(reason, expiry, when, 0)
-
-    def _reason(self, text: str, rows: int) -> tuple[Reason, str | None]:
-        found = self._reasons.get(text)
-        if found is None:
-            found = self._reasons[text] = self._policy.reason_for(text)
-        if found[1] == "unmapped_reason" and (
-            text.strip() in self.unmapped or len(self.unmapped) < UNMAPPED_REASONS_KEPT
-        ):
-            self.unmapped[text.strip()] += rows
-        return found
-
-    def _date(self, text: str) -> tuple[date | None, str | None]:
-        found = self._collected.get(text)
-        if found is None:
-            found = self._collected[text] = read_date_collected(text, self._today)
-        return found
-
-    def _request(self, expiration: str, policy: str) -> Requested:
-        found = self._requested.get((expiration, policy))
-        if found is None:
-            found = self._requested[(expiration, policy)] = read_expiration(expiration, policy)
-        return found
-
-    def _retain(
-        self, reason: Reason, requested: Requested, when: date | None
-    ) -> tuple[int, tuple[str, ...]]:
-        key = (reason, requested, when)
-        found = self._retention.get(key)
-        if found is None:
-            kept = self._policy.retention_for(reason, requested, when, self._today)
-            found = self._retention[key] = (
-                expiry_code(kept.policy, kept.expires_at),
-                kept.warnings,
-            )
-        return found
 
 
 @dataclass(slots=True)
@@ -274,6 +311,7 @@ class IngestResult:
 
 
 Progress = ProgressHook
+Normalizer = Callable[[pa.StringArray, str, Strictness], PhoneColumn]
 
 
 def ingest(
@@ -283,7 +321,7 @@ def ingest(
     today: date,
     rejects: RejectSink | None = None,
     progress: Progress | None = None,
-    normalizer: Callable[[Sequence[str], str, Strictness], PhoneColumn] | None = None,
+    normalizer: Normalizer | None = None,
 ) -> IngestResult:
     """Read, normalize and merge the sources; unreadable input raises InputError."""
     if normalizer is None:
@@ -305,20 +343,22 @@ def ingest(
         with open_source(spec, progress) as opened:
             records = CsvRecords(opened.stream, spec)
             for batch in records.batches():
-                phones = normalizer(batch.column("phone") or [], region, spec.strictness)
+                phone = batch.column("phone")
+                assert phone is not None
+                phones = normalizer(phone, region, spec.strictness)
                 warnings["extension_dropped"] += phones.extensions
                 warnings["vanity_converted"] += phones.vanity
                 if phones.rejected.size:
-                    reject_reasons.update(reason.value for reason in phones.reasons)
+                    counts = np.bincount(phones.codes, minlength=len(REASON_CODES)).tolist()
+                    for reason, count in zip(REASON_CODES, counts, strict=True):
+                        reject_reasons[reason.value] += count
                     accounting.rejected += int(phones.rejected.size)
                     if rejects is not None:
-                        raw = batch.columns["phone"]
-                        picked = phones.rejected.tolist()
                         rejects.add(
                             spec.name,
-                            [batch.lines[row] for row in picked],
-                            [raw[row] for row in picked],
-                            phones.reasons,
+                            batch.lines[phones.rejected],
+                            phone.take(pa.array(phones.rejected)),
+                            phones.codes,
                         )
                 index.add(phones.keys, metadata.pack_rows(batch, phones.accepted, spec))
             accounting.rows += records.rows

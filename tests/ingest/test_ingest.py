@@ -218,16 +218,44 @@ def test_rejects_keep_every_rejected_row_with_its_line(tmp_path: Path) -> None:
         assert rows[reject.line - 2].startswith(f'"{reject.raw_phone}"')
 
 
-def test_rejects_file_escapes_formulas(tmp_path: Path) -> None:
-    from dncsync.rejects import RejectsCsv
+def test_rejects_file_escapes_formulas_and_quotes_like_the_csv_module(tmp_path: Path) -> None:
+    import csv
+
+    import numpy as np
+    import pyarrow as pa
+
+    from dncsync.rejects import RejectsCsv, reason_codes
 
     path = tmp_path / "rejects.csv"
+    raw = ["=cmd()", "+1 000", 'say "hi", twice', "two\nlines", "", "@x", "-1", "plain"]
+    lines = list(range(2, 2 + len(raw)))
     with RejectsCsv(str(path)) as sink:
-        sink.add("s", [2, 3], ["=cmd()", "+1 000"], [RejectReason.NOT_A_NUMBER] * 2)
-    assert path.read_text().splitlines() == [
+        sink.add(
+            "s",
+            np.array(lines[:2], np.int64),
+            pa.array(raw[:2]),
+            reason_codes([RejectReason.NOT_A_NUMBER] * 2),
+        )
+        sink.add(
+            "s",
+            np.array(lines[2:], np.int64),
+            pa.array(raw[2:]),
+            reason_codes([RejectReason.EMPTY] * (len(raw) - 2)),
+        )
+    text = path.read_text()
+    assert text.splitlines()[:3] == [
         "line,raw_phone,reason",
         "2,'=cmd(),not_a_number",
         "3,'+1 000,not_a_number",
+    ]
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    safe = [("'" + r if r[:1] in ("=", "+", "-", "@") else r) for r in raw]
+    assert rows[1:] == [
+        [str(n), r, reason]
+        for n, r, reason in zip(
+            lines, safe, ["not_a_number"] * 2 + ["empty"] * (len(raw) - 2), strict=True
+        )
     ]
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 

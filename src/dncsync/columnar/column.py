@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from dncsync.columnar.index import Keys
 from dncsync.model import RejectReason
+from dncsync.rejects import REASON_CODES, ReasonCodes
 
 
 @dataclass(slots=True)
@@ -18,6 +19,11 @@ class PhoneColumn:
     accepted: npt.NDArray[np.intp]  # row indices
     keys: Keys  # parallel to accepted
     rejected: npt.NDArray[np.intp]
-    reasons: list[RejectReason]  # parallel to rejected
+    codes: ReasonCodes  # parallel to rejected: indices into REASON_CODES
     extensions: int = 0
     vanity: int = 0
+
+    @property
+    def reasons(self) -> list[RejectReason]:
+        """The rejected rows' reasons, parallel to `rejected`."""
+        return [REASON_CODES[code] for code in self.codes.tolist()]

@@ -28,7 +28,8 @@ from phonenumbers.phonenumberutil import _test_number_length
 
 from dncsync.columnar.column import PhoneColumn
 from dncsync.model import RejectReason, Strictness
-from dncsync.phone import normalize
+from dncsync.phone import PhoneResult, normalize
+from dncsync.rejects import REASON_CODES
 
 Mask = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
@@ -54,7 +55,6 @@ _LENGTH_REASONS = {
     ValidationResult.INVALID_LENGTH: RejectReason.INVALID_LENGTH,
     ValidationResult.INVALID_COUNTRY_CODE: RejectReason.INVALID_COUNTRY_CODE,
 }
-REASON_CODES = tuple(RejectReason)
 _CODE = {reason: index for index, reason in enumerate(REASON_CODES)}
 _ACCEPT = -1
 _FALLBACK = -2
@@ -393,13 +393,17 @@ def _valid(code: int, regions: Sequence[str], numbers: pa.StringArray, lengths: 
     return valid
 
 
-def normalize_column(values: Sequence[str], region: str, strictness: Strictness) -> PhoneColumn:
+def normalize_column(
+    values: Sequence[str] | pa.StringArray, region: str, strictness: Strictness
+) -> PhoneColumn:
     """Verdicts for a column of raw values: the fast path where proven, phonenumbers elsewhere."""
     size = len(values)
     verdicts = _Verdicts(size)
     extension = np.zeros(size, bool)
+    if not isinstance(values, pa.Array):
+        values = pa.array(values, pa.string())
     if region == "US" and size:
-        column = pa.array(values, pa.string())
+        column = values
         short_ascii = pc.and_(
             pc.string_is_ascii(column), pc.less_equal(pc.utf8_length(column), 250)
         )
@@ -453,7 +457,7 @@ def _bools(array: pa.Array) -> Mask:
 
 
 def _collect(
-    values: Sequence[str],
+    values: pa.StringArray,
     verdicts: _Verdicts,
     extension: Mask,
     vanity_rows: Mask,
@@ -464,8 +468,10 @@ def _collect(
     code, keys = verdicts.code, verdicts.keys
     extensions = int(np.count_nonzero(extension & (code == _ACCEPT)))
     vanity = int(np.count_nonzero(vanity_rows & (code == _ACCEPT)))
-    for row in np.flatnonzero(code == _FALLBACK).tolist():
-        result = normalize(values[row], region, strictness)
+    left = np.flatnonzero(code == _FALLBACK)
+    raw = values.take(pa.array(left)).to_pylist() if left.size else []
+    for row, text in zip(left.tolist(), raw, strict=True):
+        result = _per_row(text, region, strictness)
         if result.e164 is None:
             assert result.reject is not None
             code[row] = _CODE[result.reject]
@@ -477,10 +483,14 @@ def _collect(
     accepted = np.flatnonzero(code == _ACCEPT)
     rejected = np.flatnonzero(code != _ACCEPT)
     return PhoneColumn(
-        accepted,
-        keys[accepted],
-        rejected,
-        [REASON_CODES[index] for index in code[rejected].tolist()],
-        extensions,
-        vanity,
+        accepted, keys[accepted], rejected, code[rejected].astype(np.int8), extensions, vanity
     )
+
+
+_CACHE_SIZE = 65_536
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _per_row(raw: str | None, region: str, strictness: Strictness) -> PhoneResult:
+    """phonenumbers' verdict on one value; junk repeats ("N/A", "#VALUE!"), so it is cached."""
+    return normalize(raw or "", region, strictness)

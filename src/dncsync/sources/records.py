@@ -4,6 +4,15 @@ UTF-8 with or without BOM, CRLF or LF (a lone CR also ends a line), quoted field
 commas, quotes and newlines, extra or missing trailing columns. A line that is not valid UTF-8
 is decoded as cp1252 and warned about; `encoding` forces one decoding for the whole source.
 Blank (empty or whitespace-only) lines are not rows: they are counted apart.
+
+Two readers give the same records. The exact reader decodes each physical line on its own and
+hands it to Python's `csv` module: it defines the behaviour above. The block reader takes the
+stream a few megabytes of whole lines at a time and parses a block with pyarrow's CSV reader,
+but only when the block is proven to read the same way: valid UTF-8, no NUL, no lone CR, every
+row as wide as the header, no whitespace-only line, and every line holding a quote read by the
+exact reader to the same fields within that one line. Any other block goes to the exact reader
+(which may run on past the block's end to finish a quoted record), so correctness never
+depends on the block reader; it only makes the common case fast.
 """
 
 from __future__ import annotations
@@ -16,83 +25,201 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
 from dncsync.errors import InputError
 from dncsync.sources.columns import FIELDS, ColumnMap, headerless, map_columns
 from dncsync.sources.spec import SourceSpec
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 65_536  # records per batch from the exact reader
+BLOCK_BYTES = 8 << 20  # bytes per block for the block reader
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BEYOND = "\ue000"  # a line after the one checked: a field holding it ran past its line
+# Forced encodings that read ASCII bytes as ASCII, so an ASCII block reads the same in them.
+_ASCII_SAME = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
+
+Lines = npt.NDArray[np.int64]
 
 
 @dataclass(slots=True)
 class RowBatch:
-    """Up to BATCH_ROWS records: one text column per field present, and each record's line."""
+    """Records read together: one text column per field present, and each record's line."""
 
-    lines: list[int]
-    columns: dict[str, list[str]] = field(default_factory=dict)
+    lines: Lines
+    columns: dict[str, pa.StringArray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.lines)
 
-    def column(self, name: str) -> list[str] | None:
+    def column(self, name: str) -> pa.StringArray | None:
         """A field's values, or None when the source has no such column."""
         return self.columns.get(name)
+
+
+class _Blocks:
+    """The stream as blocks of whole lines, or line by line for the exact reader."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream = stream
+        self._size = size
+        self._buffer = b""
+        self._position = 0
+        self._eof = False
+
+    def _fill(self) -> bool:
+        chunk = b"" if self._eof else self._stream.read(self._size)
+        if not chunk:
+            self._eof = True
+            return False
+        self._buffer = self._buffer[self._position :] + chunk
+        self._position = 0
+        return True
+
+    def block(self) -> bytes:
+        """The next whole lines, about `size` bytes (the last one may lack its newline)."""
+        while True:
+            cut = self._buffer.rfind(b"\n", self._position)
+            if cut >= 0 and (len(self._buffer) - self._position >= self._size or self._eof):
+                break
+            if not self._fill():
+                cut = len(self._buffer) - 1
+                break
+        block = self._buffer[self._position : cut + 1]
+        self._position = cut + 1
+        return block
+
+    def line(self) -> bytes:
+        """The next physical line (split on LF), b"" at the end."""
+        while True:
+            cut = self._buffer.find(b"\n", self._position)
+            if cut >= 0 or not self._fill():
+                break
+        end = len(self._buffer) if cut < 0 else cut + 1
+        line = self._buffer[self._position : end]
+        self._position = end
+        return line
+
+    def take(self, size: int) -> bytes:
+        """Up to `size` next bytes, b"" at the end."""
+        if self._position >= len(self._buffer) and not self._fill():
+            return b""
+        taken = self._buffer[self._position : self._position + size]
+        self._position += len(taken)
+        return taken
+
+    def peek(self, size: int) -> bytes:
+        """The next `size` bytes without consuming them."""
+        while len(self._buffer) - self._position < size and self._fill():
+            pass
+        return self._buffer[self._position : self._position + size]
 
 
 class CsvRecords:
     """Reads one source's CSV; counts blank lines and warnings as it goes."""
 
-    def __init__(self, stream: BinaryIO, spec: SourceSpec, batch_rows: int = BATCH_ROWS) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        spec: SourceSpec,
+        batch_rows: int = BATCH_ROWS,
+        block_bytes: int = BLOCK_BYTES,
+        blocks: bool = True,
+    ) -> None:
         self._stream = stream
         self._spec = spec
         self._batch_rows = batch_rows
+        self._block_bytes = block_bytes
+        self._blocks_allowed = blocks
         self._encoding = _checked_encoding(spec)
         self.blank_lines = 0
         self.rows = 0
         self.warnings: Counter[str] = Counter()
         self.columns: ColumnMap | None = None
-        self._line = 0  # physical lines handed to the csv parser so far
+        self.block_batches = 0  # batches the block reader produced (the rest: exact reader)
+        self._wanted: list[tuple[str, int]] = []
+        self._line = 0  # physical lines handed to a parser so far
+        self._raw = 0  # LF-terminated lines handed to the exact reader so far
         self._last_text = ""
 
     def batches(self) -> Iterator[RowBatch]:
         """Every data record, in batches, after the header (if any) is mapped to fields."""
-        reader = csv.reader(self._text_lines(), strict=False)
-        columns = headerless(self._spec) if self._spec.no_header else None
-        wanted: list[tuple[str, int]] = []
-        if columns is not None:
-            self.columns = columns
-            wanted = [(name, index) for name, index in columns.indices.items()]
-        batch = self._new_batch(wanted)
-        previous_end = 0
+        if self._spec.no_header:
+            self._set_columns(headerless(self._spec))
+        source = _Blocks(self._stream, self._block_bytes)
+        head = source.peek(4)
+        if (self._encoding is None and head[:2] in _UTF16_BOMS) or (
+            self._encoding is not None and not _ascii_compatible(self._encoding)
+        ):
+            wide = self._encoding or "utf-16"
+            yield from self._exact(self._wide_lines(source, wide), None)
+            self._check_header()
+            return
+        # The first record (the header, or the first row) may start with a BOM: exact reader.
+        while self.columns is None or self._line == 0:
+            first = source.line()
+            if not first:
+                break
+            yield from self._exact(self._byte_lines(iter((first,)), source), 1)
+        self._check_header()
+        while True:
+            block = source.block()
+            if not block:
+                return
+            batch = self._block(block) if self._blocks_allowed else None
+            if batch is not None:
+                self.block_batches += 1
+                if len(batch):
+                    yield batch
+                continue
+            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            yield from self._exact(self._byte_lines(io.BytesIO(block), source), lines)
+
+    def _check_header(self) -> None:
+        if self.columns is None:
+            raise InputError(f"{self._spec.url}: the source is empty (no header line)")
+
+    def _set_columns(self, columns: ColumnMap) -> None:
+        self.columns = columns
+        self._wanted = sorted(columns.indices.items(), key=lambda item: FIELDS.index(item[0]))
+
+    # -- the exact reader ----------------------------------------------------------------
+
+    def _exact(self, text: Iterator[str], lines: int | None) -> Iterator[RowBatch]:
+        """Records from LF-terminated lines; stops at the first record end after `lines` lines."""
+        reader = csv.reader(text, strict=False)
+        end = None if lines is None else self._raw + lines
+        batch_lines: list[int] = []
+        values: dict[str, list[str]] = {name: [] for name, _ in self._wanted}
+        previous_end = self._line
         for record in self._records(reader):
             start = previous_end + 1
             previous_end = self._line
             if not record or (start == self._line and not self._last_text.strip()):
                 self.blank_lines += self._line - start + 1
-                continue
-            if columns is None:
-                columns = self.columns = map_columns(record, self._spec)
-                wanted = sorted(columns.indices.items(), key=lambda item: FIELDS.index(item[0]))
-                batch = self._new_batch(wanted)
-                continue
-            self.rows += 1
-            width = len(record)
-            if width < columns.width and any(index >= width for _, index in wanted):
-                self.warnings["short_row"] += 1
-            batch.lines.append(start)
-            for name, index in wanted:
-                batch.columns[name].append(record[index] if index < width else "")
-            if len(batch.lines) >= self._batch_rows:
-                yield batch
-                batch = self._new_batch(wanted)
-        if columns is None and not self._spec.no_header:
-            raise InputError(f"{self._spec.url}: the source is empty (no header line)")
-        if batch.lines:
-            yield batch
-
-    def _new_batch(self, wanted: list[tuple[str, int]]) -> RowBatch:
-        return RowBatch([], {name: [] for name, _ in wanted})
+            elif self.columns is None:
+                self._set_columns(map_columns(record, self._spec))
+                values = {name: [] for name, _ in self._wanted}
+            else:
+                self.rows += 1
+                width = len(record)
+                if width < self.columns.width and any(i >= width for _, i in self._wanted):
+                    self.warnings["short_row"] += 1
+                batch_lines.append(start)
+                for name, index in self._wanted:
+                    values[name].append(record[index] if index < width else "")
+                if len(batch_lines) >= self._batch_rows:
+                    yield _batch(batch_lines, values)
+                    batch_lines = []
+                    values = {name: [] for name, _ in self._wanted}
+            if end is not None and self._raw >= end:
+                break
+        if batch_lines:
+            yield _batch(batch_lines, values)
 
     def _records(self, reader: Iterator[list[str]]) -> Iterator[list[str]]:
         try:
@@ -102,29 +229,29 @@ class CsvRecords:
                 f"{self._spec.url}: line {self._line}: not readable as CSV ({error})"
             ) from None
 
-    def _text_lines(self) -> Iterator[str]:
-        """Physical lines as text, each decoded on its own so one bad line cannot spoil more."""
-        head = self._stream.peek(4)[:4] if hasattr(self._stream, "peek") else b""
-        if self._encoding is None and head[:2] in _UTF16_BOMS:
-            yield from self._wide_lines("utf-16")
-            return
-        if self._encoding is not None and not _ascii_compatible(self._encoding):
-            yield from self._wide_lines(self._encoding)
-            return
-        first = True
-        for raw in self._stream:
-            if first:
-                first = False
-                if raw.startswith(_BOM):
+    def _byte_lines(self, lines: Iterator[bytes], more: _Blocks) -> Iterator[str]:
+        """Physical lines as text, each decoded on its own so one bad line cannot spoil more.
+
+        After `lines`, lines come from `more`: a quoted record may run past a block's end.
+        """
+        while True:
+            for raw in lines:
+                if self._line == 0 and raw.startswith(_BOM):
                     raw = raw[len(_BOM) :]
-            if b"\x00" in raw:
-                raise InputError(
-                    f"{self._spec.url}: line {self._line + 1}: NUL byte, not a CSV text file"
-                )
-            for piece in _split_lone_cr(raw):
-                self._line += 1
-                self._last_text = self._decode(piece)
-                yield self._last_text
+                if b"\x00" in raw:
+                    raise InputError(
+                        f"{self._spec.url}: line {self._line + 1}: NUL byte, not a CSV text file"
+                    )
+                pieces = _split_lone_cr(raw)
+                for number, piece in enumerate(pieces, start=1):
+                    self._line += 1
+                    self._raw += number == len(pieces)
+                    self._last_text = self._decode(piece)
+                    yield self._last_text
+            following = more.line()
+            if not following:
+                return
+            lines = iter((following,))
 
     def _decode(self, raw: bytes) -> str:
         if self._encoding is not None:
@@ -135,12 +262,145 @@ class CsvRecords:
             self.warnings["cp1252_line"] += 1
             return raw.decode("cp1252", errors="replace")
 
-    def _wide_lines(self, encoding: str) -> Iterator[str]:
-        text = io.TextIOWrapper(self._stream, encoding=encoding, errors="replace", newline="")
+    def _wide_lines(self, source: _Blocks, encoding: str) -> Iterator[str]:
+        raw = io.BufferedReader(_BlockStream(source))
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
         for line in text:
             self._line += 1
             self._last_text = line.lstrip("\ufeff") if self._line == 1 else line
             yield self._last_text
+
+    # -- the block reader ----------------------------------------------------------------
+
+    def _block(self, block: bytes) -> RowBatch | None:
+        """The block's records when it provably reads as the exact reader would; else None."""
+        columns = self.columns
+        assert columns is not None
+        if b"\x00" in block or (self._encoding is not None and self._encoding not in _ASCII_SAME):
+            return None
+        if not block.isascii():
+            if self._encoding not in (None, "utf-8"):
+                return None
+            try:
+                block.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        returns = block.count(b"\r")
+        if returns and returns != block.count(b"\r\n"):
+            return None  # a lone CR ends a line for the exact reader
+        table = _parse(block, columns.width, [index for _, index in self._wanted])
+        if table is None:
+            return None
+        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        rows = table.num_rows
+        positions: Lines | None = None  # each row's line within the block
+        if rows != lines:  # empty lines (the parser skips them)
+            positions = _nonempty_lines(block)
+            if positions.size != rows:
+                return None
+        if b'"' in block and not self._quotes_agree(block, table, positions):
+            return None
+        values = {
+            name: table.column(i).combine_chunks() for i, (name, _) in enumerate(self._wanted)
+        }
+        if columns.width == 1 and not _all_marked(values["phone"]):
+            return None  # a whitespace-only line is blank, not a row: the exact reader decides
+        first = self._line + 1
+        self._line += lines
+        self.rows += rows
+        self.blank_lines += lines - rows
+        if positions is None:
+            numbers = np.arange(first, first + rows, dtype=np.int64)
+        else:
+            numbers = positions + first
+        return RowBatch(numbers, values)
+
+    def _quotes_agree(self, block: bytes, table: pa.Table, positions: Lines | None) -> bool:
+        """Each line with a quote reads, on its own, to the fields the block parser gave."""
+        data = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(data == 10)
+        quoted = np.unique(np.searchsorted(ends, np.flatnonzero(data == 34)))
+        starts = np.concatenate(([0], ends + 1))
+        width = self.columns.width if self.columns else 0
+        for line in quoted.tolist():
+            end = int(ends[line]) + 1 if line < ends.size else len(block)
+            text = block[int(starts[line]) : end].decode("utf-8")
+            record = next(csv.reader(iter((text, _BEYOND + "\n")), strict=False), [])
+            if len(record) != width or any(_BEYOND in value for value in record):
+                return False
+            row = line if positions is None else int(np.searchsorted(positions, line))
+            for i, (_, index) in enumerate(self._wanted):
+                if table.column(i)[row].as_py() != record[index]:
+                    return False
+        return True
+
+
+class _BlockStream(io.RawIOBase):
+    """A _Blocks source as a raw stream again (for decoders of whole streams)."""
+
+    def __init__(self, source: _Blocks) -> None:
+        super().__init__()
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        taken = self._source.take(len(buffer))
+        buffer[: len(taken)] = taken
+        return len(taken)
+
+
+def _parse(block: bytes, width: int, wanted: list[int]) -> pa.Table | None:
+    """pyarrow's parse of a block of whole lines into `width` columns; None if a row is ragged."""
+    ragged = False
+
+    def on_invalid(_row: object) -> str:
+        nonlocal ragged
+        ragged = True
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]
+    try:
+        return_value = pcsv.read_csv(
+            pa.py_buffer(block),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
+            parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=[names[i] for i in wanted],
+                column_types={names[i]: pa.string() for i in wanted},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return None if ragged else return_value
+
+
+def _nonempty_lines(block: bytes) -> Lines:
+    """Indices of the block's lines that are not empty (LF or CRLF alone)."""
+    data = np.frombuffer(block, np.uint8)
+    ends = np.flatnonzero(data == 10)
+    starts = np.concatenate(([0], ends + 1))
+    if starts[-1] >= len(block):
+        starts = starts[:-1]  # the block ends with a newline: no last partial line
+    stops = np.concatenate((ends, [len(block)]))[: starts.size]
+    size = stops - starts
+    empty = (size == 0) | ((size == 1) & (data[np.minimum(starts, len(block) - 1)] == 13))
+    return np.flatnonzero(~empty).astype(np.int64)
+
+
+def _all_marked(values: pa.StringArray) -> bool:
+    """Every value holds a visible ASCII character (so no line among them is blank)."""
+    return bool(pc.all(pc.match_substring_regex(values, "[!-~]")).as_py() is not False)
+
+
+def _batch(lines: list[int], values: dict[str, list[str]]) -> RowBatch:
+    return RowBatch(
+        np.array(lines, dtype=np.int64),
+        {name: pa.array(column, pa.string()) for name, column in values.items()},
+    )
 
 
 def _split_lone_cr(raw: bytes) -> list[bytes]:
