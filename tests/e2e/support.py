@@ -229,6 +229,12 @@ class Platforms:
         """The numbers one platform blocks now."""
         return set(self.genesys() if platform == "genesys" else self.cxone())
 
+    def plant(self, numbers: Iterable[str]) -> None:
+        """Put NANP numbers on both platforms directly, as if an earlier tool had."""
+        phones = list(numbers)
+        self.running.state.genesys_edit(self.list_id, add=phones)
+        self.running.state.cxone_edit(self.group_id, upsert=[p[2:] for p in phones])
+
     def tokens(self) -> set[str]:
         """Every access and refresh token the emulator issued."""
         state = self.running.state
