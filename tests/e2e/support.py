@@ -443,12 +443,18 @@ class Finished:
         return found
 
 
-def command(config: Path, *args: str, log_level: str | None = None) -> list[str]:
-    """The argv of `dncsync sync --config CONFIG --format json ARGS`."""
+def command(
+    config: Path,
+    *args: str,
+    log_level: str | None = None,
+    log_format: str = "json",
+    output: str = "json",
+) -> list[str]:
+    """The argv of `dncsync [--log-level L --log-format F] sync --config C --format O ARGS`."""
     prefix = [sys.executable, "-m", "dncsync"]
     if log_level is not None:
-        prefix += ["--log-level", log_level, "--log-format", "json"]
-    return [*prefix, "sync", "--config", str(config), "--format", "json", *args]
+        prefix += ["--log-level", log_level, "--log-format", log_format]
+    return [*prefix, "sync", "--config", str(config), "--format", output, *args]
 
 
 class Sync:
@@ -489,10 +495,16 @@ class Sync:
 
 
 def run_sync(
-    config: Path, *args: str, log_level: str | None = None, timeout: float = 60.0
+    config: Path,
+    *args: str,
+    log_level: str | None = None,
+    log_format: str = "json",
+    output: str = "json",
+    timeout: float = 60.0,
 ) -> Finished:
     """Run `dncsync sync` to the end."""
-    return Sync(command(config, *args, log_level=log_level), config.parent / "output").wait(timeout)
+    argv = command(config, *args, log_level=log_level, log_format=log_format, output=output)
+    return Sync(argv, config.parent / "output").wait(timeout)
 
 
 def poll(
