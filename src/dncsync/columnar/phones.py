@@ -27,6 +27,7 @@ from phonenumbers import PhoneMetadata, ValidationResult
 from phonenumbers.phonenumberutil import _test_number_length
 
 from dncsync.columnar.column import PhoneColumn
+from dncsync.columnar.digitdfa import validity_dfa
 from dncsync.model import RejectReason, Strictness
 from dncsync.phone import PhoneResult, normalize
 from dncsync.rejects import REASON_CODES
@@ -279,7 +280,7 @@ def _international(
     for code in np.unique(cc[(cc != 0) & ~too_short]).tolist():
         group = np.flatnonzero((cc == code) & ~too_short)
         region = region_rules(code, phonenumbers.region_code_for_country_code(code))
-        if region is None or region.has_transform:
+        if region is None:  # pragma: no cover - every calling code has metadata
             continue
         _strip_and_judge(
             verdicts, rows[group], code, rest[group], rest_len[group], region, strictness
@@ -302,6 +303,12 @@ def _strip_and_judge(
         prefix_re = re.sub(r"(?<!\\)\((?!\?)", "(?:", region.prefix_for_parsing)  # no captures
         found = pc.extract_regex(text, pattern=f"^(?P<p>(?:{prefix_re}))")
         matched = np.asarray(found.is_valid().to_numpy(zero_copy_only=False), bool)
+        if region.has_transform:
+            # Where the prefix matches, a transform rule may rewrite the number: phonenumbers
+            # decides. Where it does not match, the number is left as it is.
+            keep = ~matched
+            _judge(verdicts, rows[keep], code, rest[keep], rest_len[keep], strictness)
+            return
         if matched.any():
             prefix = pc.utf8_length(pc.struct_field(found, [0])).to_numpy(zero_copy_only=False)
             prefix = np.where(matched, np.nan_to_num(prefix.astype(float)), 0).astype(np.int64)
@@ -350,9 +357,12 @@ def _judge(
     possible = np.isin(
         length, [ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY]
     )
+    decision = validity_dfa(code)
     if strictness is Strictness.POSSIBLE:
         accepted = possible
-    else:
+    elif decision is not None:
+        accepted = decision.decide(nsn, nsn_len)
+    else:  # pragma: no cover - every pattern in the pinned metadata compiles
         accepted = _valid(code, regions, _strings(nsn, nsn_len), nsn_len)
     digits = len(str(code)) + nsn_len
     fits = digits <= _MAX_DIGITS
@@ -393,6 +403,94 @@ def _valid(code: int, regions: Sequence[str], numbers: pa.StringArray, lengths: 
     return valid
 
 
+# Byte classes for the plain shape, counted per row in 12-bit lanes of one uint64 cumulative
+# sum: lane 0 other bytes, 1 ")" and separators, 2 "(" and separators, 3 "+", 4 digits.
+_LANE_BITS = 12
+_LANE = np.zeros(256, np.uint64)
+_LANE[:] = 1  # anything else: letters, "#", ",", tabs, bytes of non-ASCII characters
+for _byte, _lanes in (
+    (ord(" "), ()),
+    (ord("("), (2,)),
+    (ord(")"), (1,)),
+    (ord("."), (1, 2)),
+    (ord("-"), (1, 2)),
+    (ord("/"), (1, 2)),
+    (ord("+"), (3,)),
+    *((_digit, (4,)) for _digit in range(ord("0"), ord("9") + 1)),
+):
+    _LANE[_byte] = sum(1 << (_LANE_BITS * lane) for lane in _lanes)
+_LANE_MASK = np.uint64((1 << _LANE_BITS) - 1)
+
+
+def _lane(totals: npt.NDArray[np.uint64], lane: int) -> Ints:
+    return ((totals >> np.uint64(_LANE_BITS * lane)) & _LANE_MASK).astype(np.int64)
+
+
+@dataclass(slots=True)
+class _Plain:
+    """Rows in the plain shape (digits, spaces, brackets, . - /, one leading +) and their digits."""
+
+    rows: Ints
+    values: npt.NDArray[np.uint64]  # the last 19 digits as an integer
+    counts: Ints  # how many digits
+    plus: Mask
+    leading: Ints  # the first three digits as an integer (011 -> 11)
+
+
+def _plain(column: pa.StringArray) -> _Plain:
+    """Find the rows matching _PLAIN_RE (at most 250 bytes) with numpy, and read their digits.
+
+    Equivalent to the regex for values without other bytes: before the first digit only
+    spaces, "(" and at most one "+"; after the last digit only spaces and ")"; at least two
+    digits. Lane counts are exact for values shorter than 4096 bytes, and longer ones are out.
+    """
+    size = len(column)
+    offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset : column.offset + size + 1]
+    offsets = offsets.astype(np.int64)
+    base = int(offsets[0])
+    offsets -= base
+    buffer = column.buffers()[2]
+    data = (
+        np.frombuffer(buffer, np.uint8)[base : base + int(offsets[-1])]
+        if buffer is not None
+        else np.empty(0, np.uint8)
+    )
+    lengths = np.diff(offsets)
+    sums = np.zeros(data.size + 1, np.uint64)
+    np.cumsum(_LANE[data], out=sums[1:])
+    totals = sums[offsets[1:]] - sums[offsets[:-1]]
+    digits = _lane(totals, 4)
+    candidate = (lengths <= 250) & (_lane(totals, 0) == 0) & (digits >= 2) & (_lane(totals, 3) <= 1)
+    digit_at = np.flatnonzero((data - np.uint8(48)) < 10)
+    rows = np.flatnonzero(candidate)
+    counts = digits[rows]
+    first_digit = np.searchsorted(digit_at, offsets[rows])
+    last_digit = first_digit + counts - 1
+    first, last = digit_at[first_digit], digit_at[last_digit]
+    before = sums[first] - sums[offsets[rows]]
+    after = sums[offsets[rows + 1]] - sums[last + 1]
+    plus = _lane(totals[rows], 3)
+    shaped = (_lane(before, 1) == 0) & (_lane(before, 3) == plus) & (_lane(after, 2) == 0)
+    rows, counts, first_digit, last_digit = (
+        rows[shaped],
+        counts[shaped],
+        first_digit[shaped],
+        last_digit[shaped],
+    )
+    # The last 19 digits, right-aligned, read as one integer (Horner over columns).
+    values = np.zeros(rows.size, np.uint64)
+    ten = np.uint64(10)
+    for back in range(18, -1, -1):
+        at = last_digit - back
+        digit = data[digit_at[np.maximum(at, 0)]] - np.uint8(48)
+        values = values * ten + np.where(at >= first_digit, digit, 0).astype(np.uint64)
+    leading = np.zeros(rows.size, np.int64)
+    for ahead in range(3):
+        at = np.minimum(first_digit + ahead, last_digit)
+        leading = leading * 10 + (data[digit_at[at]] - np.uint8(48)).astype(np.int64)
+    return _Plain(rows, values, counts, plus[shaped] == 1, leading)
+
+
 def normalize_column(
     values: Sequence[str] | pa.StringArray, region: str, strictness: Strictness
 ) -> PhoneColumn:
@@ -400,55 +498,97 @@ def normalize_column(
     size = len(values)
     verdicts = _Verdicts(size)
     extension = np.zeros(size, bool)
+    vanity = np.zeros(size, bool)
     if not isinstance(values, pa.Array):
         values = pa.array(values, pa.string())
-    if region == "US" and size:
-        column = values
-        short_ascii = pc.and_(
-            pc.string_is_ascii(column), pc.less_equal(pc.utf8_length(column), 250)
-        )
-        no_digits = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _NO_DIGITS_RE)))
-        blank = _bools(pc.match_substring_regex(column, r"^\s*$"))
-        verdicts.code[no_digits] = _CODE[RejectReason.NOT_A_NUMBER]
-        verdicts.code[blank] = _CODE[RejectReason.EMPTY]
-        vanity = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _VANITY_RE)))
-        if vanity.any():
-            picked = np.flatnonzero(vanity)
-            letters = pc.count_substring_regex(column.take(pa.array(picked)), "[A-Za-z]")
-            vanity[picked[np.asarray(letters) < 3]] = False
-        if vanity.any():
-            picked = np.flatnonzero(vanity)
-            mapped = pc.utf8_upper(column.take(pa.array(picked)))
-            for digit, group in enumerate(_KEYPAD, start=2):
-                mapped = pc.replace_substring_regex(mapped, f"[{group}]", str(digit))
-            spread = np.full(size, -1, np.int64)
-            spread[picked] = np.arange(picked.size)
-            column = pc.if_else(
-                pa.array(vanity), mapped.take(pa.array(np.maximum(spread, 0))), column
-            )
-        found = pc.extract_regex(column, pattern=_EXTENSION_RE)
-        extension = _bools(found.is_valid())
-        core = pc.if_else(found.is_valid(), pc.struct_field(found, [0]), column)
-        plain = np.asarray(
-            pc.match_substring_regex(core, _PLAIN_RE).to_numpy(zero_copy_only=False), bool
-        ) & (np.asarray(pc.utf8_length(column).to_numpy(zero_copy_only=False)) <= 250)
-        rows = np.flatnonzero(plain)
-        fast = core.take(pa.array(rows))
-        values_, counts = _digits(fast)
-        plus = np.asarray(
-            pc.match_substring_regex(fast, _PLUS_RE).to_numpy(zero_copy_only=False), bool
-        )
-        ok = (counts >= 3) & (counts <= _MAX_DIGITS)
-        idd = ~plus & (counts >= 6) & (_prefix(values_, counts, 3) == 11)
-        idd &= _prefix(values_, counts, 4) % 10 != 0
-        national = ok & ~plus & ~idd
-        _national_us(verdicts, rows[national], values_[national], counts[national], strictness)
-        intl = ok & (plus | idd)
-        e_counts = np.where(idd, counts - 3, counts)
-        e_values = np.where(idd, _suffix(values_, counts - 3), values_)
-        _international(verdicts, rows[intl], e_values[intl], e_counts[intl], strictness)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    values = values.fill_null("") if values.null_count else values
+    if region != "US" or not size:
         return _collect(values, verdicts, extension, vanity, region, strictness)
-    return _collect(values, verdicts, extension, extension, region, strictness)
+    plain = _plain(values)
+    rest = np.ones(size, bool)
+    rest[plain.rows] = False
+    odd = np.flatnonzero(rest)
+    rows, digit_values, counts, plus = plain.rows, plain.values, plain.counts, plain.plus
+    leading = plain.leading
+    if odd.size:
+        found = _odd_shapes(values.take(pa.array(odd)), odd, verdicts, extension, vanity)
+        if found is not None:
+            more_rows, more_values, more_counts, more_plus = found
+            more_leading = np.where(
+                more_counts > 19, -1, _prefix(more_values, more_counts, 3)
+            )  # past 19 digits the first ones are not kept: phonenumbers decides
+            rows = np.concatenate((rows, more_rows))
+            digit_values = np.concatenate((digit_values, more_values))
+            counts = np.concatenate((counts, more_counts))
+            plus = np.concatenate((plus, more_plus))
+            leading = np.concatenate((leading, more_leading))
+    ok = (counts >= 3) & (counts <= _MAX_DIGITS)
+    idd = ~plus & (counts >= 6) & (leading == 11) & (_prefix(digit_values, counts, 4) % 10 != 0)
+    national = ok & ~plus & ~idd
+    _national_us(verdicts, rows[national], digit_values[national], counts[national], strictness)
+    if _US_AS_EXPECTED:
+        # National digits past 19: at most three leading digits are ever stripped (country
+        # code 1, national prefix 1 twice), leaving more than 17: parse() says TOO_LONG.
+        long = (counts > _MAX_DIGITS) & ~plus & (leading >= 0) & (leading != 11)
+        verdicts.code[rows[long]] = _CODE[RejectReason.TOO_LONG]
+    intl = ok & (plus | idd)
+    e_counts = np.where(idd, counts - 3, counts)
+    e_values = np.where(idd, _suffix(digit_values, counts - 3), digit_values)
+    _international(verdicts, rows[intl], e_values[intl], e_counts[intl], strictness)
+    return _collect(values, verdicts, extension, vanity, region, strictness)
+
+
+def _odd_shapes(
+    column: pa.StringArray, rows: Ints, verdicts: _Verdicts, extension: Mask, vanity_rows: Mask
+) -> tuple[Ints, npt.NDArray[np.uint64], Ints, Mask] | None:
+    """Values not in the plain shape: no digits, vanity letters, extensions (regex kernels).
+
+    Sets verdicts for empty and wordy values, marks extensions and vanity numbers, and returns
+    the rows that are plain once the extension is cut and letters mapped, with their digits.
+    """
+    size = len(column)
+    short_ascii = pc.and_(pc.string_is_ascii(column), pc.less_equal(pc.utf8_length(column), 250))
+    no_digits = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _NO_DIGITS_RE)))
+    blank = _bools(pc.match_substring_regex(column, r"^\s*$"))
+    verdicts.code[rows[no_digits]] = _CODE[RejectReason.NOT_A_NUMBER]
+    verdicts.code[rows[blank]] = _CODE[RejectReason.EMPTY]
+    vanity = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _VANITY_RE)))
+    if vanity.any():
+        picked = np.flatnonzero(vanity)
+        letters = pc.count_substring_regex(column.take(pa.array(picked)), "[A-Za-z]")
+        vanity[picked[np.asarray(letters) < 3]] = False
+    if vanity.any():
+        picked = np.flatnonzero(vanity)
+        mapped = pc.utf8_upper(column.take(pa.array(picked)))
+        for digit, group in enumerate(_KEYPAD, start=2):
+            mapped = pc.replace_substring_regex(mapped, f"[{group}]", str(digit))
+        spread = np.full(size, -1, np.int64)
+        spread[picked] = np.arange(picked.size)
+        column = pc.if_else(pa.array(vanity), mapped.take(pa.array(np.maximum(spread, 0))), column)
+    vanity_rows[rows[vanity]] = True
+    # Only values with an extension marker can match the (slow, capturing) extension regex.
+    marked = np.flatnonzero(_bools(pc.match_substring_regex(column, "[xX#]|[eE][xX][tT]")))
+    core = column
+    if marked.size:
+        found = pc.extract_regex(column.take(pa.array(marked)), pattern=_EXTENSION_RE)
+        has = _bools(found.is_valid())
+        extension[rows[marked[has]]] = True
+        spread = np.full(size, -1, np.int64)
+        spread[marked[has]] = np.flatnonzero(has)
+        cores = pc.struct_field(found, [0]).take(pa.array(np.maximum(spread, 0)))
+        core = pc.if_else(pa.array(spread >= 0), cores, column)
+    plain = _bools(pc.match_substring_regex(core, _PLAIN_RE)) & (
+        np.asarray(pc.utf8_length(column).to_numpy(zero_copy_only=False)) <= 250
+    )
+    picked = np.flatnonzero(plain)
+    if not picked.size:
+        return None
+    fast = core.take(pa.array(picked))
+    digit_values, counts = _digits(fast)
+    plus = _bools(pc.match_substring_regex(fast, _PLUS_RE))
+    return rows[picked], digit_values, counts, plus
 
 
 def _bools(array: pa.Array) -> Mask:
