@@ -8,6 +8,8 @@ from datetime import date
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dncsync.columnar.index import (
     DC_MASK,
@@ -55,52 +57,60 @@ def entry_row(entry: Entry) -> tuple[str, str, str, str, str, str]:
 
 
 def write_columns(keys: Keys, meta: Meta, source_names: list[str], path: str) -> int:
-    """Write merged index columns as the entries file, a whole column at a time."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pcsv
+    """Write merged index columns as the entries file, a whole column at a time.
 
-    strength = (meta >> REASON_SHIFT).astype(np.int64)
-    reasons = np.array([""] * 8, dtype=object)
+    Each line is joined from columns with pyarrow's string kernels and the joined buffer is
+    written as it is: reasons, policies, dates and sources have few distinct values, so each
+    is formatted once and spread with `take`.
+    """
+    safe_names = [spreadsheet_safe(name) for name in source_names]
+    if any(any(ch in name for ch in ',"\r\n') for name in safe_names):
+        # A source name that needs CSV quoting: the row-by-row writer quotes exactly as needed.
+        return write_entries(_entries(keys, meta, source_names), path)
+    reasons = [""] * 8
     for reason in Reason:
         reasons[reason.strength] = reason.value
     expiry = (meta >> EXP_SHIFT) & EXP_MASK
     never = expiry == EXP_NEVER
     policy = np.where(never, 0, np.where(expiry & 1, 1, 2))
-    policies = np.array([p.value for p in (NEVER, RELATIVE, ABSOLUTE)], dtype=object)
     collected = (meta >> DC_SHIFT) & DC_MASK
-    epoch = date(1970, 1, 1).toordinal()
-
-    def dates(ordinals: Meta, missing: Mask) -> pa.Array:
-        days = pa.array((ordinals - epoch).astype(np.int32), mask=missing).cast(pa.date32())
-        return pc.fill_null(pc.cast(days, pa.string()), "")
-
-    safe_names = [spreadsheet_safe(name) for name in source_names]
-    if any(any(ch in name for ch in ',"\r\n') for name in safe_names):
-        # A source name that needs CSV quoting: the row-by-row writer quotes exactly as needed.
-        return write_entries(_entries(keys, meta, source_names), path)
-    names = np.array(safe_names, dtype=object)
-    table = pa.table(
-        {
-            "phone_number": pc.binary_join_element_wise(
-                "+", pc.cast(pa.array(keys), pa.string()), ""
-            ),
-            "reason": pa.array(reasons[strength], pa.string()),
-            "expiration_policy": pa.array(policies[policy], pa.string()),
-            "expires_at": dates(expiry >> 1, never),
-            "date_collected": dates(collected, collected == DC_NONE),
-            "source": pa.array(names[meta & SRC_MASK], pa.string()),
-        }
+    names = pa.array([name + "\n" for name in safe_names], pa.string())
+    line = pc.binary_join_element_wise(
+        pc.binary_join_element_wise("+", pc.cast(pa.array(keys), pa.string()), ""),
+        _spread(reasons, meta >> REASON_SHIFT),
+        _spread([p.value for p in (NEVER, RELATIVE, ABSOLUTE)], policy),
+        _dates(expiry >> 1, never),
+        _dates(collected, collected == DC_NONE),
+        names.take(pa.array(meta & SRC_MASK)),
+        ",",
     )
     with open_private(path) as handle:
         handle.write(",".join(ENTRY_HEADER) + "\n")
-    with open(path, "ab") as binary:
-        pcsv.write_csv(
-            table,
-            binary,
-            write_options=pcsv.WriteOptions(include_header=False, quoting_style="none"),
-        )
+        handle.flush()
+        offsets = np.frombuffer(line.buffers()[1], np.int32)
+        start, stop = int(offsets[line.offset]), int(offsets[line.offset + len(line)])
+        handle.buffer.write(memoryview(line.buffers()[2])[start:stop])
     return int(keys.size)
+
+
+def _spread(texts: list[str], codes: npt.NDArray[np.int64]) -> pa.StringArray:
+    return pa.array(texts, pa.string()).take(pa.array(codes))
+
+
+def _dates(ordinals: npt.NDArray[np.int64], missing: Mask) -> pa.StringArray:
+    """ISO dates of day ordinals ("" where missing), each distinct day formatted once."""
+    present = ordinals[~missing]
+    if not present.size:
+        return pa.array([""] * ordinals.size, pa.string())
+    low, high = int(present.min()), int(present.max())
+    days = np.where(missing, low, ordinals)
+    if high - low > 1_000_000:  # pragma: no cover - dates across millennia: distinct days only
+        distinct, spread = np.unique(days, return_inverse=True)
+        texts = [date.fromordinal(day).isoformat() for day in distinct.tolist()]
+        return pc.if_else(pa.array(missing), "", pa.array(texts).take(pa.array(spread)))
+    texts = [""] + [date.fromordinal(day).isoformat() for day in range(low, high + 1)]
+    spread = np.where(missing, 0, days - low + 1)
+    return pa.array(texts, pa.string()).take(pa.array(spread))
 
 
 def _entries(keys: Keys, meta: Meta, source_names: list[str]) -> Iterator[Entry]:

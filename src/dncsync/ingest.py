@@ -10,7 +10,7 @@ Rows are streamed in batches of columns; only the merge index (16 bytes per uniq
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -44,6 +44,7 @@ from dncsync.phone import normalize
 from dncsync.policy import Policy, Requested, read_date_collected, read_expiration
 from dncsync.rejects import REASON_CODES, RejectSink, reason_codes
 from dncsync.sources import CsvRecords, ProgressHook, RowBatch, SourceSpec, open_source
+from dncsync.sources.prefetch import Prefetch
 
 UNMAPPED_REASONS_KEPT = 1_000  # distinct raw reason texts kept for the report
 _ABSENT = "\x00absent"  # a column the source does not have (no text can equal it)
@@ -342,25 +343,31 @@ def ingest(
         names.intern(spec.name, 0)
         with open_source(spec, progress) as opened:
             records = CsvRecords(opened.stream, spec)
-            for batch in records.batches():
-                phone = batch.column("phone")
-                assert phone is not None
-                phones = normalizer(phone, region, spec.strictness)
-                warnings["extension_dropped"] += phones.extensions
-                warnings["vanity_converted"] += phones.vanity
-                if phones.rejected.size:
-                    counts = np.bincount(phones.codes, minlength=len(REASON_CODES)).tolist()
-                    for reason, count in zip(REASON_CODES, counts, strict=True):
-                        reject_reasons[reason.value] += count
-                    accounting.rejected += int(phones.rejected.size)
-                    if rejects is not None:
-                        rejects.add(
-                            spec.name,
-                            batch.lines[phones.rejected],
-                            phone.take(pa.array(phones.rejected)),
-                            phones.codes,
-                        )
-                index.add(phones.keys, metadata.pack_rows(batch, phones.accepted, spec))
+            # Three threads: one reads and parses the next block, one judges the phones of the
+            # block before, this one merges the block before that (numpy and pyarrow release
+            # the GIL while they work).
+            with (
+                Prefetch(records.batches()) as batches,
+                Prefetch(_judged(batches, normalizer, region, spec.strictness)) as judged,
+            ):
+                for batch, phones in judged:
+                    phone = batch.column("phone")
+                    assert phone is not None
+                    warnings["extension_dropped"] += phones.extensions
+                    warnings["vanity_converted"] += phones.vanity
+                    if phones.rejected.size:
+                        codes = np.bincount(phones.codes, minlength=len(REASON_CODES))
+                        for reason, count in zip(REASON_CODES, codes.tolist(), strict=True):
+                            reject_reasons[reason.value] += count
+                        accounting.rejected += int(phones.rejected.size)
+                        if rejects is not None:
+                            rejects.add(
+                                spec.name,
+                                batch.lines[phones.rejected],
+                                phone.take(pa.array(phones.rejected)),
+                                phones.codes,
+                            )
+                    index.add(phones.keys, metadata.pack_rows(batch, phones.accepted, spec))
             accounting.rows += records.rows
             accounting.blank_lines += records.blank_lines
             warnings.update(records.warnings)
@@ -385,6 +392,16 @@ def ingest(
         names.names,
         dict(metadata.unmapped.most_common()),
     )
+
+
+def _judged(
+    batches: Iterable[RowBatch], normalizer: Normalizer, region: str, strictness: Strictness
+) -> Iterator[tuple[RowBatch, PhoneColumn]]:
+    """Each batch with its phone verdicts."""
+    for batch in batches:
+        phone = batch.column("phone")
+        assert phone is not None
+        yield batch, normalizer(phone, region, strictness)
 
 
 def _checked_region(spec: SourceSpec) -> str:

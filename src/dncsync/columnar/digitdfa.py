@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -218,6 +218,28 @@ def _build(nfa: _Nfa, node: Node, start: int) -> int:
     return end
 
 
+@functools.cache
+def first_digits(pattern: str) -> int | None:
+    """The digits (a bit set) a match of `pattern` can start with; None if it can be empty."""
+    nfa = _Nfa([], [])
+    start = nfa.new()
+    end = _build(nfa, _Parser(pattern).parse(), start)
+    seen = {start}
+    stack = [start]
+    while stack:
+        for target in nfa.eps[stack.pop()]:
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    if end in seen:
+        return None
+    bits = 0
+    for state in seen:
+        for move, _ in nfa.moves[state]:
+            bits |= move
+    return bits
+
+
 # -- the decision for one calling code ------------------------------------------------------
 
 
@@ -237,22 +259,27 @@ class ValidityDfa:
     table: npt.NDArray[np.int32]
     valid: npt.NDArray[np.bool_]  # by final state
     start: int
+    moves: npt.NDArray[np.int64] = field(init=False)  # table * 10: the next state's row
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "moves", self.table.astype(np.int64) * 10)
 
     def decide(self, nsn: npt.NDArray[np.uint64], lengths: npt.NDArray[np.int64]) -> Mask:
         """is_valid_number for NSNs given as integers and their digit counts (<= 17)."""
         result = np.zeros(nsn.size, bool)
-        ten = np.uint64(10)
-        moves = self.table.astype(np.int64) * 10  # the next state's row, ready for a digit
         for length in np.unique(lengths).tolist():
             rows = np.flatnonzero(lengths == length)
-            left = nsn[rows]
+            if length == 0:
+                result[rows] = self.valid[self.start]
+                continue
+            left = nsn[rows].astype(np.int64)  # at most 17 digits: int64 holds it
             digits = np.empty((length, rows.size), np.int64)
             for place in range(length - 1, -1, -1):
-                left, digit = np.divmod(left, ten)
-                digits[place] = digit
+                digits[place] = left % 10
+                left //= 10
             at = np.full(rows.size, self.start * 10, np.int64)
             for place in range(length):
-                at = moves[at + digits[place]]
+                at = self.moves[at + digits[place]]
             result[rows] = self.valid[at // 10]
         return result
 

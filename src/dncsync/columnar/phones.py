@@ -27,7 +27,7 @@ from phonenumbers import PhoneMetadata, ValidationResult
 from phonenumbers.phonenumberutil import _test_number_length
 
 from dncsync.columnar.column import PhoneColumn
-from dncsync.columnar.digitdfa import validity_dfa
+from dncsync.columnar.digitdfa import Unsupported, first_digits, validity_dfa
 from dncsync.model import RejectReason, Strictness
 from dncsync.phone import PhoneResult, normalize
 from dncsync.rejects import REASON_CODES
@@ -298,39 +298,58 @@ def _strip_and_judge(
 ) -> None:
     """phonenumbers' _maybe_strip_national_prefix_carrier_code, then the verdict."""
     nsn, nsn_len = rest.copy(), rest_len.copy()
-    if region.prefix_for_parsing is not None:
-        text = _strings(rest, rest_len)
-        prefix_re = re.sub(r"(?<!\\)\((?!\?)", "(?:", region.prefix_for_parsing)  # no captures
-        found = pc.extract_regex(text, pattern=f"^(?P<p>(?:{prefix_re}))")
-        matched = np.asarray(found.is_valid().to_numpy(zero_copy_only=False), bool)
-        if region.has_transform:
-            # Where the prefix matches, a transform rule may rewrite the number: phonenumbers
-            # decides. Where it does not match, the number is left as it is.
-            keep = ~matched
-            _judge(verdicts, rows[keep], code, rest[keep], rest_len[keep], strictness)
+    if region.prefix_for_parsing is None:
+        _judge(verdicts, rows, code, nsn, nsn_len, strictness)
+        return
+    # Only numbers starting with a digit the prefix pattern can start with may match it.
+    try:
+        starts = first_digits(region.prefix_for_parsing)
+    except Unsupported:
+        starts = None
+    if starts is None:
+        tried = np.arange(rows.size)
+    else:
+        lead = _prefix(rest, rest_len, 1)
+        tried = np.flatnonzero((starts >> lead) & 1)
+    if tried.size == 0:
+        _judge(verdicts, rows, code, nsn, nsn_len, strictness)
+        return
+    text = _strings(rest[tried], rest_len[tried])
+    prefix_re = re.sub(r"(?<!\\)\((?!\?)", "(?:", region.prefix_for_parsing)  # no captures
+    found = pc.extract_regex(text, pattern=f"^(?P<p>(?:{prefix_re}))")
+    matched = np.zeros(rows.size, bool)
+    matched[tried] = np.asarray(found.is_valid().to_numpy(zero_copy_only=False), bool)
+    if region.has_transform:
+        # Where the prefix matches, a transform rule may rewrite the number: phonenumbers
+        # decides. Where it does not match, the number is left as it is.
+        keep = ~matched
+        _judge(verdicts, rows[keep], code, rest[keep], rest_len[keep], strictness)
+        return
+    hit = matched[tried]
+    if hit.any():
+        general = region.general
+        if general is None:  # pragma: no cover - every geographic region has one
             return
-        if matched.any():
-            prefix = pc.utf8_length(pc.struct_field(found, [0])).to_numpy(zero_copy_only=False)
-            prefix = np.where(matched, np.nan_to_num(prefix.astype(float)), 0).astype(np.int64)
-            stripped_len = rest_len - prefix
-            stripped = _suffix(rest, stripped_len)
-            general = region.general
-            if general is None:  # pragma: no cover - every geographic region has one
-                return
-            viable = general.matches(text, rest_len)
-            still = general.matches(_strings(stripped, stripped_len), stripped_len)
-            result = np.array(region.length_result, np.int64)[np.minimum(stripped_len, 20)]
-            long_enough = ~np.isin(
-                result,
-                [
-                    ValidationResult.TOO_SHORT,
-                    ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-                    ValidationResult.INVALID_LENGTH,
-                ],
-            )
-            take = matched & ~(viable & ~still) & long_enough
-            nsn = np.where(take, stripped, nsn)
-            nsn_len = np.where(take, stripped_len, nsn_len)
+        at = tried[hit]
+        found_hit = found.filter(pa.array(hit))
+        prefix = pc.utf8_length(pc.struct_field(found_hit, [0])).to_numpy(zero_copy_only=False)
+        prefix = np.asarray(prefix, np.int64)
+        stripped_len = rest_len[at] - prefix
+        stripped = _suffix(rest[at], stripped_len)
+        viable = general.matches(text.filter(pa.array(hit)), rest_len[at])
+        still = general.matches(_strings(stripped, stripped_len), stripped_len)
+        result = np.array(region.length_result, np.int64)[np.minimum(stripped_len, 20)]
+        long_enough = ~np.isin(
+            result,
+            [
+                ValidationResult.TOO_SHORT,
+                ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+                ValidationResult.INVALID_LENGTH,
+            ],
+        )
+        take = ~(viable & ~still) & long_enough
+        nsn[at[take]] = stripped[take]
+        nsn_len[at[take]] = stripped_len[take]
     _judge(verdicts, rows, code, nsn, nsn_len, strictness)
 
 
@@ -403,10 +422,11 @@ def _valid(code: int, regions: Sequence[str], numbers: pa.StringArray, lengths: 
     return valid
 
 
-# Byte classes for the plain shape, counted per row in 12-bit lanes of one uint64 cumulative
-# sum: lane 0 other bytes, 1 ")" and separators, 2 "(" and separators, 3 "+", 4 digits.
-_LANE_BITS = 12
-_LANE = np.zeros(256, np.uint64)
+# Byte classes for the plain shape, counted per row in 8-bit lanes of one uint32 cumulative
+# sum: lane 0 other bytes, 1 ")" and separators, 2 "(" and separators, 3 "+". A row of at most
+# 250 bytes cannot overflow a lane, and sums wrap harmlessly: differences stay exact per lane.
+_LANE_BITS = 8
+_LANE = np.zeros(256, np.uint32)
 _LANE[:] = 1  # anything else: letters, "#", ",", tabs, bytes of non-ASCII characters
 for _byte, _lanes in (
     (ord(" "), ()),
@@ -416,14 +436,14 @@ for _byte, _lanes in (
     (ord("-"), (1, 2)),
     (ord("/"), (1, 2)),
     (ord("+"), (3,)),
-    *((_digit, (4,)) for _digit in range(ord("0"), ord("9") + 1)),
+    *((_digit, ()) for _digit in range(ord("0"), ord("9") + 1)),
 ):
     _LANE[_byte] = sum(1 << (_LANE_BITS * lane) for lane in _lanes)
-_LANE_MASK = np.uint64((1 << _LANE_BITS) - 1)
+_LANE_MASK = np.uint32((1 << _LANE_BITS) - 1)
 
 
-def _lane(totals: npt.NDArray[np.uint64], lane: int) -> Ints:
-    return ((totals >> np.uint64(_LANE_BITS * lane)) & _LANE_MASK).astype(np.int64)
+def _lane(totals: npt.NDArray[np.uint32], lane: int) -> Ints:
+    return ((totals >> np.uint32(_LANE_BITS * lane)) & _LANE_MASK).astype(np.int64)
 
 
 @dataclass(slots=True)
@@ -442,7 +462,8 @@ def _plain(column: pa.StringArray) -> _Plain:
 
     Equivalent to the regex for values without other bytes: before the first digit only
     spaces, "(" and at most one "+"; after the last digit only spaces and ")"; at least two
-    digits. Lane counts are exact for values shorter than 4096 bytes, and longer ones are out.
+    digits. Each row's digits are contiguous once gathered, so they become a string column
+    that pyarrow casts to integers.
     """
     size = len(column)
     offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset : column.offset + size + 1]
@@ -456,38 +477,35 @@ def _plain(column: pa.StringArray) -> _Plain:
         else np.empty(0, np.uint8)
     )
     lengths = np.diff(offsets)
-    sums = np.zeros(data.size + 1, np.uint64)
+    sums = np.empty(data.size + 1, np.uint32)
+    sums[0] = 0
     np.cumsum(_LANE[data], out=sums[1:])
     totals = sums[offsets[1:]] - sums[offsets[:-1]]
-    digits = _lane(totals, 4)
-    candidate = (lengths <= 250) & (_lane(totals, 0) == 0) & (digits >= 2) & (_lane(totals, 3) <= 1)
     digit_at = np.flatnonzero((data - np.uint8(48)) < 10)
+    starts = np.searchsorted(digit_at, offsets)
+    digits = np.diff(starts)
+    candidate = (lengths <= 250) & (_lane(totals, 0) == 0) & (digits >= 2) & (_lane(totals, 3) <= 1)
     rows = np.flatnonzero(candidate)
     counts = digits[rows]
-    first_digit = np.searchsorted(digit_at, offsets[rows])
+    first_digit = starts[rows]
     last_digit = first_digit + counts - 1
     first, last = digit_at[first_digit], digit_at[last_digit]
     before = sums[first] - sums[offsets[rows]]
     after = sums[offsets[rows + 1]] - sums[last + 1]
     plus = _lane(totals[rows], 3)
     shaped = (_lane(before, 1) == 0) & (_lane(before, 3) == plus) & (_lane(after, 2) == 0)
-    rows, counts, first_digit, last_digit = (
-        rows[shaped],
-        counts[shaped],
-        first_digit[shaped],
-        last_digit[shaped],
-    )
-    # The last 19 digits, right-aligned, read as one integer (Horner over columns).
-    values = np.zeros(rows.size, np.uint64)
-    ten = np.uint64(10)
-    for back in range(18, -1, -1):
-        at = last_digit - back
-        digit = data[digit_at[np.maximum(at, 0)]] - np.uint8(48)
-        values = values * ten + np.where(at >= first_digit, digit, 0).astype(np.uint64)
+    rows, counts, first_digit = rows[shaped], counts[shaped], first_digit[shaped]
+    digit_bytes = data[digit_at]
+    strings = pa.StringArray.from_buffers(
+        size, pa.py_buffer(starts.astype(np.int32)), pa.py_buffer(digit_bytes)
+    ).take(pa.array(rows))
+    if rows.size and int(counts.max()) > _MAX_DIGITS:
+        strings = pc.utf8_slice_codeunits(strings, start=-_MAX_DIGITS)  # the last 19 digits
+    values = np.asarray(pc.cast(strings, pa.uint64()).to_numpy(zero_copy_only=False), np.uint64)
     leading = np.zeros(rows.size, np.int64)
     for ahead in range(3):
-        at = np.minimum(first_digit + ahead, last_digit)
-        leading = leading * 10 + (data[digit_at[at]] - np.uint8(48)).astype(np.int64)
+        at = first_digit + np.minimum(ahead, counts - 1)
+        leading = leading * 10 + (digit_bytes[at] - np.uint8(48)).astype(np.int64)
     return _Plain(rows, values, counts, plus[shaped] == 1, leading)
 
 

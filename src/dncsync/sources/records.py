@@ -298,7 +298,7 @@ class CsvRecords:
             positions = _nonempty_lines(block)
             if positions.size != rows:
                 return None
-        if b'"' in block and not self._quotes_agree(block, table, positions):
+        if b'"' in block and not _canonical_quotes(block):
             return None
         values = {
             name: table.column(i).combine_chunks() for i, (name, _) in enumerate(self._wanted)
@@ -315,24 +315,30 @@ class CsvRecords:
             numbers = positions + first
         return RowBatch(numbers, values)
 
-    def _quotes_agree(self, block: bytes, table: pa.Table, positions: Lines | None) -> bool:
-        """Each line with a quote reads, on its own, to the fields the block parser gave."""
-        data = np.frombuffer(block, np.uint8)
-        ends = np.flatnonzero(data == 10)
-        quoted = np.unique(np.searchsorted(ends, np.flatnonzero(data == 34)))
-        starts = np.concatenate(([0], ends + 1))
-        width = self.columns.width if self.columns else 0
-        for line in quoted.tolist():
-            end = int(ends[line]) + 1 if line < ends.size else len(block)
-            text = block[int(starts[line]) : end].decode("utf-8")
-            record = next(csv.reader(iter((text, _BEYOND + "\n")), strict=False), [])
-            if len(record) != width or any(_BEYOND in value for value in record):
-                return False
-            row = line if positions is None else int(np.searchsorted(positions, line))
-            for i, (_, index) in enumerate(self._wanted):
-                if table.column(i)[row].as_py() != record[index]:
-                    return False
-        return True
+
+def _canonical_quotes(block: bytes) -> bool:
+    """Every quote opens a field, closes one, or is doubled inside one; none spans a line.
+
+    Taking quotes in order, an even one (an opening quote, or the second of a doubled pair)
+    must start a field (after a comma, a newline, the block's start, or its pair's first
+    quote), and an odd one (closing, or the first of a pair) must end a field (before a comma,
+    CR, LF, the block's end) or be followed by its pair. Such quoting reads the same in
+    Python's csv module and in pyarrow's parser; a quoted newline still shows as fewer records
+    than lines (checked by the caller). Anything else (a quote inside an unquoted field,
+    text after a closing quote) goes to the exact reader.
+    """
+    data = np.frombuffer(block, np.uint8)
+    quotes = np.flatnonzero(data == 34)
+    if quotes.size % 2:
+        return False
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = data[np.maximum(opening - 1, 0)]
+    starts_field = (opening == 0) | (before == 44) | (before == 10)
+    starts_field |= (before == 34) & (opening > 0)
+    after = data[np.minimum(closing + 1, data.size - 1)]
+    ends_field = (closing == data.size - 1) | (after == 44) | (after == 13) | (after == 10)
+    ends_field |= (after == 34) & (closing < data.size - 1)
+    return bool(starts_field.all() and ends_field.all())
 
 
 class _BlockStream(io.RawIOBase):

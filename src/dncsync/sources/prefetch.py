@@ -1,0 +1,72 @@
+"""Run an iterator a few items ahead in a worker thread, so reading overlaps processing.
+
+pyarrow's parser and kernels and numpy's array operations release the GIL, so on two cores the
+next CSV block is read and parsed (or its phones judged) while this one is merged. Items come
+out in order; an exception raised by the iterator is raised again where the items are taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+_DONE = object()
+
+
+class Prefetch(Generic[T]):
+    """`with Prefetch(items) as ahead: for item in ahead: ...` (stops the worker on exit)."""
+
+    def __init__(self, items: Iterator[T], depth: int = 1) -> None:
+        self._items = items
+        self._queue: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="dncsync-prefetch", daemon=True)
+
+    def __enter__(self) -> Prefetch[T]:
+        self._thread.start()
+        return self
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            item, error = self._queue.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item  # type: ignore[misc]
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):  # let a worker blocked on a full queue end
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def _put(self, item: object, error: BaseException | None = None) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put((item, error), timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def _work(self) -> None:
+        try:
+            for item in self._items:
+                if self._stop.is_set():
+                    return
+                self._put(item)
+        except BaseException as error:  # raised again in the consuming thread
+            self._put(None, error)
+            return
+        self._put(_DONE)
