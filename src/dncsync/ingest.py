@@ -113,13 +113,22 @@ def normalize_rows(
 Codes = npt.NDArray[np.int64]
 
 
-def _encoded(values: pa.StringArray | None, rows: pa.Array) -> tuple[Codes, list[str]]:
-    """The picked rows of a column as dictionary codes and the distinct texts."""
+def _encoded(
+    values: pa.Array | None, rows: npt.NDArray[np.intp]
+) -> tuple[Codes, list[str], list[int]]:
+    """The picked rows of a column as dictionary codes, the texts, and rows per text.
+
+    The block reader hands metadata columns over dictionary-encoded already; texts no picked
+    row holds have a count of 0 and are skipped by the callers.
+    """
     if values is None:
-        return np.zeros(len(rows), np.int64), [_ABSENT]
-    encoded = values.take(rows).dictionary_encode()
-    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
-    return codes, [text or "" for text in encoded.dictionary.to_pylist()]
+        return np.zeros(rows.size, np.int64), [_ABSENT], [int(rows.size)]
+    if not pa.types.is_dictionary(values.type):
+        values = values.dictionary_encode()
+    indices = np.asarray(values.indices.to_numpy(zero_copy_only=False), np.int64)
+    codes = indices[rows]
+    texts = [text or "" for text in values.dictionary.to_pylist()]
+    return codes, texts, np.bincount(codes, minlength=len(texts)).tolist()
 
 
 class MetadataReader:
@@ -151,10 +160,9 @@ class MetadataReader:
         """Packed merge fields (reason, expiry, date collected, source) for the given rows."""
         if rows.size == 0:
             return np.empty(0, dtype=np.int64)
-        picked = pa.array(rows)
-        strength = self._reason_strengths(batch.column("reason"), picked, spec)
-        collected = self._collected_ordinals(batch.column("date_collected"), picked)
-        requested = self._request_ids_of(batch, picked)
+        strength = self._reason_strengths(batch.column("reason"), rows, spec)
+        collected = self._collected_ordinals(batch.column("date_collected"), rows)
+        requested = self._request_ids_of(batch, rows)
         key = (strength << 52) | (requested << 24) | collected
         unique, inverse = np.unique(key, return_inverse=True)
         expiry, flags = self._retention(unique)
@@ -163,16 +171,17 @@ class MetadataReader:
         packed: Meta = (
             (strength << REASON_SHIFT) | (expiry[inverse] << EXP_SHIFT) | (collected << DC_SHIFT)
         )
-        return packed | self._source_ids(batch.column("source"), picked, spec)
+        return packed | self._source_ids(batch.column("source"), rows, spec)
 
     def _reason_strengths(
-        self, values: pa.StringArray | None, rows: pa.Array, spec: SourceSpec
+        self, values: pa.Array | None, rows: npt.NDArray[np.intp], spec: SourceSpec
     ) -> Codes:
-        codes, texts = _encoded(values, rows)
-        counts = np.bincount(codes, minlength=len(texts)).tolist()
+        codes, texts, counts = _encoded(values, rows)
         fallback = spec.fallback_reason
-        strengths = np.empty(len(texts), np.int64)
+        strengths = np.zeros(len(texts), np.int64)
         for slot, (text, rows_with_it) in enumerate(zip(texts, counts, strict=True)):
+            if not rows_with_it:
+                continue
             if text == _ABSENT:
                 reason, warning = (fallback or Reason.UNKNOWN), None
             elif fallback is not None and not text.strip():
@@ -191,11 +200,12 @@ class MetadataReader:
             strengths[slot] = reason.strength
         return strengths[codes]
 
-    def _collected_ordinals(self, values: pa.StringArray | None, rows: pa.Array) -> Codes:
-        codes, texts = _encoded(values, rows)
-        counts = np.bincount(codes, minlength=len(texts)).tolist()
-        ordinals = np.empty(len(texts), np.int64)
+    def _collected_ordinals(self, values: pa.Array | None, rows: npt.NDArray[np.intp]) -> Codes:
+        codes, texts, counts = _encoded(values, rows)
+        ordinals = np.zeros(len(texts), np.int64)
         for slot, (text, rows_with_it) in enumerate(zip(texts, counts, strict=True)):
+            if not rows_with_it:
+                continue
             found = self._collected.get(text)
             if found is None:
                 when, warning = read_date_collected("" if text == _ABSENT else text, self._today)
@@ -206,9 +216,9 @@ class MetadataReader:
                 self.warnings[found[1]] += rows_with_it
         return ordinals[codes]
 
-    def _request_ids_of(self, batch: RowBatch, rows: pa.Array) -> Codes:
-        expiration, expiration_texts = _encoded(batch.column("expiration"), rows)
-        policy, policy_texts = _encoded(batch.column("expiration_policy"), rows)
+    def _request_ids_of(self, batch: RowBatch, rows: npt.NDArray[np.intp]) -> Codes:
+        expiration, expiration_texts, _ = _encoded(batch.column("expiration"), rows)
+        policy, policy_texts, _ = _encoded(batch.column("expiration_policy"), rows)
         combined = expiration * len(policy_texts) + policy
         unique, inverse = np.unique(combined, return_inverse=True)
         ids = np.empty(unique.size, np.int64)
@@ -261,17 +271,19 @@ class MetadataReader:
             if rows:
                 self.warnings[kind] += rows
 
-    def _source_ids(self, values: pa.StringArray | None, rows: pa.Array, spec: SourceSpec) -> Codes:
+    def _source_ids(
+        self, values: pa.Array | None, rows: npt.NDArray[np.intp], spec: SourceSpec
+    ) -> Codes:
         spec_source = self._names.intern(spec.name, 0)
         if values is None:
-            return np.full(len(rows), spec_source, np.int64)
-        codes, texts = _encoded(values, rows)
+            return np.full(rows.size, spec_source, np.int64)
+        codes, texts, counts = _encoded(values, rows)
         ids = np.array(
             [
                 self._names.intern(spreadsheet_unescape(text.strip()), spec_source)
-                if text.strip()
+                if text.strip() and rows_with_it
                 else spec_source
-                for text in texts
+                for text, rows_with_it in zip(texts, counts, strict=True)
             ],
             dtype=np.int64,
         )

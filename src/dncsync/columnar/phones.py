@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -245,7 +246,10 @@ def _national_us(
     drop[one & (counts >= 12)] = 1
     nsn_len = counts - drop
     nsn = _suffix(values, nsn_len)
-    _judge(verdicts, rows[handled], 1, nsn[handled], nsn_len[handled], strictness)
+    picked = rows[handled]
+    _judge_all(
+        verdicts, picked, np.ones(picked.size, np.int64), nsn[handled], nsn_len[handled], strictness
+    )
 
 
 def _international(
@@ -277,80 +281,81 @@ def _international(
     rest = _suffix(values, rest_len)
     too_short = (cc != 0) & (rest_len < 2)
     verdicts.code[rows[too_short]] = _CODE[RejectReason.TOO_SHORT]  # TOO_SHORT_NSN
-    for code in np.unique(cc[(cc != 0) & ~too_short]).tolist():
-        group = np.flatnonzero((cc == code) & ~too_short)
-        region = region_rules(code, phonenumbers.region_code_for_country_code(code))
-        if region is None:  # pragma: no cover - every calling code has metadata
-            continue
-        _strip_and_judge(
-            verdicts, rows[group], code, rest[group], rest_len[group], region, strictness
-        )
-
-
-def _strip_and_judge(
-    verdicts: _Verdicts,
-    rows: Ints,
-    code: int,
-    rest: npt.NDArray[np.uint64],
-    rest_len: Ints,
-    region: Region,
-    strictness: Strictness,
-) -> None:
-    """phonenumbers' _maybe_strip_national_prefix_carrier_code, then the verdict."""
+    keep = (cc != 0) & ~too_short
+    rows, cc, rest, rest_len = rows[keep], cc[keep], rest[keep], rest_len[keep]
     nsn, nsn_len = rest.copy(), rest_len.copy()
-    if region.prefix_for_parsing is None:
-        _judge(verdicts, rows, code, nsn, nsn_len, strictness)
-        return
-    # Only numbers starting with a digit the prefix pattern can start with may match it.
+    judged = np.ones(rows.size, bool)
+    # Only numbers starting with a digit their region's national prefix can start with may
+    # have one to strip: the regex kernels see those few, per calling code.
+    codes, slot = np.unique(cc, return_inverse=True)
+    starts = np.array([_prefix_starts(code) for code in codes.tolist()], np.int64)
+    tried = np.flatnonzero((starts[slot] >> _prefix(rest, rest_len, 1)) & 1)
+    for index in np.unique(slot[tried]).tolist():
+        group = tried[slot[tried] == index]
+        code = int(codes[index])
+        region = region_rules(code, phonenumbers.region_code_for_country_code(code))
+        assert region is not None
+        _strip(region, group, rest, rest_len, nsn, nsn_len, judged)
+    _judge_all(verdicts, rows[judged], cc[judged], nsn[judged], nsn_len[judged], strictness)
+
+
+@functools.cache
+def _prefix_starts(code: int) -> int:
+    """Digits (bit set) a national prefix of the code's main region can start with."""
+    region = region_rules(code, phonenumbers.region_code_for_country_code(code))
+    if region is None or region.prefix_for_parsing is None:
+        return 0
     try:
         starts = first_digits(region.prefix_for_parsing)
     except Unsupported:
         starts = None
-    if starts is None:
-        tried = np.arange(rows.size)
-    else:
-        lead = _prefix(rest, rest_len, 1)
-        tried = np.flatnonzero((starts >> lead) & 1)
-    if tried.size == 0:
-        _judge(verdicts, rows, code, nsn, nsn_len, strictness)
-        return
-    text = _strings(rest[tried], rest_len[tried])
+    return (1 << 10) - 1 if starts is None else starts
+
+
+def _strip(
+    region: Region,
+    group: Ints,
+    rest: npt.NDArray[np.uint64],
+    rest_len: Ints,
+    nsn: npt.NDArray[np.uint64],
+    nsn_len: Ints,
+    judged: Mask,
+) -> None:
+    """phonenumbers' _maybe_strip_national_prefix_carrier_code for the rows in `group`.
+
+    Updates nsn and nsn_len where the prefix is stripped; clears `judged` where a transform
+    rule may rewrite the number (phonenumbers decides those).
+    """
+    assert region.prefix_for_parsing is not None
+    text = _strings(rest[group], rest_len[group])
     prefix_re = re.sub(r"(?<!\\)\((?!\?)", "(?:", region.prefix_for_parsing)  # no captures
     found = pc.extract_regex(text, pattern=f"^(?P<p>(?:{prefix_re}))")
-    matched = np.zeros(rows.size, bool)
-    matched[tried] = np.asarray(found.is_valid().to_numpy(zero_copy_only=False), bool)
-    if region.has_transform:
-        # Where the prefix matches, a transform rule may rewrite the number: phonenumbers
-        # decides. Where it does not match, the number is left as it is.
-        keep = ~matched
-        _judge(verdicts, rows[keep], code, rest[keep], rest_len[keep], strictness)
+    hit = np.asarray(found.is_valid().to_numpy(zero_copy_only=False), bool)
+    if not hit.any():
         return
-    hit = matched[tried]
-    if hit.any():
-        general = region.general
-        if general is None:  # pragma: no cover - every geographic region has one
-            return
-        at = tried[hit]
-        found_hit = found.filter(pa.array(hit))
-        prefix = pc.utf8_length(pc.struct_field(found_hit, [0])).to_numpy(zero_copy_only=False)
-        prefix = np.asarray(prefix, np.int64)
-        stripped_len = rest_len[at] - prefix
-        stripped = _suffix(rest[at], stripped_len)
-        viable = general.matches(text.filter(pa.array(hit)), rest_len[at])
-        still = general.matches(_strings(stripped, stripped_len), stripped_len)
-        result = np.array(region.length_result, np.int64)[np.minimum(stripped_len, 20)]
-        long_enough = ~np.isin(
-            result,
-            [
-                ValidationResult.TOO_SHORT,
-                ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-                ValidationResult.INVALID_LENGTH,
-            ],
-        )
-        take = ~(viable & ~still) & long_enough
-        nsn[at[take]] = stripped[take]
-        nsn_len[at[take]] = stripped_len[take]
-    _judge(verdicts, rows, code, nsn, nsn_len, strictness)
+    if region.has_transform:
+        judged[group[hit]] = False
+        return
+    general = region.general
+    assert general is not None
+    at = group[hit]
+    prefix = pc.utf8_length(pc.struct_field(found.filter(pa.array(hit)), [0]))
+    stripped_len = rest_len[at] - np.asarray(prefix.to_numpy(zero_copy_only=False), np.int64)
+    stripped = _suffix(rest[at], stripped_len)
+    viable = general.matches(text.filter(pa.array(hit)), rest_len[at])
+    still = general.matches(_strings(stripped, stripped_len), stripped_len)
+    result = np.array(region.length_result, np.int64)[np.minimum(stripped_len, 20)]
+    long_enough = ~np.isin(
+        result,
+        [
+            ValidationResult.TOO_SHORT,
+            ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+            ValidationResult.INVALID_LENGTH,
+        ],
+    )
+    take = ~(viable & ~still) & long_enough
+    nsn[at[take]] = stripped[take]
+    nsn_len[at[take]] = stripped_len[take]
 
 
 def _judge(
@@ -389,6 +394,126 @@ def _judge(
     verdicts.code[rows] = np.where(accepted, np.where(fits, _ACCEPT, _FALLBACK), reasons[length])
     verdicts.keys[rows] = np.where(
         accepted & fits, np.uint64(code) * _POW10[np.minimum(nsn_len, 19)] + nsn, 0
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Judges:
+    """Several calling codes' validity DFAs and length tables side by side, by slot."""
+
+    slots: dict[int, int]  # calling code -> slot
+    moves: Ints  # every code's table * 10, states shifted to the code's place
+    valid: Mask
+    starts: Ints  # by slot: the start state * 10
+    length_result: Ints  # by slot and NSN length 0..20: _test_number_length's answer
+
+    def decide(self, slot: Ints, nsn: npt.NDArray[np.uint64], lengths: Ints) -> Mask:
+        """is_valid_number for NSNs of the codes in `slot` (digit counts <= 17)."""
+        result = np.zeros(nsn.size, bool)
+        for length in np.unique(lengths).tolist():
+            rows = np.flatnonzero(lengths == length)
+            left = nsn[rows].astype(np.int64)
+            digits = np.empty((length, rows.size), np.int64)
+            for place in range(length - 1, -1, -1):
+                digits[place] = left % 10
+                left //= 10
+            at = self.starts[slot[rows]]
+            for place in range(length):
+                at = self.moves[at + digits[place]]
+            result[rows] = self.valid[at // 10]
+        return result
+
+
+_judges_lock = threading.Lock()
+_judges_now = _Judges(
+    {},
+    np.zeros(10, np.int64),
+    np.zeros(1, bool),
+    np.zeros(0, np.int64),
+    np.zeros((0, 21), np.int64),
+)
+
+
+def _judges(codes: Sequence[int]) -> _Judges | None:
+    """The side-by-side tables holding `codes` (None if one's patterns do not compile)."""
+    global _judges_now
+    with _judges_lock:
+        current = _judges_now
+        missing = [code for code in codes if code not in current.slots]
+        if not missing:
+            return current
+        dfas = [validity_dfa(code) for code in missing]
+        if any(dfa is None for dfa in dfas):
+            return None
+        moves, valid, starts = [current.moves], [current.valid], [current.starts]
+        lengths = [current.length_result]
+        slots = dict(current.slots)
+        offset = current.valid.size
+        for code, dfa in zip(missing, dfas, strict=True):
+            assert dfa is not None
+            main = region_rules(code, phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code][0])
+            assert main is not None
+            slots[code] = len(slots)
+            moves.append(dfa.moves + offset * 10)
+            valid.append(dfa.valid)
+            starts.append(np.array([(offset + dfa.start) * 10], np.int64))
+            lengths.append(np.array([main.length_result], np.int64))
+            offset += dfa.valid.size
+        _judges_now = _Judges(
+            slots,
+            np.concatenate(moves),
+            np.concatenate(valid),
+            np.concatenate(starts),
+            np.concatenate(lengths),
+        )
+        return _judges_now
+
+
+_REASON_BY_LENGTH = np.array([_CODE[_LENGTH_REASONS[v]] for v in range(len(_LENGTH_REASONS))])
+_POSSIBLE_BY_LENGTH = np.array(
+    [
+        v in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY)
+        for v in range(len(_LENGTH_REASONS))
+    ]
+)
+
+
+def _judge_all(
+    verdicts: _Verdicts,
+    rows: Ints,
+    cc: Ints,
+    nsn: npt.NDArray[np.uint64],
+    nsn_len: Ints,
+    strictness: Strictness,
+) -> None:
+    """is_valid_number (or is_possible_number) and the reject reason, for any calling codes."""
+    if rows.size == 0:
+        return
+    too_long = nsn_len > 17  # parse() refuses NSNs over 17 digits
+    verdicts.code[rows[too_long]] = _CODE[RejectReason.TOO_LONG]
+    keep = ~too_long
+    rows, cc, nsn, nsn_len = rows[keep], cc[keep], nsn[keep], nsn_len[keep]
+    codes = np.unique(cc).tolist()
+    judges = _judges(codes)
+    if judges is None:  # pragma: no cover - every pattern in the pinned metadata compiles
+        for code in codes:
+            group = np.flatnonzero(cc == code)
+            _judge(verdicts, rows[group], code, nsn[group], nsn_len[group], strictness)
+        return
+    by_code = np.zeros(1000, np.int64)
+    by_code[codes] = [judges.slots[code] for code in codes]
+    slot = by_code[cc]
+    length = judges.length_result[slot, np.minimum(nsn_len, 20)]
+    if strictness is Strictness.POSSIBLE:
+        accepted = _POSSIBLE_BY_LENGTH[length]
+    else:
+        accepted = judges.decide(slot, nsn, nsn_len)
+    fits = 1 + (cc >= 10) + (cc >= 100) + nsn_len <= _MAX_DIGITS
+    verdicts.code[rows] = np.where(
+        accepted, np.where(fits, _ACCEPT, _FALLBACK), _REASON_BY_LENGTH[length]
+    )
+    verdicts.keys[rows] = np.where(
+        accepted & fits, cc.astype(np.uint64) * _POW10[np.minimum(nsn_len, 19)] + nsn, 0
     )
 
 

@@ -48,15 +48,18 @@ Lines = npt.NDArray[np.int64]
 
 @dataclass(slots=True)
 class RowBatch:
-    """Records read together: one text column per field present, and each record's line."""
+    """Records read together: one text column per field present, and each record's line.
+
+    The phone column is a StringArray; other columns may come dictionary-encoded.
+    """
 
     lines: Lines
-    columns: dict[str, pa.StringArray] = field(default_factory=dict)
+    columns: dict[str, pa.Array] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.lines)
 
-    def column(self, name: str) -> pa.StringArray | None:
+    def column(self, name: str) -> pa.Array | None:
         """A field's values, or None when the source has no such column."""
         return self.columns.get(name)
 
@@ -288,7 +291,7 @@ class CsvRecords:
         returns = block.count(b"\r")
         if returns and returns != block.count(b"\r\n"):
             return None  # a lone CR ends a line for the exact reader
-        table = _parse(block, columns.width, [index for _, index in self._wanted])
+        table = _parse(block, columns.width, [i for _, i in self._wanted], columns.phone)
         if table is None:
             return None
         lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
@@ -357,7 +360,7 @@ class _BlockStream(io.RawIOBase):
         return len(taken)
 
 
-def _parse(block: bytes, width: int, wanted: list[int]) -> pa.Table | None:
+def _parse(block: bytes, width: int, wanted: list[int], phone: int) -> pa.Table | None:
     """pyarrow's parse of a block of whole lines into `width` columns; None if a row is ragged."""
     ragged = False
 
@@ -368,20 +371,24 @@ def _parse(block: bytes, width: int, wanted: list[int]) -> pa.Table | None:
 
     names = [f"c{i}" for i in range(width)]
     try:
-        return_value = pcsv.read_csv(
+        table = pcsv.read_csv(
             pa.py_buffer(block),
             read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
             parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pcsv.ConvertOptions(
                 include_columns=[names[i] for i in wanted],
-                column_types={names[i]: pa.string() for i in wanted},
+                # Metadata repeats a few texts: dictionary-encoded as parsed.
+                column_types={
+                    names[i]: pa.string() if i == phone else pa.dictionary(pa.int32(), pa.string())
+                    for i in wanted
+                },
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return None if ragged else return_value
+    return None if ragged else table.unify_dictionaries()
 
 
 def _nonempty_lines(block: bytes) -> Lines:
