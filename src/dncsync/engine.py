@@ -34,7 +34,7 @@ from dncsync.config import (
     SourceConfig,
     resolve_path,
 )
-from dncsync.errors import DriftFound, PartialFailure, SafetyStop
+from dncsync.errors import DncsyncError, DriftFound, PartialFailure, SafetyStop
 from dncsync.ingest import IngestResult, ingest
 from dncsync.logs import mask_phone
 from dncsync.model import Entry, ExpirationPolicy
@@ -316,9 +316,15 @@ async def _push_all(
             if on_progress is not None:
                 on_progress(len(batch.phones))
 
-    async with asyncio.TaskGroup() as group:
-        for batch in work:
-            group.create_task(one(batch))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for batch in work:
+                group.create_task(one(batch))
+    except* DncsyncError as failed:
+        # A fatal answer (refused credentials, a missing list) fails every batch alike; the
+        # TaskGroup wraps it in an ExceptionGroup, which would read as a bug (exit 1). Raise
+        # the first one itself, so it keeps its message and its exit code.
+        raise failed.exceptions[0] from None
 
 
 async def sync_target(

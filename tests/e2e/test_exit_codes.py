@@ -67,6 +67,25 @@ def test_a_bad_configuration_key_exits_3_naming_it(platforms: Platforms, tmp_pat
     assert platforms.requests() == []
 
 
+@pytest.mark.parametrize("platform", ["genesys", "cxone"])
+def test_refused_credentials_exit_3_naming_the_variables(
+    platform: str, platforms: Platforms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variable = "E2E_CLIENT_SECRET" if platform == "genesys" else "E2E_ACCESS_KEY_SECRET"
+    monkeypatch.setenv(variable, "not-the-secret-the-platform-knows")
+    write_source(tmp_path / "source.csv", nanp_numbers(10, 1))
+    target = genesys_target if platform == "genesys" else cxone_target
+    config = write_config(tmp_path, [target(platforms)])
+
+    finished = run_sync(config)
+
+    assert finished.code == CONFIG_OR_AUTH
+    line = _error_line(finished)
+    assert variable in line
+    assert "not-the-secret" not in finished.stderr + finished.stdout
+    assert platforms.number_writes() == []
+
+
 def test_an_unreadable_source_exits_2_before_any_write(
     platforms: Platforms, tmp_path: Path
 ) -> None:

@@ -29,6 +29,9 @@ _log = structlog.get_logger()
 
 BURST_SECONDS = 0.25  # the bucket holds a quarter second's worth: no burst after a pause
 WINDOW_MARGIN_SECONDS = 0.1  # resume a little after the platform's window resets
+# `inin-ratelimit-reset` comes in whole seconds: the ends read from one window's answers
+# spread over a second, and must not be taken for a new window.
+_RESET_ROUNDING_SECONDS = 1.0 + 2 * WINDOW_MARGIN_SECONDS
 _REBUILD_RATIO = 0.05  # rebuild the bucket only when the rate moves by more than 5%
 _NO_HEADER_PAUSE_SECONDS = 1.0  # first pause after a 429 that says nothing about when to retry
 _MAX_NO_HEADER_PAUSE_SECONDS = 30.0
@@ -150,14 +153,18 @@ class Pacer:
         self._headers_seen = True
         window_end = now + limits.reset_seconds
         remaining = limits.allowed - limits.count
-        if self._window_end is None or window_end > self._window_end + 2 * WINDOW_MARGIN_SECONDS:
+        if (
+            self._window_end is None
+            or self._remaining is None
+            or window_end > self._window_end + _RESET_ROUNDING_SECONDS
+        ):
             self._window_end = window_end  # the first answer of a new window
             self._remaining = remaining
-        elif window_end >= self._window_end - 2 * WINDOW_MARGIN_SECONDS:
-            # The same window; answers can arrive out of order, so keep the lowest budget.
-            self._remaining = (
-                remaining if self._remaining is None else min(self._remaining, remaining)
-            )
+        elif window_end >= self._window_end - _RESET_ROUNDING_SECONDS:
+            # The same window; answers can arrive out of order, so keep the lowest budget and
+            # the earliest end (the reset is rounded up to whole seconds).
+            self._remaining = min(self._remaining, remaining)
+            self._window_end = min(self._window_end, window_end)
         # else: a late answer from a window already over; it says nothing about this one.
         if limits.reset_seconds > self._window_length:
             self._window_length = limits.reset_seconds
