@@ -56,41 +56,45 @@ def entry_row(entry: Entry) -> tuple[str, str, str, str, str, str]:
     )
 
 
-def write_columns(keys: Keys, meta: Meta, source_names: list[str], path: str) -> int:
-    """Write merged index columns as the entries file, a whole column at a time.
+def write_columns(chunks: Iterable[tuple[Keys, Meta]], source_names: list[str], path: str) -> int:
+    """Write merged index columns (chunks in E.164 order) as the entries file; returns how many.
 
     Each line is joined from columns with pyarrow's string kernels and the joined buffer is
     written as it is: reasons, policies, dates and sources have few distinct values, so each
-    is formatted once and spread with `take`.
+    is formatted once and spread with `take`. Chunks keep the memory flat.
     """
     safe_names = [spreadsheet_safe(name) for name in source_names]
     if any(any(ch in name for ch in ',"\r\n') for name in safe_names):
         # A source name that needs CSV quoting: the row-by-row writer quotes exactly as needed.
-        return write_entries(_entries(keys, meta, source_names), path)
+        return write_entries(_entries(chunks, source_names), path)
     reasons = [""] * 8
     for reason in Reason:
         reasons[reason.strength] = reason.value
-    expiry = (meta >> EXP_SHIFT) & EXP_MASK
-    never = expiry == EXP_NEVER
-    policy = np.where(never, 0, np.where(expiry & 1, 1, 2))
-    collected = (meta >> DC_SHIFT) & DC_MASK
+    policies = [p.value for p in (NEVER, RELATIVE, ABSOLUTE)]
     names = pa.array([name + "\n" for name in safe_names], pa.string())
-    line = pc.binary_join_element_wise(
-        pc.binary_join_element_wise("+", pc.cast(pa.array(keys), pa.string()), ""),
-        _spread(reasons, meta >> REASON_SHIFT),
-        _spread([p.value for p in (NEVER, RELATIVE, ABSOLUTE)], policy),
-        _dates(expiry >> 1, never),
-        _dates(collected, collected == DC_NONE),
-        names.take(pa.array(meta & SRC_MASK)),
-        ",",
-    )
+    count = 0
     with open_private(path) as handle:
         handle.write(",".join(ENTRY_HEADER) + "\n")
         handle.flush()
-        offsets = np.frombuffer(line.buffers()[1], np.int32)
-        start, stop = int(offsets[line.offset]), int(offsets[line.offset + len(line)])
-        handle.buffer.write(memoryview(line.buffers()[2])[start:stop])
-    return int(keys.size)
+        for keys, meta in chunks:
+            expiry = (meta >> EXP_SHIFT) & EXP_MASK
+            never = expiry == EXP_NEVER
+            policy = np.where(never, 0, np.where(expiry & 1, 1, 2))
+            collected = (meta >> DC_SHIFT) & DC_MASK
+            line = pc.binary_join_element_wise(
+                pc.binary_join_element_wise("+", pc.cast(pa.array(keys), pa.string()), ""),
+                _spread(reasons, meta >> REASON_SHIFT),
+                _spread(policies, policy),
+                _dates(expiry >> 1, never),
+                _dates(collected, collected == DC_NONE),
+                names.take(pa.array(meta & SRC_MASK)),
+                ",",
+            )
+            offsets = np.frombuffer(line.buffers()[1], np.int32)
+            start, stop = int(offsets[line.offset]), int(offsets[line.offset + len(line)])
+            handle.buffer.write(memoryview(line.buffers()[2])[start:stop])
+            count += int(keys.size)
+    return count
 
 
 def _spread(texts: list[str], codes: npt.NDArray[np.int64]) -> pa.StringArray:
@@ -113,10 +117,11 @@ def _dates(ordinals: npt.NDArray[np.int64], missing: Mask) -> pa.StringArray:
     return pa.array(texts, pa.string()).take(pa.array(spread))
 
 
-def _entries(keys: Keys, meta: Meta, source_names: list[str]) -> Iterator[Entry]:
-    for key, packed in zip(keys.tolist(), meta.tolist(), strict=True):
-        reason, policy, expires_at, collected, source = unpack(packed)
-        yield Entry(f"+{key}", reason, policy, expires_at, collected, source_names[source])
+def _entries(chunks: Iterable[tuple[Keys, Meta]], source_names: list[str]) -> Iterator[Entry]:
+    for keys, meta in chunks:
+        for key, packed in zip(keys.tolist(), meta.tolist(), strict=True):
+            reason, policy, expires_at, collected, source = unpack(packed)
+            yield Entry(f"+{key}", reason, policy, expires_at, collected, source_names[source])
 
 
 def write_entries(entries: Iterable[Entry], path: str) -> int:

@@ -33,8 +33,8 @@ from dncsync.columnar.index import (
     Keys,
     MergeIndex,
     Meta,
+    e164_chunks,
     expiry_code,
-    phone_order,
     unpack,
 )
 from dncsync.errors import InputError
@@ -293,7 +293,11 @@ class MetadataReader:
 
 @dataclass(slots=True)
 class IngestResult:
-    """What ingest read: the accounting, each source's evidence, and the merged entries."""
+    """What ingest read: the accounting, each source's evidence, and the merged entries.
+
+    `keys` and `meta` hold one row per unique number in numeric order of the key (the E.164
+    digits); `chunks()` and `entries()` give them in E.164 string order.
+    """
 
     accounting: Accounting
     sources: list[SourceInfo]
@@ -306,13 +310,15 @@ class IngestResult:
     def __len__(self) -> int:
         return int(self.keys.size)
 
+    def chunks(self, size: int = 262_144) -> Iterator[tuple[Keys, Meta]]:
+        """The merged (keys, meta) in E.164 string order, a chunk at a time."""
+        return e164_chunks(self.keys, self.meta, size)
+
     def entries(self) -> Iterator[Entry]:
         """Every merged entry, sorted by phone number (as E.164 strings sort)."""
         names = self.source_names
-        for start in range(0, self.keys.size, 65_536):
-            keys = self.keys[start : start + 65_536].tolist()
-            meta = self.meta[start : start + 65_536].tolist()
-            for key, packed in zip(keys, meta, strict=True):
+        for chunk_keys, chunk_meta in self.chunks(65_536):
+            for key, packed in zip(chunk_keys.tolist(), chunk_meta.tolist(), strict=True):
                 reason, policy, expires_at, collected, source = unpack(packed)
                 yield Entry(f"+{key}", reason, policy, expires_at, collected, names[source])
 
@@ -385,8 +391,6 @@ def ingest(
             warnings.update(records.warnings)
             infos.append(opened.info(records.rows))
     keys, meta = index.finish()
-    order = phone_order(keys)
-    keys, meta = keys[order], meta[order]
     accounting.accepted = int(keys.size)
     accounting.duplicates = index.rows - accounting.accepted
     warnings.update(metadata.warnings)

@@ -72,3 +72,24 @@ def test_property_index_equals_pairwise_merge(rows: list, batch: int, intern_ord
         )
     assert got == expected
     assert index.rows == len(entries)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(1, 10**19 - 1), min_size=0, max_size=300, unique=True),
+    st.integers(1, 50),
+)
+def test_chunks_come_in_e164_string_order(numbers: list[int], size: int) -> None:
+    from dncsync.columnar.index import e164_chunks
+
+    keys = np.array(sorted(numbers), np.uint64)
+    meta = np.arange(keys.size, dtype=np.int64)
+    chunks = list(e164_chunks(keys, meta, size))
+    got = [int(k) for chunk_keys, _ in chunks for k in chunk_keys.tolist()]
+    assert got == sorted(numbers, key=str)
+    spread = {
+        int(k): int(m)
+        for chunk_keys, chunk_meta in chunks
+        for k, m in zip(chunk_keys, chunk_meta, strict=True)
+    }
+    assert spread == {int(k): i for i, k in enumerate(keys.tolist())}

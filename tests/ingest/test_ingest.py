@@ -169,7 +169,7 @@ def test_output_reads_back_to_the_same_entries(tmp_path: Path) -> None:
     assert out.read_text().splitlines()[0] == ",".join(ENTRY_HEADER)
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     columns = tmp_path / "columns.csv"
-    write_columns(result.keys, result.meta, result.source_names, str(columns))
+    write_columns(result.chunks(size=500), result.source_names, str(columns))
     assert columns.read_text() == out.read_text()
     assert oct(columns.stat().st_mode & 0o777) == "0o600"
     again, rejects = run(out, name="again")

@@ -102,7 +102,7 @@ def command(
         if sink is not None:
             sink.close()
     if output:
-        write_columns(result.keys, result.meta, result.source_names, output)
+        write_columns(result.chunks(), result.source_names, output)
     summary = summarize(result)
     if output_format is OutputFormat.JSON:
         print(json.dumps(summary, sort_keys=False))

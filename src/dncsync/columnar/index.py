@@ -14,7 +14,7 @@ so memory follows the number of unique numbers, not rows, and the work stays O(n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import numpy as np
@@ -104,50 +104,107 @@ class MergeIndex:
         order = np.argsort(keys, kind="stable")
         self._runs.append(self._combine(keys[order], meta[order]))
         while len(self._runs) > 1 and self._runs[-2][0].size <= 2 * self._runs[-1][0].size:
-            newer = self._runs.pop()
-            older = self._runs.pop()
-            self._runs.append(self._merge(older, newer))
+            self._merge_last_two()
 
     def finish(self) -> tuple[Keys, Meta]:
-        """All runs merged: sorted unique keys and their merged metadata."""
+        """All runs merged: unique keys in numeric order and their merged metadata."""
         while len(self._runs) > 1:
-            newer = self._runs.pop()
-            older = self._runs.pop()
-            self._runs.append(self._merge(older, newer))
+            self._merge_last_two()
         if not self._runs:
             return np.empty(0, np.uint64), np.empty(0, np.int64)
-        return self._runs[0]
+        return self._runs.pop()
 
-    def _merge(self, older: tuple[Keys, Meta], newer: tuple[Keys, Meta]) -> tuple[Keys, Meta]:
-        keys = np.concatenate((older[0], newer[0]))
-        meta = np.concatenate((older[1], newer[1]))
-        del older, newer
-        # Two sorted runs back to back: the stable sort (timsort) merges them in linear time.
-        order = np.argsort(keys, kind="stable")
-        return self._combine(keys[order], meta[order])
+    def _merge_last_two(self) -> None:
+        """Merge the two newest runs in linear time, holding at most the inputs and output."""
+        b_keys, b_meta = self._runs.pop()
+        a_keys, a_meta = self._runs.pop()
+        size = a_keys.size + b_keys.size
+        at = np.searchsorted(a_keys, b_keys)  # equal keys: the newer one first, then combined
+        at += np.arange(b_keys.size)
+        keys = np.empty(size, np.uint64)
+        meta = np.empty(size, np.int64)
+        older = np.ones(size, bool)
+        older[at] = False
+        keys[at], meta[at] = b_keys, b_meta
+        del b_keys, b_meta, at
+        keys[older], meta[older] = a_keys, a_meta
+        del a_keys, a_meta, older
+        self._runs.append(self._combine(keys, meta))
 
     def _combine(self, keys: Keys, meta: Meta) -> tuple[Keys, Meta]:
-        """Merge the rows of each number in sorted keys into one, most protectively."""
+        """Merge the rows of each number in sorted keys into one, most protectively.
+
+        Only the rows of numbers seen more than once are gathered and reduced; the rest keep
+        their place, so the extra memory follows the duplicates, not the run.
+        """
         if keys.size < 2:
             return keys, meta
-        first = np.empty(keys.size, dtype=bool)
-        first[0] = True
-        np.not_equal(keys[1:], keys[:-1], out=first[1:])
-        if first.all():
+        same = keys[1:] == keys[:-1]
+        if not same.any():
             return keys, meta
+        twice = np.flatnonzero(same)
+        members = np.union1d(twice, twice + 1)  # every row of a number seen more than once
+        del same, twice
+        sub_keys, sub_meta = keys[members], meta[members]
+        first = np.empty(sub_keys.size, dtype=bool)
+        first[0] = True
+        np.not_equal(sub_keys[1:], sub_keys[:-1], out=first[1:])
         starts = np.flatnonzero(first)
-        expiry = np.maximum.reduceat((meta >> EXP_SHIFT) & EXP_MASK, starts)
-        collected = np.minimum.reduceat((meta >> DC_SHIFT) & DC_MASK, starts)
+        expiry = np.maximum.reduceat((sub_meta >> EXP_SHIFT) & EXP_MASK, starts)
+        collected = np.minimum.reduceat((sub_meta >> DC_SHIFT) & DC_MASK, starts)
         rank = self._source_rank()
         by_rank = np.empty_like(rank)
         by_rank[rank] = np.arange(rank.size, dtype=np.int64)
-        score = ((meta >> REASON_SHIFT) << SRC_BITS) | (SRC_MASK - rank[meta & SRC_MASK])
+        score = ((sub_meta >> REASON_SHIFT) << SRC_BITS) | (SRC_MASK - rank[sub_meta & SRC_MASK])
         best = np.maximum.reduceat(score, starts)
         source = by_rank[SRC_MASK - (best & SRC_MASK)]
-        merged = (
+        meta[members[starts]] = (
             ((best >> SRC_BITS) << REASON_SHIFT)
             | (expiry << EXP_SHIFT)
             | (collected << DC_SHIFT)
             | source
         )
-        return keys[starts], merged
+        keep = np.ones(keys.size, bool)
+        keep[members] = False
+        keep[members[starts]] = True
+        return keys[keep], meta[keep]
+
+
+def e164_chunks(keys: Keys, meta: Meta, size: int = 262_144) -> Iterator[tuple[Keys, Meta]]:
+    """Numerically sorted unique keys (and their meta) in E.164 string order, a chunk at a time.
+
+    Numeric order groups keys by digit count; within a group it is string order. Across groups
+    strings compare as their digits padded right with zeros to 19 places, the shorter first on
+    a tie, so the groups are merged chunk by chunk at boundaries taken from every group, and
+    only a chunk is ever re-sorted (no argsort of the whole index, no copy of it).
+    """
+    bounds = np.searchsorted(keys, _POW10)
+    groups = [
+        (keys[bounds[n - 1] : bounds[n]], meta[bounds[n - 1] : bounds[n]], n)
+        for n in range(1, 20)
+        if bounds[n] > bounds[n - 1]
+    ]
+    if len(groups) <= 1:
+        for start in range(0, keys.size, size):
+            yield keys[start : start + size], meta[start : start + size]
+        return
+    marks = np.unique(np.concatenate([k[::size] * _POW10[19 - n] for k, _, n in groups]))
+    cursor = [0] * len(groups)
+    for bound in [*marks[1:].tolist(), None]:
+        parts_keys, parts_meta, parts_len = [], [], []
+        for index, (group_keys, group_meta, digits) in enumerate(groups):
+            if bound is None:
+                stop = group_keys.size
+            else:
+                scale = 10 ** (19 - digits)  # keys below ceil(bound / scale) pad below bound
+                stop = int(np.searchsorted(group_keys, np.uint64((bound + scale - 1) // scale)))
+            parts_keys.append(group_keys[cursor[index] : stop])
+            parts_meta.append(group_meta[cursor[index] : stop])
+            parts_len.append(np.full(stop - cursor[index], digits, np.int64))
+            cursor[index] = stop
+        chunk_keys = np.concatenate(parts_keys)
+        if not chunk_keys.size:
+            continue
+        lengths = np.concatenate(parts_len)
+        order = np.lexsort((lengths, chunk_keys * _POW10[19 - lengths]))
+        yield chunk_keys[order], np.concatenate(parts_meta)[order]
