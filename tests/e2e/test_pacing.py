@@ -31,7 +31,7 @@ WRITES = 60  # six windows' worth at the limit
 BATCH = 10
 
 
-@pytest.mark.parametrize("platform", ["genesys"])
+@pytest.mark.parametrize("platform", ["genesys", "cxone"])
 def test_past_the_first_window_fewer_than_5_percent_of_requests_meet_a_429(
     platform: str, start_emulator: Callable[..., Platforms], tmp_path: Path
 ) -> None:

@@ -27,7 +27,7 @@ from aiolimiter import AsyncLimiter
 
 _log = structlog.get_logger()
 
-BURST_SECONDS = 0.25  # the bucket holds a quarter second's worth: no burst after a pause
+BURST_SECONDS = 0.0  # the bucket holds one request: no burst into a fresh window
 WINDOW_MARGIN_SECONDS = 0.1  # resume a little after the platform's window resets
 # `inin-ratelimit-reset` comes in whole seconds: the ends read from one window's answers
 # spread over a second, and must not be taken for a new window.
@@ -43,6 +43,9 @@ _PROBE_FRACTION = 0.001
 # A 429 without headers is read against the successes of the last second: what the platform
 # did let through is a better estimate of its limit than the pace that overran it.
 _THROUGHPUT_SECONDS = 1.0
+# The pace counts as used in full when the successes since the first one in that second reach
+# this share of what the pace allowed over the same time.
+_FULL_USE = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +108,14 @@ class Pacer:
         """Wait for a slot; return the seconds waited. Pair with `release`."""
         loop = asyncio.get_running_loop()
         start = loop.time()
-        await self._limiter.acquire()
-        while (wait := self.wait_needed(loop.time())) > 0:
-            await asyncio.sleep(wait)
+        while True:
+            # Wait out a pause before taking a bucket slot: requests that took their slots
+            # first would all leave together when the pause ends, a burst into the new window.
+            while (wait := self.wait_needed(loop.time())) > 0:
+                await asyncio.sleep(wait)
+            await self._limiter.acquire()
+            if self.wait_needed(loop.time()) <= 0:
+                break
         self._in_flight += 1
         return loop.time() - start
 
@@ -188,11 +196,15 @@ class Pacer:
         if fresh_pause and not self._headers_seen:
             # One decrease per pause, however many requests in flight met the same limit.
             self._forget_successes_before(now - _THROUGHPUT_SECONDS)
-            # What got through is a floor of the limit only while the pace was being used in
-            # full, so it can lower the estimate at most to half the pace: a transient 429
-            # storm while little was being sent must not crush the pace.
+            # What got through is the limit when the pace was being used in full since the
+            # window began; otherwise it lowers the estimate at most to half the pace, so a
+            # transient 429 storm while little was being sent does not crush the pace.
             achieved = len(self._successes) / _THROUGHPUT_SECONDS
             limit = max(min(self._rate, achieved), self._rate / 2.0)
+            if self._successes:
+                busy = max(now - self._successes[0], 1.0 / self._rate)
+                if len(self._successes) >= _FULL_USE * self._rate * busy:
+                    limit = min(self._rate, achieved)
             self._safe_rate = limit * _SAFE_FRACTION
             self._set_rate(min(self._rate / 2.0, self._safe_rate))
         _log.info(
