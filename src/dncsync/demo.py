@@ -148,7 +148,8 @@ def _demo_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
-async def _create_list_and_group(base_url: str) -> tuple[str, int]:
+async def create_list_and_group(base_url: str, name: str = "dncsync demo") -> tuple[str, int]:
+    """Create a Genesys list and a CXone group on an emulator, through the platforms' APIs."""
     genesys = GenesysTarget(
         GenesysSettings(
             name="genesys-demo",
@@ -169,8 +170,8 @@ async def _create_list_and_group(base_url: str) -> tuple[str, int]:
         )
     )
     async with genesys, cxone:
-        list_id = await genesys.create_list("dncsync demo")
-        group_id = await cxone.create_group("dncsync demo", "created by dncsync demo")
+        list_id = await genesys.create_list(name)
+        group_id = await cxone.create_group(name, f"created by {name}")
     return list_id, group_id
 
 
@@ -178,7 +179,7 @@ def run_demo(workdir: Path, rows: int = 2_000, seed: int = 2026) -> DemoResult:
     """Start the emulator, sync a sample source to both platforms, read them back."""
     workdir.mkdir(parents=True, exist_ok=True)
     with run_in_thread(EmulatorSettings(seed=seed)) as emulator, _demo_environment():
-        list_id, group_id = asyncio.run(_create_list_and_group(emulator.base_url))
+        list_id, group_id = asyncio.run(create_list_and_group(emulator.base_url))
         write_sample_source(workdir / "optouts.csv", rows, seed)
         config_path = workdir / "dncsync.toml"
         write_config(config_path, emulator.base_url, list_id, group_id)

@@ -20,6 +20,7 @@ from dncsync import config as config_module
 from dncsync import engine
 from dncsync.cli import app
 from dncsync.cli._common import main_entry
+from dncsync.demo import create_list_and_group
 from dncsync.emulator import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
@@ -32,7 +33,6 @@ from dncsync.emulator import (
     run_in_thread,
 )
 from dncsync.engine import RunOptions
-from dncsync.targets import CxoneSettings, CxoneTarget, GenesysSettings, GenesysTarget
 
 pytestmark = pytest.mark.slow
 
@@ -92,30 +92,6 @@ class Done:
     stderr: str
 
 
-async def _create(base_url: str) -> tuple[str, int]:
-    genesys = GenesysTarget(
-        GenesysSettings(
-            name="g",
-            client_id=DEFAULT_CLIENT_ID,
-            client_secret=DEFAULT_CLIENT_SECRET,
-            base_url=base_url,
-        )
-    )
-    cxone = CxoneTarget(
-        CxoneSettings(
-            name="c",
-            tenant_id=DEFAULT_TENANT_ID,
-            access_key_id=DEFAULT_ACCESS_KEY_ID,
-            access_key_secret=DEFAULT_ACCESS_KEY_SECRET,
-            client_id=DEFAULT_CLIENT_ID,
-            client_secret=DEFAULT_CLIENT_SECRET,
-            base_url=base_url,
-        )
-    )
-    async with genesys, cxone:
-        return await genesys.create_list("reconcile"), await cxone.create_group("reconcile", "")
-
-
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """Both platforms synced with 120 numbers: Genesys in upsert mode, CXone in mirror mode."""
@@ -123,7 +99,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         monkeypatch.setenv(name, value)
     settings = EmulatorSettings(rate_limit=RateLimit(1_000_000, 60.0), export_delay_seconds=0)
     with run_in_thread(settings) as emulator:
-        list_id, group_id = asyncio.run(_create(emulator.base_url))
+        list_id, group_id = asyncio.run(create_list_and_group(emulator.base_url, "reconcile"))
         source = tmp_path / "optouts.csv"
         source.write_text(
             "phone,reason,date_collected\n"

@@ -17,6 +17,7 @@ import structlog
 from dncsync import config as config_module
 from dncsync import engine
 from dncsync.audit import RunFiles, verify
+from dncsync.demo import create_list_and_group
 from dncsync.emulator import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
@@ -32,7 +33,6 @@ from dncsync.engine import RunIncomplete, RunOptions, RunResult
 from dncsync.logs import LogFormat, configure_logging, register_secret
 from dncsync.report import BatchStatus, RunReport, render
 from dncsync.report.evidence import runs_dir_for
-from dncsync.targets import CxoneSettings, CxoneTarget, GenesysSettings, GenesysTarget
 
 pytestmark = pytest.mark.slow
 
@@ -44,24 +44,6 @@ ENVIRONMENT = {
 }
 # Any 10+ digit run not followed by the mask: a full number in some form.
 FULL_NUMBER = re.compile(r"(?<![\w.])\+?\d{10,15}(?![\d*\w])")
-
-
-async def _create(base_url: str) -> tuple[str, int]:
-    genesys = GenesysTarget(
-        GenesysSettings(
-            name="g", client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-            base_url=base_url,
-        )
-    )  # fmt: skip
-    cxone = CxoneTarget(
-        CxoneSettings(
-            name="c", tenant_id=DEFAULT_TENANT_ID, access_key_id=DEFAULT_ACCESS_KEY_ID,
-            access_key_secret=DEFAULT_ACCESS_KEY_SECRET, client_id=DEFAULT_CLIENT_ID,
-            client_secret=DEFAULT_CLIENT_SECRET, base_url=base_url,
-        )
-    )  # fmt: skip
-    async with genesys, cxone:
-        return await genesys.create_list("evidence"), await cxone.create_group("evidence", "")
 
 
 def write_source(path: Path) -> int:
@@ -104,7 +86,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Synced:
     )  # fmt: skip
     console = io.StringIO()
     with run_in_thread(settings) as emulator, stamina.set_testing(True, attempts=30):
-        list_id, group_id = asyncio.run(_create(emulator.base_url))
+        list_id, group_id = asyncio.run(create_list_and_group(emulator.base_url, "evidence"))
         rows = write_source(tmp_path / "optouts.csv")
         config = tmp_path / "dncsync.toml"
         common = 'batch_size = 40\nrequests_per_minute = 60000\nclient_id_env = "EV_CLIENT_ID"\n'
