@@ -376,6 +376,54 @@ def differential(count: int, seed: int = 20261122) -> None:
     print(f"differential: {count:,} values (seed {seed}), {wrong} mismatches")
 
 
+def _validate(python: str, source: str, out: Path) -> list[str]:
+    """The timed dncsync command: the whole validate run, writing entries and rejects."""
+    return [
+        python, "-m", "dncsync", "validate", source, "--format", "json",
+        "--output", str(out / "entries.csv"), "--rejects", str(out / "rejects.csv"),
+    ]  # fmt: skip
+
+
+def _s3_rows(python: str, path: Path, rows: int, out: Path, runs: int) -> tuple[float, float]:
+    """dncsync validate on the same file served by moto's S3 server on a loopback port."""
+    import os
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        env = {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        }
+        client = boto3.client(
+            "s3",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket="bench")
+        client.upload_file(str(path), "bench", path.name)
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        try:
+            return measure(_validate(python, f"s3://bench/{path.name}", out), runs)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    finally:
+        server.stop()
+
+
 def main() -> None:
     """Write the messy files, run every contender on them, print one table."""
     import argparse
@@ -391,6 +439,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
     parser.add_argument("--memory-check", action="store_true", help="1M rows vs the same x5")
     parser.add_argument(
+        "--unique",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also run dncsync on N rows of distinct numbers (no repeats): peak RSS",
+    )
+    parser.add_argument("--s3", action="store_true", help="also read the files from moto's S3")
+    parser.add_argument(
         "--differential", type=int, default=0, help="compare verdicts on N messy values and exit"
     )
     args = parser.parse_args()
@@ -400,6 +456,11 @@ def main() -> None:
         return
     python = sys.executable
     table: list[tuple[int, str, float, float, float]] = []
+
+    def record(rows: int, name: str, wall: float, rss: float) -> None:
+        table.append((rows, name, rows / wall, wall, rss))
+        print(f"  {rows:>11,}  {name:<34} {rows / wall:>12,.0f} rows/s", file=sys.stderr)
+
     if args.memory_check:
         once = args.out / "unique-1m.csv"
         write_csv(once, 1_000_000, seed=3, repeats=0.0)
@@ -408,31 +469,33 @@ def main() -> None:
         five.write_bytes(once.read_bytes() + body * 4)
         for path, rows in ((once, 1_000_000), (five, 5_000_000)):
             wall, rss = measure([python, "-m", "dncsync", "validate", str(path)], 1)
-            table.append((rows, "dncsync validate (1M unique)", rows / wall, wall, rss))
+            record(rows, "dncsync validate (1M unique)", wall, rss)
     for rows in args.rows:
         path = args.out / f"messy-{rows}.csv"
         if not path.exists():
             write_csv(path, rows)
-        contenders = {
-            "dncsync validate": [
-                python, "-m", "dncsync", "validate", str(path), "--format", "json",
-                "--output", str(args.out / "entries.csv"),
-                "--rejects", str(args.out / "rejects.csv"),
-            ],
-        }  # fmt: skip
+        contenders = {"dncsync validate": _validate(python, str(path), args.out)}
         contenders |= {name: [python, "-c", code, str(path)] for name, code in BASELINES.items()}
         for name, command in contenders.items():
             if name in args.skip:
                 continue
             runs = args.runs if name == "dncsync validate" or "regex" in name else None
             wall, rss = measure(command, runs or args.baseline_runs or args.runs)
-            table.append((rows, name, rows / wall, wall, rss))
-            print(f"  {rows:>11,}  {name:<30} {rows / wall:>12,.0f} rows/s", file=sys.stderr)
+            record(rows, name, wall, rss)
+        if args.s3:
+            wall, rss = _s3_rows(python, path, rows, args.out, args.runs)
+            record(rows, "dncsync validate (S3, moto)", wall, rss)
+    for rows in args.unique:
+        path = args.out / f"unique-{rows}.csv"
+        if not path.exists():
+            write_csv(path, rows, seed=3, repeats=0.0)
+        wall, rss = measure(_validate(python, str(path), args.out), 1)
+        record(rows, "dncsync validate (distinct numbers)", wall, rss)
     head = ("rows", "contender", "rows/s", "wall s", "peak RSS MB")
-    print("| {:>11} | {:<30} | {:>12} | {:>8} | {:>11} |".format(*head))
-    print(f"| {'-' * 11}: | {'-' * 30} | {'-' * 12}: | {'-' * 8}: | {'-' * 11}: |")
+    print("| {:>11} | {:<34} | {:>12} | {:>8} | {:>11} |".format(*head))
+    print(f"| {'-' * 11}: | {'-' * 34} | {'-' * 12}: | {'-' * 8}: | {'-' * 11}: |")
     for rows, name, rate, wall, rss in table:
-        print(f"| {rows:>11,} | {name:<30} | {rate:>12,.0f} | {wall:>8.2f} | {rss:>11.0f} |")
+        print(f"| {rows:>11,} | {name:<34} | {rate:>12,.0f} | {wall:>8.2f} | {rss:>11.0f} |")
 
 
 if __name__ == "__main__":

@@ -33,10 +33,12 @@ from dncsync.columnar.index import (
     Keys,
     MergeIndex,
     Meta,
+    Segments,
     e164_chunks,
     expiry_code,
     unpack,
 )
+from dncsync.columnar.memory import share_one_arena
 from dncsync.errors import InputError
 from dncsync.files import spreadsheet_unescape
 from dncsync.model import Accounting, Entry, Reason, RejectReason, SourceInfo, Strictness
@@ -295,24 +297,28 @@ class MetadataReader:
 class IngestResult:
     """What ingest read: the accounting, each source's evidence, and the merged entries.
 
-    `keys` and `meta` hold one row per unique number in numeric order of the key (the E.164
-    digits); `chunks()` and `entries()` give them in E.164 string order.
+    `segments` hold one row per unique number, in numeric order of the key (the E.164 digits),
+    in pieces; `chunks()` and `entries()` give them in E.164 string order.
     """
 
     accounting: Accounting
     sources: list[SourceInfo]
     today: date
-    keys: Keys
-    meta: Meta
+    segments: Segments
     source_names: list[str]
     unmapped_reasons: dict[str, int] = field(default_factory=dict)  # raw text -> rows
 
     def __len__(self) -> int:
-        return int(self.keys.size)
+        return sum(int(keys.size) for keys, _ in self.segments)
+
+    @property
+    def keys(self) -> Keys:
+        """Every unique key in numeric order (a copy: chunks() keeps memory flat)."""
+        return np.concatenate([keys for keys, _ in self.segments] or [np.empty(0, np.uint64)])
 
     def chunks(self, size: int = 262_144) -> Iterator[tuple[Keys, Meta]]:
         """The merged (keys, meta) in E.164 string order, a chunk at a time."""
-        return e164_chunks(self.keys, self.meta, size)
+        return e164_chunks(self.segments, size)
 
     def entries(self) -> Iterator[Entry]:
         """Every merged entry, sorted by phone number (as E.164 strings sort)."""
@@ -324,9 +330,12 @@ class IngestResult:
 
     def expired(self) -> int:
         """Entries whose retention ended before `today`: accepted and counted, not pushed."""
-        expiry = (self.meta >> EXP_SHIFT) & EXP_MASK
-        ended = (expiry != EXP_NEVER) & ((expiry >> 1) < self.today.toordinal())
-        return int(np.count_nonzero(ended))
+        ended = 0
+        for _, meta in self.segments:
+            expiry = (meta >> EXP_SHIFT) & EXP_MASK
+            late = (expiry != EXP_NEVER) & ((expiry >> 1) < self.today.toordinal())
+            ended += int(np.count_nonzero(late))
+        return ended
 
 
 Progress = ProgressHook
@@ -349,6 +358,7 @@ def ingest(
         normalizer = normalize_column
     if not specs:
         raise InputError("no source given")
+    share_one_arena()
     names = SourceNames()
     index = MergeIndex(names.rank)
     metadata = MetadataReader(policy, today, names)
@@ -390,8 +400,8 @@ def ingest(
             accounting.blank_lines += records.blank_lines
             warnings.update(records.warnings)
             infos.append(opened.info(records.rows))
-    keys, meta = index.finish()
-    accounting.accepted = int(keys.size)
+    segments = index.finish()
+    accounting.accepted = sum(int(keys.size) for keys, _ in segments)
     accounting.duplicates = index.rows - accounting.accepted
     warnings.update(metadata.warnings)
     if names.overflowed:
@@ -403,8 +413,7 @@ def ingest(
         accounting,
         infos,
         today,
-        keys,
-        meta,
+        segments,
         names.names,
         dict(metadata.unmapped.most_common()),
     )

@@ -37,12 +37,23 @@ def as_entry(row: tuple) -> Entry:  # type: ignore[type-arg]
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(rows, min_size=1, max_size=40), st.integers(1, 7), st.permutations(NAMES))
-def test_property_index_equals_pairwise_merge(rows: list, batch: int, intern_order: list) -> None:  # type: ignore[type-arg]
+@given(
+    st.lists(rows, min_size=1, max_size=40),
+    st.integers(1, 7),
+    st.permutations(NAMES),
+    st.integers(1, 8),
+)
+def test_property_index_equals_pairwise_merge(
+    rows: list,  # type: ignore[type-arg]
+    batch: int,
+    intern_order: list,  # type: ignore[type-arg]
+    segment: int,
+) -> None:
     names = SourceNames()
     for name in intern_order:  # ids in another order than names sort: ties must not care
         names.intern(name, 0)
     index = MergeIndex(names.rank)
+    index.SEGMENT = segment
     entries = [as_entry(row) for row in rows]
     for start in range(0, len(entries), batch):
         chunk = entries[start : start + batch]
@@ -60,7 +71,10 @@ def test_property_index_equals_pairwise_merge(rows: list, batch: int, intern_ord
             dtype=np.int64,
         )
         index.add(keys, meta)
-    keys, meta = index.finish()
+    segments = index.finish()
+    keys = np.concatenate([k for k, _ in segments] or [np.empty(0, np.uint64)])
+    meta = np.concatenate([m for _, m in segments] or [np.empty(0, np.int64)])
+    assert np.all(keys[1:] > keys[:-1])
     got = {}
     for key, packed in zip(keys.tolist(), meta.tolist(), strict=True):
         reason, policy, expires, collected, source = unpack(packed)
@@ -84,7 +98,8 @@ def test_chunks_come_in_e164_string_order(numbers: list[int], size: int) -> None
 
     keys = np.array(sorted(numbers), np.uint64)
     meta = np.arange(keys.size, dtype=np.int64)
-    chunks = list(e164_chunks(keys, meta, size))
+    cut = keys.size // 3
+    chunks = list(e164_chunks([(keys[:cut], meta[:cut]), (keys[cut:], meta[cut:])], size))
     got = [int(k) for chunk_keys, _ in chunks for k in chunk_keys.tolist()]
     assert got == sorted(numbers, key=str)
     spread = {

@@ -14,12 +14,14 @@ so memory follows the number of unique numbers, not rows, and the work stays O(n
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
+from dncsync.columnar.memory import release_free_memory
 from dncsync.model import ExpirationPolicy, Reason
 
 Keys = npt.NDArray[np.uint64]
@@ -37,6 +39,7 @@ EXP_NEVER = EXP_MASK
 DC_NONE = DC_MASK
 
 REASON_BY_STRENGTH = {reason.strength: reason for reason in Reason}
+_TRIM_AFTER = 1 << 20  # a merge this large leaves enough freed memory to hand back
 
 
 def expiry_code(policy: ExpirationPolicy, expires_at: date | None) -> int:
@@ -86,14 +89,24 @@ def phone_order(keys: Keys) -> npt.NDArray[np.intp]:
     return np.lexsort((lengths, padded))
 
 
+Segments = list[tuple[Keys, Meta]]  # one sorted run of unique keys, in pieces
+
+
 class MergeIndex:
-    """Unique numbers with their merged metadata, built from batches in any order."""
+    """Unique numbers with their merged metadata, built from batches in any order.
+
+    Runs are kept as lists of segments (about SEGMENT numbers each), so merging two runs frees
+    each input segment as soon as it is consumed: a merge needs little more memory than the
+    numbers themselves, instead of a second copy of both runs.
+    """
+
+    SEGMENT = 1 << 18
 
     def __init__(self, source_rank: Callable[[], npt.NDArray[np.int64]]) -> None:
         # source_rank()[id] is the position of source id's name in sorted order: a tie between
         # equally strong reasons goes to the name that sorts first, whatever the row order.
         self._source_rank = source_rank
-        self._runs: list[tuple[Keys, Meta]] = []
+        self._runs: list[tuple[int, Segments]] = []  # (numbers in the run, its segments)
         self.rows = 0
 
     def add(self, keys: Keys, meta: Meta) -> None:
@@ -102,34 +115,68 @@ class MergeIndex:
             return
         self.rows += int(keys.size)
         order = np.argsort(keys, kind="stable")
-        self._runs.append(self._combine(keys[order], meta[order]))
-        while len(self._runs) > 1 and self._runs[-2][0].size <= 2 * self._runs[-1][0].size:
+        keys, meta = self._combine(keys[order], meta[order])
+        self._runs.append((int(keys.size), [(keys, meta)]))
+        while len(self._runs) > 1 and self._runs[-2][0] <= 2 * self._runs[-1][0]:
             self._merge_last_two()
 
-    def finish(self) -> tuple[Keys, Meta]:
-        """All runs merged: unique keys in numeric order and their merged metadata."""
+    def finish(self) -> Segments:
+        """All runs merged: unique keys in numeric order (in segments) and their metadata."""
         while len(self._runs) > 1:
             self._merge_last_two()
-        if not self._runs:
-            return np.empty(0, np.uint64), np.empty(0, np.int64)
-        return self._runs.pop()
+        return self._runs.pop()[1] if self._runs else []
 
     def _merge_last_two(self) -> None:
-        """Merge the two newest runs in linear time, holding at most the inputs and output."""
-        b_keys, b_meta = self._runs.pop()
-        a_keys, a_meta = self._runs.pop()
-        size = a_keys.size + b_keys.size
-        at = np.searchsorted(a_keys, b_keys)  # equal keys: the newer one first, then combined
-        at += np.arange(b_keys.size)
-        keys = np.empty(size, np.uint64)
-        meta = np.empty(size, np.int64)
-        older = np.ones(size, bool)
-        older[at] = False
-        keys[at], meta[at] = b_keys, b_meta
-        del b_keys, b_meta, at
-        keys[older], meta[older] = a_keys, a_meta
-        del a_keys, a_meta, older
-        self._runs.append(self._combine(keys, meta))
+        newer = self._runs.pop()[1]
+        older = self._runs.pop()[1]
+        merged = self._merge(older, newer)
+        del older, newer
+        size = sum(int(keys.size) for keys, _ in merged)
+        self._runs.append((size, merged))
+        if size >= _TRIM_AFTER:
+            release_free_memory()
+
+    def _merge(self, older: Segments, newer: Segments) -> Segments:
+        """Merge two runs a step at a time, dropping each input segment once it is used.
+
+        A step takes up to a segment's worth from each run and ends at the smaller of the two
+        last keys taken, so equal keys always meet in the same step.
+        """
+        out = _Segmenter(self.SEGMENT)
+        first, second = deque(older), deque(newer)
+        older.clear()
+        newer.clear()
+        at_first = at_second = 0
+        while first and second:
+            a_keys, a_meta = first[0]
+            b_keys, b_meta = second[0]
+            # At most a segment's worth from each side: pieces stay segment-sized.
+            step = self.SEGMENT
+            bound = min(
+                a_keys[min(at_first + step, a_keys.size) - 1],
+                b_keys[min(at_second + step, b_keys.size) - 1],
+            )
+            end_first = int(np.searchsorted(a_keys, bound, side="right"))
+            end_second = int(np.searchsorted(b_keys, bound, side="right"))
+            keys = np.concatenate((a_keys[at_first:end_first], b_keys[at_second:end_second]))
+            meta = np.concatenate((a_meta[at_first:end_first], b_meta[at_second:end_second]))
+            order = np.argsort(keys, kind="stable")  # two sorted runs: timsort merges them
+            out.add(*self._combine(keys[order], meta[order]))
+            at_first, at_second = end_first, end_second
+            if at_first == a_keys.size:
+                first.popleft()
+                at_first = 0
+            if at_second == b_keys.size:
+                second.popleft()
+                at_second = 0
+        for rest, at in ((first, at_first), (second, at_second)):
+            while rest:
+                keys, meta = rest.popleft()
+                if at:
+                    keys, meta = keys[at:].copy(), meta[at:].copy()
+                out.add(keys, meta)
+                at = 0
+        return out.finish()
 
     def _combine(self, keys: Keys, meta: Meta) -> tuple[Keys, Meta]:
         """Merge the rows of each number in sorted keys into one, most protectively.
@@ -158,7 +205,7 @@ class MergeIndex:
         score = ((sub_meta >> REASON_SHIFT) << SRC_BITS) | (SRC_MASK - rank[sub_meta & SRC_MASK])
         best = np.maximum.reduceat(score, starts)
         source = by_rank[SRC_MASK - (best & SRC_MASK)]
-        meta[members[starts]] = (
+        merged = (
             ((best >> SRC_BITS) << REASON_SHIFT)
             | (expiry << EXP_SHIFT)
             | (collected << DC_SHIFT)
@@ -167,10 +214,51 @@ class MergeIndex:
         keep = np.ones(keys.size, bool)
         keep[members] = False
         keep[members[starts]] = True
+        meta[members[starts]] = merged  # meta is always a fresh array here
         return keys[keep], meta[keep]
 
 
-def e164_chunks(keys: Keys, meta: Meta, size: int = 262_144) -> Iterator[tuple[Keys, Meta]]:
+class _Segmenter:
+    """Collects merged pieces into segments of about `size` numbers (small pieces joined)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._pending: Segments = []
+        self._pending_size = 0
+        self._done: Segments = []
+
+    def add(self, keys: Keys, meta: Meta) -> None:
+        """Take a sorted piece that follows the ones before (fresh arrays, not views)."""
+        if keys.size == 0:
+            return
+        if keys.size >= self._size // 2:
+            self._flush()
+            self._done.append((keys, meta))
+            return
+        self._pending.append((keys, meta))
+        self._pending_size += int(keys.size)
+        if self._pending_size >= self._size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if len(self._pending) == 1:
+            self._done.append(self._pending[0])
+        elif self._pending:
+            self._done.append(
+                (
+                    np.concatenate([keys for keys, _ in self._pending]),
+                    np.concatenate([meta for _, meta in self._pending]),
+                )
+            )
+        self._pending = []
+        self._pending_size = 0
+
+    def finish(self) -> Segments:
+        self._flush()
+        return self._done
+
+
+def e164_chunks(segments: Segments, size: int = 262_144) -> Iterator[tuple[Keys, Meta]]:
     """Numerically sorted unique keys (and their meta) in E.164 string order, a chunk at a time.
 
     Numeric order groups keys by digit count; within a group it is string order. Across groups
@@ -178,15 +266,18 @@ def e164_chunks(keys: Keys, meta: Meta, size: int = 262_144) -> Iterator[tuple[K
     a tie, so the groups are merged chunk by chunk at boundaries taken from every group, and
     only a chunk is ever re-sorted (no argsort of the whole index, no copy of it).
     """
-    bounds = np.searchsorted(keys, _POW10)
-    groups = [
-        (keys[bounds[n - 1] : bounds[n]], meta[bounds[n - 1] : bounds[n]], n)
-        for n in range(1, 20)
-        if bounds[n] > bounds[n - 1]
-    ]
+    groups = []
+    for keys, meta in segments:
+        bounds = np.searchsorted(keys, _POW10)
+        groups += [
+            (keys[bounds[n - 1] : bounds[n]], meta[bounds[n - 1] : bounds[n]], n)
+            for n in range(1, 20)
+            if bounds[n] > bounds[n - 1]
+        ]
     if len(groups) <= 1:
-        for start in range(0, keys.size, size):
-            yield keys[start : start + size], meta[start : start + size]
+        for keys, meta in segments:
+            for start in range(0, keys.size, size):
+                yield keys[start : start + size], meta[start : start + size]
         return
     marks = np.unique(np.concatenate([k[::size] * _POW10[19 - n] for k, _, n in groups]))
     cursor = [0] * len(groups)
