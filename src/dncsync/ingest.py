@@ -9,8 +9,9 @@ Rows are streamed in batches of columns; only the merge index (16 bytes per uniq
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -46,8 +47,9 @@ from dncsync.phone import normalize
 from dncsync.policy import Policy, Requested, read_date_collected, read_expiration
 from dncsync.rejects import REASON_CODES, RejectSink, reason_codes
 from dncsync.sources import CsvRecords, ProgressHook, RowBatch, SourceSpec, open_source
-from dncsync.sources.prefetch import Prefetch
+from dncsync.sources.prefetch import OrderedMap, Prefetch
 
+JUDGES = 1  # threads judging phone columns
 UNMAPPED_REASONS_KEPT = 1_000  # distinct raw reason texts kept for the report
 _ABSENT = "\x00absent"  # a column the source does not have (no text can equal it)
 
@@ -371,12 +373,14 @@ def ingest(
         names.intern(spec.name, 0)
         with open_source(spec, progress) as opened:
             records = CsvRecords(opened.stream, spec)
-            # Three threads: one reads and parses the next block, one judges the phones of the
-            # block before, this one merges the block before that (numpy and pyarrow release
-            # the GIL while they work).
+
+            # One thread reads and parses the next blocks, two judge the phones of the blocks
+            # before, this one merges them in order (numpy and pyarrow release the GIL while
+            # they work, and judging is the longest of the three).
+            judge = functools.partial(_judge, normalizer, region, spec.strictness)
             with (
                 Prefetch(records.batches()) as batches,
-                Prefetch(_judged(batches, normalizer, region, spec.strictness)) as judged,
+                OrderedMap(judge, batches, workers=JUDGES) as judged,
             ):
                 for batch, phones in judged:
                     phone = batch.column("phone")
@@ -419,14 +423,13 @@ def ingest(
     )
 
 
-def _judged(
-    batches: Iterable[RowBatch], normalizer: Normalizer, region: str, strictness: Strictness
-) -> Iterator[tuple[RowBatch, PhoneColumn]]:
-    """Each batch with its phone verdicts."""
-    for batch in batches:
-        phone = batch.column("phone")
-        assert phone is not None
-        yield batch, normalizer(phone, region, strictness)
+def _judge(
+    normalizer: Normalizer, region: str, strictness: Strictness, batch: RowBatch
+) -> PhoneColumn:
+    """One batch's phone verdicts."""
+    phone = batch.column("phone")
+    assert phone is not None
+    return normalizer(phone, region, strictness)
 
 
 def _checked_region(spec: SourceSpec) -> str:

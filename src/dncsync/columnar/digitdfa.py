@@ -348,9 +348,18 @@ def _compile(calling_code: int, regions: Sequence[str]) -> ValidityDfa | None:
     return _determinize(nfa, start, tags, leading)
 
 
+@functools.cache
+def pattern_dfa(pattern: str) -> ValidityDfa:
+    """A full match of one pattern over digits, any length up to 17 (Unsupported if not)."""
+    nfa = _Nfa([], [])
+    start = nfa.new()
+    end = _build(nfa, _Parser(pattern).parse(), start)
+    return _determinize(nfa, start, {end: _Tag(0, "general", frozenset())}, [], whole=True)
+
+
 def _determinize(
-    nfa: _Nfa, start: int, tags: dict[int, _Tag], leading: list[bool]
-) -> ValidityDfa | None:
+    nfa: _Nfa, start: int, tags: dict[int, _Tag], leading: list[bool], *, whole: bool = False
+) -> ValidityDfa:
     # A DFA state is the set of NFA states that read a digit or accept, plus the length read.
     kept = [bool(nfa.moves[state]) or state in tags for state in range(len(nfa.eps))]
     steps = [
@@ -399,7 +408,10 @@ def _determinize(
             row.append(found)
         rows.append(row)
         cursor += 1
-    valid = np.array([_decision(states, length, tags, leading) for states, length in order])
+    if whole:  # one pattern: accept where its end is reached
+        valid = np.array([any(state in tags for state in states) for states, _ in order])
+    else:
+        valid = np.array([_decision(states, length, tags, leading) for states, length in order])
     return ValidityDfa(np.array(rows, np.int32).reshape(-1), valid, 1)
 
 

@@ -28,7 +28,13 @@ from phonenumbers import PhoneMetadata, ValidationResult
 from phonenumbers.phonenumberutil import _test_number_length
 
 from dncsync.columnar.column import PhoneColumn
-from dncsync.columnar.digitdfa import Unsupported, first_digits, validity_dfa
+from dncsync.columnar.digitdfa import (
+    MAX_NSN,
+    Unsupported,
+    first_digits,
+    pattern_dfa,
+    validity_dfa,
+)
 from dncsync.model import RejectReason, Strictness
 from dncsync.phone import PhoneResult, normalize
 from dncsync.rejects import REASON_CODES
@@ -326,24 +332,41 @@ def _strip(
     Updates nsn and nsn_len where the prefix is stripped; clears `judged` where a transform
     rule may rewrite the number (phonenumbers decides those).
     """
-    assert region.prefix_for_parsing is not None
-    text = _strings(rest[group], rest_len[group])
-    prefix_re = re.sub(r"(?<!\\)\((?!\?)", "(?:", region.prefix_for_parsing)  # no captures
-    found = pc.extract_regex(text, pattern=f"^(?P<p>(?:{prefix_re}))")
-    hit = np.asarray(found.is_valid().to_numpy(zero_copy_only=False), bool)
+    prefix_text = region.prefix_for_parsing
+    assert prefix_text is not None
+    beyond = rest_len[group] > MAX_NSN  # past what the general-pattern DFA reads: phonenumbers
+    judged[group[beyond]] = False
+    group = group[~beyond]
+    general = region.general
+    assert general is not None
+    try:
+        general_match = pattern_dfa(general.pattern)
+    except Unsupported:  # pragma: no cover - every general pattern in the metadata compiles
+        judged[group] = False
+        return
+    if prefix_text.isdigit():  # a literal national prefix ("0", "8"): compared as digits
+        size = len(prefix_text)
+        hit = (rest_len[group] > size) & (
+            _prefix(rest[group], rest_len[group], size) == int(prefix_text)
+        )
+        prefix = np.full(int(np.count_nonzero(hit)), size, np.int64)
+    else:
+        text = _strings(rest[group], rest_len[group])
+        prefix_re = re.sub(r"(?<!\\)\((?!\?)", "(?:", prefix_text)  # no captures
+        hit = _bools(pc.match_substring_regex(text, f"^(?:{prefix_re})"))
+        if hit.any() and not region.has_transform:
+            found = pc.extract_regex(text.filter(pa.array(hit)), pattern=f"^(?P<p>(?:{prefix_re}))")
+            prefix = pc.utf8_length(pc.struct_field(found, [0])).to_numpy(zero_copy_only=False)
     if not hit.any():
         return
     if region.has_transform:
         judged[group[hit]] = False
         return
-    general = region.general
-    assert general is not None
     at = group[hit]
-    prefix = pc.utf8_length(pc.struct_field(found.filter(pa.array(hit)), [0]))
-    stripped_len = rest_len[at] - np.asarray(prefix.to_numpy(zero_copy_only=False), np.int64)
+    stripped_len = rest_len[at] - np.asarray(prefix, np.int64)
     stripped = _suffix(rest[at], stripped_len)
-    viable = general.matches(text.filter(pa.array(hit)), rest_len[at])
-    still = general.matches(_strings(stripped, stripped_len), stripped_len)
+    viable = general_match.decide(rest[at], rest_len[at])
+    still = general_match.decide(stripped, stripped_len)
     result = np.array(region.length_result, np.int64)[np.minimum(stripped_len, 20)]
     long_enough = ~np.isin(
         result,

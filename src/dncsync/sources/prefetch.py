@@ -1,4 +1,4 @@
-"""Run an iterator a few items ahead in a worker thread, so reading overlaps processing.
+"""Run an iterator ahead in a worker thread, or a function over items on a few threads.
 
 pyarrow's parser and kernels and numpy's array operations release the GIL, so on two cores the
 next CSV block is read and parsed (or its phones judged) while this one is merged. Items come
@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Generic, TypeVar
 
@@ -70,3 +72,42 @@ class Prefetch(Generic[T]):
             self._put(None, error)
             return
         self._put(_DONE)
+
+
+R = TypeVar("R")
+
+
+class OrderedMap(Generic[T, R]):
+    """`function` over items on `workers` threads, results handed back in the items' order.
+
+    `with OrderedMap(f, items) as results: for item, result in results: ...`; at most
+    `workers` + 1 items are in flight, and leaving early cancels what has not started.
+    """
+
+    def __init__(self, function: Callable[[T], R], items: Iterable[T], workers: int = 2) -> None:
+        self._function = function
+        self._items = items
+        self._workers = workers
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dncsync-work")
+
+    def __enter__(self) -> OrderedMap[T, R]:
+        return self
+
+    def __iter__(self) -> Iterator[tuple[T, R]]:
+        pending: deque[tuple[T, Future[R]]] = deque()
+        for item in self._items:
+            pending.append((item, self._pool.submit(self._function, item)))
+            if len(pending) > self._workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
