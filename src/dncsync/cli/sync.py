@@ -39,14 +39,32 @@ FormatOption = Annotated[
 ]
 
 
+AllowMassRemovalOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-mass-removal",
+        help="Let a mirror target remove more than max_removal_fraction of its list.",
+    ),
+]
+
+
 def plan_command(
     config: ConfigOption = Path(config_module.DEFAULT_CONFIG),
     target: TargetOption = None,
     output_format: FormatOption = OutputFormat.TEXT,
+    allow_mass_removal: AllowMassRemovalOption = False,
 ) -> None:
-    """Show what a sync would send to each target: adds, updates, removes, expiries. No writes."""
+    """Show what a sync would send to each target: adds, updates, removes, expiries. No writes.
+
+    Exits 5, after printing the plan, when a sync would stop for safety.
+    """
     parsed, base = config_module.load(config)
-    result = engine.run(parsed, base, RunOptions(target=target, apply=False), command="plan")
+    options = RunOptions(target=target, apply=False, allow_mass_removal=allow_mass_removal)
+    try:
+        result = engine.run(parsed, base, options, command="plan")
+    except RunStopped as stopped:
+        emit(stopped.result, output_format)
+        raise
     emit(result, output_format)
 
 
@@ -54,13 +72,7 @@ def sync_command(
     config: ConfigOption = Path(config_module.DEFAULT_CONFIG),
     target: TargetOption = None,
     output_format: FormatOption = OutputFormat.TEXT,
-    allow_mass_removal: Annotated[
-        bool,
-        typer.Option(
-            "--allow-mass-removal",
-            help="Let a mirror target remove more than max_removal_fraction of its list.",
-        ),
-    ] = False,
+    allow_mass_removal: AllowMassRemovalOption = False,
     verify: Annotated[
         bool,
         typer.Option(
