@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -76,3 +77,33 @@ def test_ingest_gives_the_same_entries_either_way(tmp_path: Path) -> None:
     slow = ingest(spec, DEFAULT_POLICY, today=TODAY, normalizer=normalize_rows)
     assert list(fast.entries()) == list(slow.entries())
     assert fast.accounting == slow.accounting
+
+
+def test_long_national_values_starting_with_one_match() -> None:
+    rng = random.Random(5)
+    values = []
+    for _ in range(3_000):
+        head = rng.choice(["1", "11", "111", "1111", "10", "110", "101", "12", "13"])
+        digits = head + "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 20)))
+        values.append(rng.choice(["{}", "{0}-{1}", "{0} ({1})"]).format(digits, digits[1:]))
+    assert_same(values)
+    assert_same(values, Strictness.POSSIBLE)
+
+
+def test_trunk_prefixes_of_regions_with_transform_rules_match() -> None:
+    rng = random.Random(9)
+    values = []
+    shapes = [("81", "9012345678"), ("81", "312345678"), ("55", "11961234567")]
+    shapes += [("54", "91123456789"), ("52", "2221234567"), ("86", "13123456789")]
+    for code, nsn in shapes:
+        for _ in range(150):
+            tail = "".join(rng.choice("0123456789") for _ in range(4))
+            trunk = rng.choice(["(0)", "0", "", "90", "0 15"])
+            values.append(f"+{code} {trunk}{nsn[:-4]}{tail}")
+    assert_same(values)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789 +-()1", min_size=15, max_size=45), max_size=20))
+def test_property_long_values_match(values: list[str]) -> None:
+    assert_same(values)

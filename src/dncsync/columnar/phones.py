@@ -202,8 +202,8 @@ def _digits(core: pa.StringArray) -> tuple[npt.NDArray[np.uint64], Ints]:
 
 
 def _prefix(values: npt.NDArray[np.uint64], counts: Ints, size: int) -> Ints:
-    """The first `size` digits of each value (as an integer)."""
-    shift = np.maximum(counts - size, 0)
+    """The first `size` digits of each value (as an integer; meaningless past 19 digits)."""
+    shift = np.clip(counts - size, 0, 19)
     return (values // _POW10[shift]).astype(np.int64)
 
 
@@ -231,7 +231,8 @@ def _national_us(
     Replays _maybe_extract_country_code and _maybe_strip_national_prefix_carrier_code for US
     metadata (national prefix "1", general pattern `[2-9]\\d{9}|3\\d{6}`, lengths 10 and
     local 7): digits not starting with 1 are the NSN as written; "1" + 10 digits drops the 1
-    (and a second 1); 12+ digits after a 1 keep all but the first; otherwise the digits stay.
+    (and a second 1); 12+ digits after a 1 drop the 1 (and a second and third 1, see
+    below); otherwise the digits stay.
     """
     first = _prefix(values, counts, 1)
     second = _prefix(values, counts, 2) % 10
@@ -245,11 +246,16 @@ def _national_us(
         odd = one & (
             ((counts == 8) & (second == 3)) | ((counts == 9) & (second == 1) & (third == 3))
         )
-        handled = ~odd & ~(one & (counts >= 12) & (second <= 1))
+        handled = ~odd
     drop = np.zeros(values.size, np.int64)
     drop[one & (counts == 11)] = 1
     drop[one & (counts == 11) & (second == 1)] = 2
-    drop[one & (counts >= 12)] = 1
+    long = one & (counts >= 12)
+    drop[long] = 1
+    # "11..." past 11 digits: the country code and one national prefix go; parse() strips
+    # a third "1" when at least 10 digits remain (TOO_SHORT otherwise keeps it).
+    drop[long & (second == 1)] = 2
+    drop[long & (second == 1) & (third == 1) & (counts - 3 >= 10)] = 3
     nsn_len = counts - drop
     nsn = _suffix(values, nsn_len)
     picked = rows[handled]
@@ -360,8 +366,11 @@ def _strip(
     if not hit.any():
         return
     if region.has_transform:
-        judged[group[hit]] = False
-        return
+        # A transform applies only when the pattern's last group took part in the match;
+        # otherwise the prefix is stripped as anywhere else. Python's re decides, per row.
+        hit, prefix = _transform_free(region, group, hit, rest, rest_len, judged)
+        if not hit.any():
+            return
     at = group[hit]
     stripped_len = rest_len[at] - np.asarray(prefix, np.int64)
     stripped = _suffix(rest[at], stripped_len)
@@ -418,6 +427,41 @@ def _judge(
     verdicts.keys[rows] = np.where(
         accepted & fits, np.uint64(code) * _POW10[np.minimum(nsn_len, 19)] + nsn, 0
     )
+
+
+def _transform_free(
+    region: Region,
+    group: Ints,
+    hit: Mask,
+    rest: npt.NDArray[np.uint64],
+    rest_len: Ints,
+    judged: Mask,
+) -> tuple[Mask, Ints]:
+    """Rows whose prefix match leaves the transform rule unused, and the prefix lengths.
+
+    Rows where the rule would rewrite the number go to phonenumbers (judged cleared).
+    """
+    assert region.prefix_for_parsing is not None
+    pattern = _compiled(region.prefix_for_parsing)
+    rows = group[hit]
+    plain = np.zeros(rows.size, bool)
+    prefix = np.zeros(rows.size, np.int64)
+    for slot, (value, size) in enumerate(
+        zip(rest[rows].tolist(), rest_len[rows].tolist(), strict=True)
+    ):
+        found = pattern.match(str(value).zfill(size))
+        if found is not None and found.groups() and found.groups()[-1] is None:
+            plain[slot] = True
+            prefix[slot] = found.end()
+    judged[rows[~plain]] = False
+    kept = np.zeros(hit.size, bool)
+    kept[np.flatnonzero(hit)[plain]] = True
+    return kept, prefix[plain]
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True, slots=True)
