@@ -723,17 +723,26 @@ def normalize_column(
     rows, digit_values, counts, plus = plain.rows, plain.values, plain.counts, plain.plus
     leading = plain.leading
     if odd.size:
-        found = _odd_shapes(values.take(pa.array(odd)), odd, verdicts, extension, vanity)
-        if found is not None:
-            more_rows, more_values, more_counts, more_plus = found
-            more_leading = np.where(
-                more_counts > 19, -1, _prefix(more_values, more_counts, 3)
-            )  # past 19 digits the first ones are not kept: phonenumbers decides
-            rows = np.concatenate((rows, more_rows))
-            digit_values = np.concatenate((digit_values, more_values))
-            counts = np.concatenate((counts, more_counts))
-            plus = np.concatenate((plus, more_plus))
-            leading = np.concatenate((leading, more_leading))
+        encoded = values.take(pa.array(odd)).dictionary_encode()
+        which = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+        found = _odd_shapes(encoded.dictionary)
+        verdicts.code[odd] = found.code[which]
+        extension[odd] = found.extension[which]
+        vanity[odd] = found.vanity[which]
+        place = np.full(found.code.size, -1, np.int64)
+        place[found.plain] = np.arange(found.plain.size)
+        at = place[which]
+        more = at >= 0
+        at = at[more]
+        more_counts = found.counts[at]
+        more_values = found.values[at]
+        # past 19 digits the first ones are not kept: phonenumbers decides those
+        more_leading = np.where(more_counts > 19, -1, _prefix(more_values, more_counts, 3))
+        rows = np.concatenate((rows, odd[more]))
+        digit_values = np.concatenate((digit_values, more_values))
+        counts = np.concatenate((counts, more_counts))
+        plus = np.concatenate((plus, found.plus[at]))
+        leading = np.concatenate((leading, more_leading))
     ok = (counts >= 3) & (counts <= _MAX_DIGITS)
     idd = ~plus & (counts >= 6) & (leading == 11) & (_prefix(digit_values, counts, 4) % 10 != 0)
     national = ok & ~plus & ~idd
@@ -750,20 +759,31 @@ def normalize_column(
     return _collect(values, verdicts, extension, vanity, region, strictness)
 
 
-def _odd_shapes(
-    column: pa.StringArray, rows: Ints, verdicts: _Verdicts, extension: Mask, vanity_rows: Mask
-) -> tuple[Ints, npt.NDArray[np.uint64], Ints, Mask] | None:
+@dataclass(slots=True)
+class _Odd:
+    """What the regex kernels found in distinct values outside the plain shape."""
+
+    code: Ints  # a REASON_CODES index for empty and wordy values, else _FALLBACK
+    extension: Mask
+    vanity: Mask
+    plain: Ints  # values plain once the extension is cut and letters mapped
+    values: npt.NDArray[np.uint64]  # their digits (last 19), parallel to plain
+    counts: Ints
+    plus: Mask
+
+
+def _odd_shapes(column: pa.StringArray) -> _Odd:
     """Values not in the plain shape: no digits, vanity letters, extensions (regex kernels).
 
-    Sets verdicts for empty and wordy values, marks extensions and vanity numbers, and returns
-    the rows that are plain once the extension is cut and letters mapped, with their digits.
+    Called on distinct values: junk repeats ("N/A", "#VALUE!"), so each is looked at once.
     """
     size = len(column)
+    code = np.full(size, _FALLBACK, np.int64)
     short_ascii = pc.and_(pc.string_is_ascii(column), pc.less_equal(pc.utf8_length(column), 250))
     no_digits = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _NO_DIGITS_RE)))
     blank = _bools(pc.match_substring_regex(column, r"^\s*$"))
-    verdicts.code[rows[no_digits]] = _CODE[RejectReason.NOT_A_NUMBER]
-    verdicts.code[rows[blank]] = _CODE[RejectReason.EMPTY]
+    code[no_digits] = _CODE[RejectReason.NOT_A_NUMBER]
+    code[blank] = _CODE[RejectReason.EMPTY]
     vanity = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _VANITY_RE)))
     if vanity.any():
         picked = np.flatnonzero(vanity)
@@ -777,28 +797,26 @@ def _odd_shapes(
         spread = np.full(size, -1, np.int64)
         spread[picked] = np.arange(picked.size)
         column = pc.if_else(pa.array(vanity), mapped.take(pa.array(np.maximum(spread, 0))), column)
-    vanity_rows[rows[vanity]] = True
+    extension = np.zeros(size, bool)
     # Only values with an extension marker can match the (slow, capturing) extension regex.
     marked = np.flatnonzero(_bools(pc.match_substring_regex(column, "[xX#]|[eE][xX][tT]")))
     core = column
     if marked.size:
         found = pc.extract_regex(column.take(pa.array(marked)), pattern=_EXTENSION_RE)
         has = _bools(found.is_valid())
-        extension[rows[marked[has]]] = True
+        extension[marked[has]] = True
         spread = np.full(size, -1, np.int64)
         spread[marked[has]] = np.flatnonzero(has)
         cores = pc.struct_field(found, [0]).take(pa.array(np.maximum(spread, 0)))
         core = pc.if_else(pa.array(spread >= 0), cores, column)
-    plain = _bools(pc.match_substring_regex(core, _PLAIN_RE)) & (
-        np.asarray(pc.utf8_length(column).to_numpy(zero_copy_only=False)) <= 250
+    plain = np.flatnonzero(
+        _bools(pc.match_substring_regex(core, _PLAIN_RE))
+        & (np.asarray(pc.utf8_length(column).to_numpy(zero_copy_only=False)) <= 250)
     )
-    picked = np.flatnonzero(plain)
-    if not picked.size:
-        return None
-    fast = core.take(pa.array(picked))
-    digit_values, counts = _digits(fast)
-    plus = _bools(pc.match_substring_regex(fast, _PLUS_RE))
-    return rows[picked], digit_values, counts, plus
+    fast = core.take(pa.array(plain))
+    digit_values, counts = _digits(fast) if plain.size else (np.empty(0, np.uint64), plain)
+    plus = _bools(pc.match_substring_regex(fast, _PLUS_RE)) if plain.size else np.zeros(0, bool)
+    return _Odd(code, extension, vanity, plain, digit_values, counts, plus)
 
 
 def _bools(array: pa.Array) -> Mask:
