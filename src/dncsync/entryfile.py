@@ -72,6 +72,7 @@ def write_columns(chunks: Iterable[tuple[Keys, Meta]], source_names: list[str], 
         reasons[reason.strength] = reason.value
     policies = [p.value for p in (NEVER, RELATIVE, ABSOLUTE)]
     names = pa.array([name + "\n" for name in safe_names], pa.string())
+    dates = _IsoDates()
     count = 0
     with open_private(path) as handle:
         handle.write(",".join(ENTRY_HEADER) + "\n")
@@ -85,8 +86,8 @@ def write_columns(chunks: Iterable[tuple[Keys, Meta]], source_names: list[str], 
                 pc.binary_join_element_wise("+", pc.cast(pa.array(keys), pa.string()), ""),
                 _spread(reasons, meta >> REASON_SHIFT),
                 _spread(policies, policy),
-                _dates(expiry >> 1, never),
-                _dates(collected, collected == DC_NONE),
+                dates(expiry >> 1, never),
+                dates(collected, collected == DC_NONE),
                 names.take(pa.array(meta & SRC_MASK)),
                 ",",
             )
@@ -101,20 +102,37 @@ def _spread(texts: list[str], codes: npt.NDArray[np.int64]) -> pa.StringArray:
     return pa.array(texts, pa.string()).take(pa.array(codes))
 
 
-def _dates(ordinals: npt.NDArray[np.int64], missing: Mask) -> pa.StringArray:
-    """ISO dates of day ordinals ("" where missing), each distinct day formatted once."""
-    present = ordinals[~missing]
-    if not present.size:
-        return pa.array([""] * ordinals.size, pa.string())
-    low, high = int(present.min()), int(present.max())
-    days = np.where(missing, low, ordinals)
-    if high - low > 1_000_000:  # pragma: no cover - dates across millennia: distinct days only
-        distinct, spread = np.unique(days, return_inverse=True)
-        texts = [date.fromordinal(day).isoformat() for day in distinct.tolist()]
-        return pc.if_else(pa.array(missing), "", pa.array(texts).take(pa.array(spread)))
-    texts = [""] + [date.fromordinal(day).isoformat() for day in range(low, high + 1)]
-    spread = np.where(missing, 0, days - low + 1)
-    return pa.array(texts, pa.string()).take(pa.array(spread))
+class _IsoDates:
+    """ISO 8601 texts of day ordinals, formatted once per day over the range seen so far."""
+
+    _EPOCH = date(1970, 1, 1).toordinal()
+
+    def __init__(self) -> None:
+        self._low = self._high = 0
+        self._texts = pa.array([""], pa.string())  # slot 0: no date
+
+    def __call__(self, ordinals: npt.NDArray[np.int64], missing: Mask) -> pa.StringArray:
+        """The dates as text, "" where missing."""
+        present = ordinals[~missing]
+        if not present.size:
+            return pa.array([""] * ordinals.size, pa.string())
+        low, high = int(present.min()), int(present.max())
+        if max(high, self._high) - min(low, self._low or low) > 200_000:
+            # Dates centuries apart: format the chunk's distinct days only.
+            distinct, spread = np.unique(np.where(missing, low, ordinals), return_inverse=True)
+            texts = np.datetime_as_string(
+                (distinct - self._EPOCH).astype("datetime64[D]"), unit="D"
+            )
+            found = pa.array(texts.tolist(), pa.string()).take(pa.array(spread))
+            return pc.if_else(pa.array(missing), "", found)
+        if self._high == 0 or low < self._low or high > self._high:
+            self._low = min(low, self._low) if self._high else low
+            self._high = max(high, self._high)
+            days = np.arange(self._low, self._high + 1, dtype=np.int64) - self._EPOCH
+            texts = np.datetime_as_string(days.astype("datetime64[D]"), unit="D")
+            self._texts = pa.array(["", *texts.tolist()], pa.string())
+        spread = np.where(missing, 0, ordinals - self._low + 1)
+        return self._texts.take(pa.array(spread))
 
 
 def _entries(chunks: Iterable[tuple[Keys, Meta]], source_names: list[str]) -> Iterator[Entry]:
