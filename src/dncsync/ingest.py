@@ -117,6 +117,38 @@ def normalize_rows(
 Codes = npt.NDArray[np.int64]
 
 
+def _distinct(
+    key: Codes, strength: Codes, requested: Codes, collected: Codes
+) -> tuple[Codes, Codes]:
+    """The distinct keys (in no set order) and each row's place among them, like np.unique.
+
+    Linear time when the fields span little:
+
+    dates collected in one export span a few thousand days and reasons and requests are few,
+    so a presence table over (request, reason, day) replaces sorting the batch.
+    """
+    dated = collected != DC_NONE
+    if not dated.any():
+        return np.unique(key, return_inverse=True)
+    low = int(collected[dated].min())
+    day = np.where(dated, collected - low + 1, 0)
+    span = int(day.max()) + 1
+    space = (int(requested.max()) + 1) * 8 * span
+    if space > 4 << 20:
+        return np.unique(key, return_inverse=True)
+    dense = (requested * 8 + strength) * span + day
+    present = np.zeros(space, bool)
+    present[dense] = True
+    slots = np.flatnonzero(present)
+    position = np.cumsum(present) - 1
+    inverse = position[dense]
+    group, day_of = np.divmod(slots, span)
+    unique_requested, unique_strength = np.divmod(group, 8)
+    unique_collected = np.where(day_of == 0, DC_NONE, day_of - 1 + low)
+    unique = (unique_strength << 52) | (unique_requested << 24) | unique_collected
+    return unique, inverse
+
+
 def _encoded(
     values: pa.Array | None, rows: npt.NDArray[np.intp]
 ) -> tuple[Codes, list[str], list[int]]:
@@ -168,7 +200,7 @@ class MetadataReader:
         collected = self._collected_ordinals(batch.column("date_collected"), rows)
         requested = self._request_ids_of(batch, rows)
         key = (strength << 52) | (requested << 24) | collected
-        unique, inverse = np.unique(key, return_inverse=True)
+        unique, inverse = _distinct(key, strength, requested, collected)
         expiry, flags = self._retention(unique)
         if flags.any():
             self._count(flags, np.bincount(inverse, minlength=unique.size))

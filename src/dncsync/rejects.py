@@ -123,13 +123,37 @@ def _csv_field(text: str) -> str:
     return text
 
 
+_FORMULA = np.zeros(256, bool)
+_FORMULA[[ord(c) for c in "=+-@\t\r"]] = True  # files.spreadsheet_safe's first characters
+_SPECIAL = np.zeros(256, np.int32)
+_SPECIAL[[ord(c) for c in ',"\r\n']] = 1  # characters that make a CSV field need quotes
+
+
 def _csv_fields(values: pa.StringArray) -> pa.StringArray:
-    """spreadsheet_safe, then CSV quoting where needed, for a whole column."""
+    """spreadsheet_safe, then CSV quoting where needed, for a whole column.
+
+    Which values start like a formula or hold a comma, quote, CR or LF is read from the
+    column's bytes with numpy; only those few values are rewritten.
+    """
     values = pc.fill_null(values, "")
-    formula = pc.match_substring_regex(values, "^[=+\\-@\t\r]")
-    safe = pc.if_else(formula, pc.binary_join_element_wise("'", values, ""), values)
-    special = pc.match_substring_regex(safe, '[,"\r\n]')
-    if not pc.any(special).as_py():
-        return safe
-    quoted = pc.binary_join_element_wise('"', pc.replace_substring(safe, '"', '""'), '"', "")
-    return pc.if_else(special, quoted, safe)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    size = len(values)
+    offsets = np.frombuffer(values.buffers()[1], np.int32)[values.offset : values.offset + size + 1]
+    buffer = values.buffers()[2]
+    data = np.frombuffer(buffer, np.uint8) if buffer is not None else np.zeros(1, np.uint8)
+    nonempty = offsets[1:] > offsets[:-1]
+    formula = nonempty & _FORMULA[data[np.minimum(offsets[:-1], max(data.size - 1, 0))]]
+    counts = np.zeros(int(offsets[-1]) - int(offsets[0]) + 1, np.int32)
+    np.cumsum(_SPECIAL[data[offsets[0] : offsets[-1]]], out=counts[1:])
+    special = (counts[offsets[1:] - offsets[0]] - counts[offsets[:-1] - offsets[0]]) > 0
+    if not formula.any() and not special.any():
+        return values
+    odd = np.flatnonzero(formula | special)
+    fixed = [
+        _csv_field(spreadsheet_safe(text or "")) for text in values.take(pa.array(odd)).to_pylist()
+    ]
+    spread = np.full(size, -1, np.int64)
+    spread[odd] = np.arange(odd.size)
+    patched = pa.array(fixed, pa.string()).take(pa.array(np.maximum(spread, 0)))
+    return pc.if_else(pa.array(spread >= 0), patched, values)

@@ -189,9 +189,11 @@ class MergeIndex:
         same = keys[1:] == keys[:-1]
         if not same.any():
             return keys, meta
-        twice = np.flatnonzero(same)
-        members = np.union1d(twice, twice + 1)  # every row of a number seen more than once
-        del same, twice
+        in_group = np.zeros(keys.size, bool)  # every row of a number seen more than once
+        in_group[:-1] = same
+        in_group[1:] |= same
+        members = np.flatnonzero(in_group)
+        del same, in_group
         sub_keys, sub_meta = keys[members], meta[members]
         first = np.empty(sub_keys.size, dtype=bool)
         first[0] = True
