@@ -267,3 +267,26 @@ def test_reject_list_collects_reject_values(tmp_path: Path) -> None:
     assert [(r.source, r.line, r.reason) for r in sink.rejects] == [
         ("s", 2, RejectReason.NOT_A_NUMBER)
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 7), st.integers(0, 3), st.none() | st.integers(0, 4000)),
+        min_size=1,
+        max_size=200,
+    )
+)
+def test_distinct_metadata_keys_match_numpy_unique(rows: list[tuple[int, int, int | None]]) -> None:
+    import numpy as np
+
+    from dncsync.columnar.index import DC_NONE
+    from dncsync.ingest import _distinct
+
+    strength = np.array([r[0] for r in rows], np.int64)
+    requested = np.array([r[1] for r in rows], np.int64)
+    collected = np.array([DC_NONE if r[2] is None else 730_000 + r[2] for r in rows], np.int64)
+    key = (strength << 52) | (requested << 24) | collected
+    unique, inverse = _distinct(key, strength, requested, collected)
+    assert np.array_equal(unique[inverse], key)
+    assert sorted(unique.tolist()) == np.unique(key).tolist()
