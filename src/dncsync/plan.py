@@ -147,15 +147,11 @@ def plan(
             and held.retention_end < today
         ):
             result.expiries.append(phone)
-    result.adds.sort(key=_phone)
-    result.updates.sort(key=_phone)
+    result.adds.sort(key=_write_phone)
+    result.updates.sort(key=_write_phone)
     result.removes.sort()
     result.expiries.sort()
     return result
-
-
-def _phone(write: Write) -> str:
-    return write.phone
 
 
 @dataclass(frozen=True, slots=True)
