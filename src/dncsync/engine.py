@@ -27,13 +27,7 @@ import structlog
 
 from dncsync import logs, wiring
 from dncsync.audit import AuditLog, RunFiles
-from dncsync.config import (
-    Config,
-    CxoneTargetConfig,
-    GenesysTargetConfig,
-    SourceConfig,
-    resolve_path,
-)
+from dncsync.config import Config, SourceConfig, TargetConfig, resolve_path
 from dncsync.errors import DncsyncError, DriftFound, PartialFailure, SafetyStop
 from dncsync.ingest import IngestResult, ingest
 from dncsync.logs import mask_phone
@@ -48,7 +42,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("dncsync.engine")
 
-TargetConfig = GenesysTargetConfig | CxoneTargetConfig
 SAMPLE_SIZE = 5
 
 

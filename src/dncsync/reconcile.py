@@ -36,8 +36,8 @@ import structlog
 
 from dncsync import engine, wiring
 from dncsync.audit import RunFiles
-from dncsync.config import Config, resolve_path
-from dncsync.engine import TargetConfig, TargetOutcome
+from dncsync.config import Config, TargetConfig, resolve_path
+from dncsync.engine import TargetOutcome
 from dncsync.ingest import IngestResult
 from dncsync.logs import mask_phone
 from dncsync.model import Entry

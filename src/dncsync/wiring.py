@@ -12,9 +12,9 @@ from pathlib import Path
 
 from dncsync.config import (
     Config,
-    CxoneTargetConfig,
     GenesysTargetConfig,
     SourceConfig,
+    TargetConfig,
     resolve_path,
     retention_years,
     secret_from_env,
@@ -30,8 +30,6 @@ from dncsync.targets import (
     TargetSettings,
     build_target,
 )
-
-TargetConfig = GenesysTargetConfig | CxoneTargetConfig
 
 # The regulatory floor on a customer's request (FCC): a configured retention can only lengthen it.
 _CUSTOMER_REQUEST_MINIMUM_YEARS = 5
