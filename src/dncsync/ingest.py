@@ -40,6 +40,7 @@ from dncsync.columnar.index import (
     unpack,
 )
 from dncsync.columnar.memory import share_one_arena
+from dncsync.columnar.phones import Prepared, judge_prepared, normalize_column, prepare_column
 from dncsync.errors import InputError
 from dncsync.files import spreadsheet_unescape
 from dncsync.model import Accounting, Entry, Reason, RejectReason, SourceInfo, Strictness
@@ -386,10 +387,7 @@ def ingest(
     normalizer: Normalizer | None = None,
 ) -> IngestResult:
     """Read, normalize and merge the sources; unreadable input raises InputError."""
-    if normalizer is None:
-        from dncsync.columnar.phones import normalize_column
-
-        normalizer = normalize_column
+    columnar = normalizer is None
     if not specs:
         raise InputError("no source given")
     share_one_arena()
@@ -406,15 +404,18 @@ def ingest(
         with open_source(spec, progress) as opened:
             records = CsvRecords(opened.stream, spec)
 
-            # One thread reads and parses the next blocks, two judge the phones of the blocks
-            # before, this one merges them in order (numpy and pyarrow release the GIL while
-            # they work, and judging is the longest of the three).
+            # A pipeline of threads: one reads and parses the next blocks, one reads the shapes
+            # and digits of their phones, one judges the phones of the blocks before, and this
+            # one merges them in order (numpy and pyarrow release the GIL while they work).
+            fast = columnar and region == "US"
+            prepare = functools.partial(_prepare, fast)
             judge = functools.partial(_judge, normalizer, region, spec.strictness)
             with (
                 Prefetch(records.batches()) as batches,
-                OrderedMap(judge, batches, workers=JUDGES) as judged,
+                OrderedMap(prepare, batches) as prepared,
+                OrderedMap(judge, prepared, workers=JUDGES) as judged,
             ):
-                for batch, phones in judged:
+                for (batch, _), phones in judged:
                     phone = batch.column("phone")
                     assert phone is not None
                     warnings["extension_dropped"] += phones.extensions
@@ -455,13 +456,26 @@ def ingest(
     )
 
 
-def _judge(
-    normalizer: Normalizer, region: str, strictness: Strictness, batch: RowBatch
-) -> PhoneColumn:
-    """One batch's phone verdicts."""
+def _prepare(fast: bool, batch: RowBatch) -> Prepared | None:
+    """The batch's phone column's shapes and digits, when the fast path applies."""
     phone = batch.column("phone")
     assert phone is not None
-    return normalizer(phone, region, strictness)
+    return prepare_column(phone) if fast else None
+
+
+def _judge(
+    normalizer: Normalizer | None,
+    region: str,
+    strictness: Strictness,
+    item: tuple[RowBatch, Prepared | None],
+) -> PhoneColumn:
+    """One batch's phone verdicts."""
+    batch, prepared = item
+    if prepared is not None:
+        return judge_prepared(prepared, region, strictness)
+    phone = batch.column("phone")
+    assert phone is not None
+    return (normalizer or normalize_column)(phone, region, strictness)
 
 
 def _checked_region(spec: SourceSpec) -> str:

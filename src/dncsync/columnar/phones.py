@@ -701,21 +701,35 @@ def _plain(column: pa.StringArray) -> _Plain:
     return _Plain(rows, values, counts, plus[shaped] == 1, leading)
 
 
-def normalize_column(
-    values: Sequence[str] | pa.StringArray, region: str, strictness: Strictness
-) -> PhoneColumn:
-    """Verdicts for a column of raw values: the fast path where proven, phonenumbers elsewhere."""
-    size = len(values)
-    verdicts = _Verdicts(size)
-    extension = np.zeros(size, bool)
-    vanity = np.zeros(size, bool)
+@dataclass(slots=True)
+class Prepared:
+    """A column's shapes and digits, read without regard to region (prepare_column)."""
+
+    values: pa.StringArray
+    verdicts: _Verdicts  # empty and wordy values already decided
+    extension: Mask
+    vanity: Mask
+    rows: Ints  # rows whose digits could be read: parsed on the fast path
+    digits: npt.NDArray[np.uint64]  # their last 19 digits
+    counts: Ints  # how many digits
+    plus: Mask  # written with a leading +
+    leading: Ints  # their first three digits (011 -> 11), -1 past 19 digits
+
+
+def prepare_column(values: Sequence[str] | pa.StringArray) -> Prepared:
+    """The region-independent half of normalize_column: shapes, extensions, vanity, digits.
+
+    Ingest runs it in the thread that reads the CSV, the judging in another.
+    """
     if not isinstance(values, pa.Array):
         values = pa.array(values, pa.string())
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     values = values.fill_null("") if values.null_count else values
-    if region != "US" or not size:
-        return _collect(values, verdicts, extension, vanity, region, strictness)
+    size = len(values)
+    verdicts = _Verdicts(size)
+    extension = np.zeros(size, bool)
+    vanity = np.zeros(size, bool)
     plain = _plain(values)
     rest = np.ones(size, bool)
     rest[plain.rows] = False
@@ -743,6 +757,18 @@ def normalize_column(
         counts = np.concatenate((counts, more_counts))
         plus = np.concatenate((plus, found.plus[at]))
         leading = np.concatenate((leading, more_leading))
+    return Prepared(values, verdicts, extension, vanity, rows, digit_values, counts, plus, leading)
+
+
+def judge_prepared(prepared: Prepared, region: str, strictness: Strictness) -> PhoneColumn:
+    """The verdicts for a prepared column (the fast path covers default region US)."""
+    if region != "US":
+        size = len(prepared.values)
+        none = np.zeros(size, bool)
+        return _collect(prepared.values, _Verdicts(size), none, none, region, strictness)
+    verdicts = prepared.verdicts
+    rows, digit_values, counts = prepared.rows, prepared.digits, prepared.counts
+    plus, leading = prepared.plus, prepared.leading
     ok = (counts >= 3) & (counts <= _MAX_DIGITS)
     idd = ~plus & (counts >= 6) & (leading == 11) & (_prefix(digit_values, counts, 4) % 10 != 0)
     national = ok & ~plus & ~idd
@@ -756,7 +782,23 @@ def normalize_column(
     e_counts = np.where(idd, counts - 3, counts)
     e_values = np.where(idd, _suffix(digit_values, counts - 3), digit_values)
     _international(verdicts, rows[intl], e_values[intl], e_counts[intl], strictness)
-    return _collect(values, verdicts, extension, vanity, region, strictness)
+    return _collect(
+        prepared.values, verdicts, prepared.extension, prepared.vanity, region, strictness
+    )
+
+
+def normalize_column(
+    values: Sequence[str] | pa.StringArray, region: str, strictness: Strictness
+) -> PhoneColumn:
+    """Verdicts for a column of raw values: the fast path where proven, phonenumbers elsewhere."""
+    if region != "US":
+        column = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        column = column.fill_null("") if column.null_count else column
+        none = np.zeros(len(column), bool)
+        return _collect(column, _Verdicts(len(column)), none, none, region, strictness)
+    return judge_prepared(prepare_column(values), region, strictness)
 
 
 @dataclass(slots=True)

@@ -36,7 +36,7 @@ from dncsync.sources.columns import FIELDS, ColumnMap, headerless, map_columns
 from dncsync.sources.spec import SourceSpec
 
 BATCH_ROWS = 65_536  # records per batch from the exact reader
-BLOCK_BYTES = 4 << 20  # bytes per block for the block reader (with three threads at work,
+BLOCK_BYTES = 3 << 20  # bytes per block for the block reader (with four threads at work,
 # a few blocks' worth of arrays is alive at once: larger blocks add to peak RSS, not speed)
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
