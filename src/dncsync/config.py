@@ -89,6 +89,8 @@ class GenesysTargetConfig(_TargetCommon):
     dnc_list_id: str
     client_id_env: str = "GENESYS_CLIENT_ID"
     client_secret_env: str = "GENESYS_CLIENT_SECRET"  # noqa: S105 - a variable name
+    export_poll_seconds: float = Field(2.0, gt=0)  # reading the list: how often to ask
+    export_timeout_seconds: float = Field(600.0, gt=0)  # reading the list: how long at most
 
 
 class CxoneTargetConfig(_TargetCommon):
@@ -104,6 +106,7 @@ class CxoneTargetConfig(_TargetCommon):
     client_id_env: str = "CXONE_CLIENT_ID"
     client_secret_env: str = "CXONE_CLIENT_SECRET"  # noqa: S105 - a variable name
     batch_size: int = Field(500, ge=1, le=100_000)
+    page_size: int = Field(1000, ge=1, le=10_000)  # records per GET when reading the group
 
 
 TargetConfig = Annotated[GenesysTargetConfig | CxoneTargetConfig, Field(discriminator="platform")]

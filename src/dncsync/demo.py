@@ -116,6 +116,7 @@ mode = "mirror"
 client_id_env = "DNCSYNC_DEMO_CLIENT_ID"
 client_secret_env = "DNCSYNC_DEMO_CLIENT_SECRET"
 batch_size = 250
+export_poll_seconds = 0.2
 
 [[target]]
 name = "cxone-demo"

@@ -75,6 +75,8 @@ def target_settings(target: TargetConfig) -> TargetSettings:
             timeout_seconds=target.request_timeout_seconds,
             client_id_env=target.client_id_env,
             client_secret_env=target.client_secret_env,
+            export_poll_seconds=target.export_poll_seconds,
+            export_timeout_seconds=target.export_timeout_seconds,
         )
     return CxoneSettings(
         name=target.name,
@@ -94,6 +96,7 @@ def target_settings(target: TargetConfig) -> TargetSettings:
         requests_per_minute=target.requests_per_minute,
         retry_budget_seconds=target.retry_budget_seconds,
         timeout_seconds=target.request_timeout_seconds,
+        page_size=target.page_size,
         access_key_id_env=target.access_key_id_env,
         access_key_secret_env=target.access_key_secret_env,
         client_id_env=target.client_id_env,
