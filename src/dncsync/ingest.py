@@ -40,7 +40,8 @@ from dncsync.columnar.index import (
     unpack,
 )
 from dncsync.columnar.memory import share_one_arena
-from dncsync.columnar.phones import Prepared, judge_prepared, normalize_column, prepare_column
+from dncsync.columnar.phones import judge_prepared, normalize_column
+from dncsync.columnar.shapes import Prepared, prepare_column
 from dncsync.errors import InputError
 from dncsync.files import spreadsheet_unescape
 from dncsync.model import Accounting, Entry, Reason, RejectReason, SourceInfo, Strictness

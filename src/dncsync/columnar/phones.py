@@ -1,14 +1,14 @@
 """Phone verdicts for a whole column at once, identical to phonenumbers, value by value.
 
 Most values are a few digits with punctuation. For those, phonenumbers' answer depends only on
-whether a `+` leads and on the digit string, so the fast path strips punctuation with numpy on
-the column's bytes, replays phonenumbers' parsing steps (IDD, country code, national prefix) as
-array operations, and applies the validity patterns phonenumbers ships in its metadata (RE2-
-compatible regular expressions) with pyarrow's regex kernels, a batch at a time. Any value whose
-shape is not proven to behave this way (letters, odd punctuation, national numbers starting with
-1 in unusual lengths, national-prefix transform rules...) goes to `dncsync.phone.normalize`, so
-phonenumbers decides it. tests/ingest/test_fastpath.py holds the two paths to the same answers.
-The fast path covers the default region US; other default regions use phonenumbers per row.
+whether a `+` leads and on the digit string, so once `dncsync.columnar.shapes` has read the
+shapes and digits, this module replays phonenumbers' parsing steps (IDD, country code, the
+US "1" prefixes, national prefixes for parsing) as array operations and decides validity with
+one DFA per calling code compiled from phonenumbers' own metadata patterns (digitdfa). Any value
+whose shape is not proven to behave this way (odd punctuation, a national-prefix transform
+that applies, a handful of NANP shapes...) goes to `dncsync.phone.normalize`, so phonenumbers
+decides it. tests/ingest/test_fastpath.py holds the two paths to the same answers. The fast
+path covers the default region US; other default regions use phonenumbers per row.
 """
 
 from __future__ import annotations
@@ -35,21 +35,21 @@ from dncsync.columnar.digitdfa import (
     pattern_dfa,
     validity_dfa,
 )
+from dncsync.columnar.shapes import (
+    CODE,
+    FALLBACK,
+    MAX_DIGITS,
+    Prepared,
+    as_bools,
+    head_digits,
+    prepare_column,
+)
 from dncsync.model import RejectReason, Strictness
 from dncsync.phone import PhoneResult, normalize
-from dncsync.rejects import REASON_CODES
 
 Mask = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
 
-# Digits with spaces, brackets, dots, dashes and slashes; one optional leading "+". Leading
-# spaces/brackets and trailing spaces/brackets are what phonenumbers strips itself.
-_PLAIN = r"[ (]*\+?[ (]*[0-9][0-9 ().\-/]*[0-9][ )]*"
-_PLAIN_RE = f"^{_PLAIN}$"
-# An extension phonenumbers recognises: " ext. 12", " x12", " #12", ", ext 12".
-_EXTENSION_RE = rf"^(?P<core>{_PLAIN})[ ,]*(?i:ext\.?|x|#)[ .:]*(?P<ext>[0-9]{{1,7}})$"
-_PLUS_RE = r"^[ (]*\+"
-_MAX_DIGITS = 19  # keys are uint64
 _POW10 = np.array([10**power for power in range(20)], dtype=np.uint64)
 _TYPES = (
     "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
@@ -63,12 +63,7 @@ _LENGTH_REASONS = {
     ValidationResult.INVALID_LENGTH: RejectReason.INVALID_LENGTH,
     ValidationResult.INVALID_COUNTRY_CODE: RejectReason.INVALID_COUNTRY_CODE,
 }
-_CODE = {reason: index for index, reason in enumerate(REASON_CODES)}
 _ACCEPT = -1
-_FALLBACK = -2
-_NO_DIGITS_RE = r"^[^0-9+]*$"
-_VANITY_RE = r"^[ (]*\+?[ (]*(?:[0-9][ ().\-]*){3,}[A-Za-z][A-Za-z0-9 .\-]*[A-Za-z][ ]*$"
-_KEYPAD = ("ABC", "DEF", "GHI", "JKL", "MNO", "PQRS", "TUV", "WXYZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,41 +176,15 @@ def _strings(values: npt.NDArray[np.uint64], lengths: Ints) -> pa.StringArray:
     return out
 
 
-def _digits(core: pa.StringArray) -> tuple[npt.NDArray[np.uint64], Ints]:
-    """Each value's digits as an integer (last 19 digits) and how many digits it has."""
-    core = core.combine_chunks() if isinstance(core, pa.ChunkedArray) else core
-    offsets = np.frombuffer(core.buffers()[1], np.int32)[core.offset : core.offset + len(core) + 1]
-    data = np.frombuffer(core.buffers()[2], np.uint8)[: offsets[-1]]
-    is_digit = (data >= 48) & (data <= 57)
-    before = np.zeros(data.size + 1, np.int64)
-    np.cumsum(is_digit, out=before[1:])
-    row_digits = before[offsets]  # digits before each row start
-    counts = np.diff(row_digits)
-    ends = np.repeat(row_digits[1:], np.diff(offsets))[is_digit]
-    after = ends - before[1:][is_digit]  # digits after this one in its row
-    weight = np.where(after < 20, _POW10[np.minimum(after, 19)], 0).astype(np.uint64)
-    contributions = (data[is_digit] - 48).astype(np.uint64) * weight
-    values = np.zeros(len(core), np.uint64)
-    nonempty = counts > 0
-    values[nonempty] = np.add.reduceat(contributions, row_digits[:-1][nonempty])
-    return values, counts
-
-
-def _prefix(values: npt.NDArray[np.uint64], counts: Ints, size: int) -> Ints:
-    """The first `size` digits of each value (as an integer; meaningless past 19 digits)."""
-    shift = np.clip(counts - size, 0, 19)
-    return (values // _POW10[shift]).astype(np.int64)
-
-
 def _suffix(values: npt.NDArray[np.uint64], size: Ints) -> npt.NDArray[np.uint64]:
     return values % _POW10[np.clip(size, 0, 19)]
 
 
 class _Verdicts:
-    """Per-row outcome codes: _ACCEPT, _FALLBACK, or a REASON_CODES index; plus keys."""
+    """Per-row outcome codes: _ACCEPT, FALLBACK, or a REASON_CODES index; plus keys."""
 
     def __init__(self, size: int) -> None:
-        self.code = np.full(size, _FALLBACK, np.int64)
+        self.code = np.full(size, FALLBACK, np.int64)
         self.keys = np.zeros(size, np.uint64)
 
 
@@ -234,9 +203,9 @@ def _national_us(
     (and a second 1); 12+ digits after a 1 drop the 1 (and a second and third 1, see
     below); otherwise the digits stay.
     """
-    first = _prefix(values, counts, 1)
-    second = _prefix(values, counts, 2) % 10
-    third = _prefix(values, counts, 3) % 10
+    first = head_digits(values, counts, 1)
+    second = head_digits(values, counts, 2) % 10
+    third = head_digits(values, counts, 3) % 10
     one = first == 1
     if not _US_AS_EXPECTED:
         one[:] = False
@@ -273,26 +242,26 @@ def _international(
 ) -> None:
     """Numbers after + or 011: country code, then the region's national prefix rules."""
     short = counts <= 2
-    verdicts.code[rows[short]] = _CODE[RejectReason.TOO_SHORT]  # TOO_SHORT_AFTER_IDD
-    zero = ~short & (_prefix(values, counts, 1) == 0)
+    verdicts.code[rows[short]] = CODE[RejectReason.TOO_SHORT]  # TOO_SHORT_AFTER_IDD
+    zero = ~short & (head_digits(values, counts, 1) == 0)
     # "+0...": phonenumbers retries without the +; unless an IDD follows, no country code.
-    retry_idd = zero & (_prefix(values, counts, 3) == 11)
-    verdicts.code[rows[zero & ~retry_idd]] = _CODE[RejectReason.INVALID_COUNTRY_CODE]
+    retry_idd = zero & (head_digits(values, counts, 3) == 11)
+    verdicts.code[rows[zero & ~retry_idd]] = CODE[RejectReason.INVALID_COUNTRY_CODE]
     usable = ~short & ~zero
     rows, values, counts = rows[usable], values[usable], counts[usable]
     known = _calling_codes()
     cc = np.zeros(rows.size, np.int64)
     cc_len = np.zeros(rows.size, np.int64)
     for size in (3, 2, 1):  # the shortest known code wins, as _extract_country_code does
-        candidate = _prefix(values, counts, size)
+        candidate = head_digits(values, counts, size)
         hit = (counts >= size) & known[candidate]
         cc = np.where(hit, candidate, cc)
         cc_len = np.where(hit, size, cc_len)
-    verdicts.code[rows[cc == 0]] = _CODE[RejectReason.INVALID_COUNTRY_CODE]
+    verdicts.code[rows[cc == 0]] = CODE[RejectReason.INVALID_COUNTRY_CODE]
     rest_len = counts - cc_len
     rest = _suffix(values, rest_len)
     too_short = (cc != 0) & (rest_len < 2)
-    verdicts.code[rows[too_short]] = _CODE[RejectReason.TOO_SHORT]  # TOO_SHORT_NSN
+    verdicts.code[rows[too_short]] = CODE[RejectReason.TOO_SHORT]  # TOO_SHORT_NSN
     keep = (cc != 0) & ~too_short
     rows, cc, rest, rest_len = rows[keep], cc[keep], rest[keep], rest_len[keep]
     nsn, nsn_len = rest.copy(), rest_len.copy()
@@ -301,7 +270,7 @@ def _international(
     # have one to strip: the regex kernels see those few, per calling code.
     codes, slot = np.unique(cc, return_inverse=True)
     starts = np.array([_prefix_starts(code) for code in codes.tolist()], np.int64)
-    tried = np.flatnonzero((starts[slot] >> _prefix(rest, rest_len, 1)) & 1)
+    tried = np.flatnonzero((starts[slot] >> head_digits(rest, rest_len, 1)) & 1)
     for index in np.unique(slot[tried]).tolist():
         group = tried[slot[tried] == index]
         code = int(codes[index])
@@ -353,13 +322,13 @@ def _strip(
     if prefix_text.isdigit():  # a literal national prefix ("0", "8"): compared as digits
         size = len(prefix_text)
         hit = (rest_len[group] > size) & (
-            _prefix(rest[group], rest_len[group], size) == int(prefix_text)
+            head_digits(rest[group], rest_len[group], size) == int(prefix_text)
         )
         prefix = np.full(int(np.count_nonzero(hit)), size, np.int64)
     else:
         text = _strings(rest[group], rest_len[group])
         prefix_re = re.sub(r"(?<!\\)\((?!\?)", "(?:", prefix_text)  # no captures
-        hit = _bools(pc.match_substring_regex(text, f"^(?:{prefix_re})"))
+        hit = as_bools(pc.match_substring_regex(text, f"^(?:{prefix_re})"))
         if hit.any() and not region.has_transform:
             found = pc.extract_regex(text.filter(pa.array(hit)), pattern=f"^(?P<p>(?:{prefix_re}))")
             prefix = pc.utf8_length(pc.struct_field(found, [0])).to_numpy(zero_copy_only=False)
@@ -402,7 +371,7 @@ def _judge(
     if rows.size == 0:
         return
     too_long = nsn_len > 17  # parse() refuses NSNs over 17 digits
-    verdicts.code[rows[too_long]] = _CODE[RejectReason.TOO_LONG]
+    verdicts.code[rows[too_long]] = CODE[RejectReason.TOO_LONG]
     keep = ~too_long
     rows, nsn, nsn_len = rows[keep], nsn[keep], nsn_len[keep]
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
@@ -421,9 +390,9 @@ def _judge(
     else:  # pragma: no cover - every pattern in the pinned metadata compiles
         accepted = _valid(code, regions, _strings(nsn, nsn_len), nsn_len)
     digits = len(str(code)) + nsn_len
-    fits = digits <= _MAX_DIGITS
-    reasons = np.array([_CODE[_LENGTH_REASONS[v]] for v in range(len(_LENGTH_REASONS))])
-    verdicts.code[rows] = np.where(accepted, np.where(fits, _ACCEPT, _FALLBACK), reasons[length])
+    fits = digits <= MAX_DIGITS
+    reasons = np.array([CODE[_LENGTH_REASONS[v]] for v in range(len(_LENGTH_REASONS))])
+    verdicts.code[rows] = np.where(accepted, np.where(fits, _ACCEPT, FALLBACK), reasons[length])
     verdicts.keys[rows] = np.where(
         accepted & fits, np.uint64(code) * _POW10[np.minimum(nsn_len, 19)] + nsn, 0
     )
@@ -536,7 +505,7 @@ def _judges(codes: Sequence[int]) -> _Judges | None:
         return _judges_now
 
 
-_REASON_BY_LENGTH = np.array([_CODE[_LENGTH_REASONS[v]] for v in range(len(_LENGTH_REASONS))])
+_REASON_BY_LENGTH = np.array([CODE[_LENGTH_REASONS[v]] for v in range(len(_LENGTH_REASONS))])
 _POSSIBLE_BY_LENGTH = np.array(
     [
         v in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY)
@@ -557,7 +526,7 @@ def _judge_all(
     if rows.size == 0:
         return
     too_long = nsn_len > 17  # parse() refuses NSNs over 17 digits
-    verdicts.code[rows[too_long]] = _CODE[RejectReason.TOO_LONG]
+    verdicts.code[rows[too_long]] = CODE[RejectReason.TOO_LONG]
     keep = ~too_long
     rows, cc, nsn, nsn_len = rows[keep], cc[keep], nsn[keep], nsn_len[keep]
     codes = np.unique(cc).tolist()
@@ -575,9 +544,9 @@ def _judge_all(
         accepted = _POSSIBLE_BY_LENGTH[length]
     else:
         accepted = judges.decide(slot, nsn, nsn_len)
-    fits = 1 + (cc >= 10) + (cc >= 100) + nsn_len <= _MAX_DIGITS
+    fits = 1 + (cc >= 10) + (cc >= 100) + nsn_len <= MAX_DIGITS
     verdicts.code[rows] = np.where(
-        accepted, np.where(fits, _ACCEPT, _FALLBACK), _REASON_BY_LENGTH[length]
+        accepted, np.where(fits, _ACCEPT, FALLBACK), _REASON_BY_LENGTH[length]
     )
     verdicts.keys[rows] = np.where(
         accepted & fits, cc.astype(np.uint64) * _POW10[np.minimum(nsn_len, 19)] + nsn, 0
@@ -614,170 +583,25 @@ def _valid(code: int, regions: Sequence[str], numbers: pa.StringArray, lengths: 
     return valid
 
 
-# Byte classes for the plain shape, counted per row in 8-bit lanes of one uint32 cumulative
-# sum: lane 0 other bytes, 1 ")" and separators, 2 "(" and separators, 3 "+". A row of at most
-# 250 bytes cannot overflow a lane, and sums wrap harmlessly: differences stay exact per lane.
-_LANE_BITS = 8
-_LANE = np.zeros(256, np.uint32)
-_LANE[:] = 1  # anything else: letters, "#", ",", tabs, bytes of non-ASCII characters
-for _byte, _lanes in (
-    (ord(" "), ()),
-    (ord("("), (2,)),
-    (ord(")"), (1,)),
-    (ord("."), (1, 2)),
-    (ord("-"), (1, 2)),
-    (ord("/"), (1, 2)),
-    (ord("+"), (3,)),
-    *((_digit, ()) for _digit in range(ord("0"), ord("9") + 1)),
-):
-    _LANE[_byte] = sum(1 << (_LANE_BITS * lane) for lane in _lanes)
-_LANE_MASK = np.uint32((1 << _LANE_BITS) - 1)
-
-
-def _lane(totals: npt.NDArray[np.uint32], lane: int) -> Ints:
-    return ((totals >> np.uint32(_LANE_BITS * lane)) & _LANE_MASK).astype(np.int64)
-
-
-@dataclass(slots=True)
-class _Plain:
-    """Rows in the plain shape (digits, spaces, brackets, . - /, one leading +) and their digits."""
-
-    rows: Ints
-    values: npt.NDArray[np.uint64]  # the last 19 digits as an integer
-    counts: Ints  # how many digits
-    plus: Mask
-    leading: Ints  # the first three digits as an integer (011 -> 11)
-
-
-def _plain(column: pa.StringArray) -> _Plain:
-    """Find the rows matching _PLAIN_RE (at most 250 bytes) with numpy, and read their digits.
-
-    Equivalent to the regex for values without other bytes: before the first digit only
-    spaces, "(" and at most one "+"; after the last digit only spaces and ")"; at least two
-    digits. Each row's digits are contiguous once gathered, so they become a string column
-    that pyarrow casts to integers.
-    """
-    size = len(column)
-    offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset : column.offset + size + 1]
-    offsets = offsets.astype(np.int64)
-    base = int(offsets[0])
-    offsets -= base
-    buffer = column.buffers()[2]
-    data = (
-        np.frombuffer(buffer, np.uint8)[base : base + int(offsets[-1])]
-        if buffer is not None
-        else np.empty(0, np.uint8)
-    )
-    lengths = np.diff(offsets)
-    sums = np.empty(data.size + 1, np.uint32)
-    sums[0] = 0
-    np.cumsum(_LANE[data], out=sums[1:])
-    totals = sums[offsets[1:]] - sums[offsets[:-1]]
-    digit_at = np.flatnonzero((data - np.uint8(48)) < 10)
-    starts = np.searchsorted(digit_at, offsets)
-    digits = np.diff(starts)
-    candidate = (lengths <= 250) & (_lane(totals, 0) == 0) & (digits >= 2) & (_lane(totals, 3) <= 1)
-    rows = np.flatnonzero(candidate)
-    counts = digits[rows]
-    first_digit = starts[rows]
-    last_digit = first_digit + counts - 1
-    first, last = digit_at[first_digit], digit_at[last_digit]
-    before = sums[first] - sums[offsets[rows]]
-    after = sums[offsets[rows + 1]] - sums[last + 1]
-    plus = _lane(totals[rows], 3)
-    shaped = (_lane(before, 1) == 0) & (_lane(before, 3) == plus) & (_lane(after, 2) == 0)
-    rows, counts, first_digit = rows[shaped], counts[shaped], first_digit[shaped]
-    digit_bytes = data[digit_at]
-    strings = pa.StringArray.from_buffers(
-        size, pa.py_buffer(starts.astype(np.int32)), pa.py_buffer(digit_bytes)
-    ).take(pa.array(rows))
-    if rows.size and int(counts.max()) > _MAX_DIGITS:
-        strings = pc.utf8_slice_codeunits(strings, start=-_MAX_DIGITS)  # the last 19 digits
-    values = np.asarray(pc.cast(strings, pa.uint64()).to_numpy(zero_copy_only=False), np.uint64)
-    leading = np.zeros(rows.size, np.int64)
-    for ahead in range(3):
-        at = first_digit + np.minimum(ahead, counts - 1)
-        leading = leading * 10 + (digit_bytes[at] - np.uint8(48)).astype(np.int64)
-    return _Plain(rows, values, counts, plus[shaped] == 1, leading)
-
-
-@dataclass(slots=True)
-class Prepared:
-    """A column's shapes and digits, read without regard to region (prepare_column)."""
-
-    values: pa.StringArray
-    verdicts: _Verdicts  # empty and wordy values already decided
-    extension: Mask
-    vanity: Mask
-    rows: Ints  # rows whose digits could be read: parsed on the fast path
-    digits: npt.NDArray[np.uint64]  # their last 19 digits
-    counts: Ints  # how many digits
-    plus: Mask  # written with a leading +
-    leading: Ints  # their first three digits (011 -> 11), -1 past 19 digits
-
-
-def prepare_column(values: Sequence[str] | pa.StringArray) -> Prepared:
-    """The region-independent half of normalize_column: shapes, extensions, vanity, digits.
-
-    Ingest runs it in the thread that reads the CSV, the judging in another.
-    """
-    if not isinstance(values, pa.Array):
-        values = pa.array(values, pa.string())
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    values = values.fill_null("") if values.null_count else values
-    size = len(values)
-    verdicts = _Verdicts(size)
-    extension = np.zeros(size, bool)
-    vanity = np.zeros(size, bool)
-    plain = _plain(values)
-    rest = np.ones(size, bool)
-    rest[plain.rows] = False
-    odd = np.flatnonzero(rest)
-    rows, digit_values, counts, plus = plain.rows, plain.values, plain.counts, plain.plus
-    leading = plain.leading
-    if odd.size:
-        encoded = values.take(pa.array(odd)).dictionary_encode()
-        which = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
-        found = _odd_shapes(encoded.dictionary)
-        verdicts.code[odd] = found.code[which]
-        extension[odd] = found.extension[which]
-        vanity[odd] = found.vanity[which]
-        place = np.full(found.code.size, -1, np.int64)
-        place[found.plain] = np.arange(found.plain.size)
-        at = place[which]
-        more = at >= 0
-        at = at[more]
-        more_counts = found.counts[at]
-        more_values = found.values[at]
-        # past 19 digits the first ones are not kept: phonenumbers decides those
-        more_leading = np.where(more_counts > 19, -1, _prefix(more_values, more_counts, 3))
-        rows = np.concatenate((rows, odd[more]))
-        digit_values = np.concatenate((digit_values, more_values))
-        counts = np.concatenate((counts, more_counts))
-        plus = np.concatenate((plus, found.plus[at]))
-        leading = np.concatenate((leading, more_leading))
-    return Prepared(values, verdicts, extension, vanity, rows, digit_values, counts, plus, leading)
-
-
 def judge_prepared(prepared: Prepared, region: str, strictness: Strictness) -> PhoneColumn:
     """The verdicts for a prepared column (the fast path covers default region US)."""
     if region != "US":
         size = len(prepared.values)
         none = np.zeros(size, bool)
         return _collect(prepared.values, _Verdicts(size), none, none, region, strictness)
-    verdicts = prepared.verdicts
+    verdicts = _Verdicts(len(prepared.values))
+    verdicts.code[:] = prepared.code
     rows, digit_values, counts = prepared.rows, prepared.digits, prepared.counts
     plus, leading = prepared.plus, prepared.leading
-    ok = (counts >= 3) & (counts <= _MAX_DIGITS)
-    idd = ~plus & (counts >= 6) & (leading == 11) & (_prefix(digit_values, counts, 4) % 10 != 0)
+    ok = (counts >= 3) & (counts <= MAX_DIGITS)
+    idd = ~plus & (counts >= 6) & (leading == 11) & (head_digits(digit_values, counts, 4) % 10 != 0)
     national = ok & ~plus & ~idd
     _national_us(verdicts, rows[national], digit_values[national], counts[national], strictness)
     if _US_AS_EXPECTED:
         # National digits past 19: at most three leading digits are ever stripped (country
         # code 1, national prefix 1 twice), leaving more than 17: parse() says TOO_LONG.
-        long = (counts > _MAX_DIGITS) & ~plus & (leading >= 0) & (leading != 11)
-        verdicts.code[rows[long]] = _CODE[RejectReason.TOO_LONG]
+        long = (counts > MAX_DIGITS) & ~plus & (leading >= 0) & (leading != 11)
+        verdicts.code[rows[long]] = CODE[RejectReason.TOO_LONG]
     intl = ok & (plus | idd)
     e_counts = np.where(idd, counts - 3, counts)
     e_values = np.where(idd, _suffix(digit_values, counts - 3), digit_values)
@@ -801,71 +625,6 @@ def normalize_column(
     return judge_prepared(prepare_column(values), region, strictness)
 
 
-@dataclass(slots=True)
-class _Odd:
-    """What the regex kernels found in distinct values outside the plain shape."""
-
-    code: Ints  # a REASON_CODES index for empty and wordy values, else _FALLBACK
-    extension: Mask
-    vanity: Mask
-    plain: Ints  # values plain once the extension is cut and letters mapped
-    values: npt.NDArray[np.uint64]  # their digits (last 19), parallel to plain
-    counts: Ints
-    plus: Mask
-
-
-def _odd_shapes(column: pa.StringArray) -> _Odd:
-    """Values not in the plain shape: no digits, vanity letters, extensions (regex kernels).
-
-    Called on distinct values: junk repeats ("N/A", "#VALUE!"), so each is looked at once.
-    """
-    size = len(column)
-    code = np.full(size, _FALLBACK, np.int64)
-    short_ascii = pc.and_(pc.string_is_ascii(column), pc.less_equal(pc.utf8_length(column), 250))
-    no_digits = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _NO_DIGITS_RE)))
-    blank = _bools(pc.match_substring_regex(column, r"^\s*$"))
-    code[no_digits] = _CODE[RejectReason.NOT_A_NUMBER]
-    code[blank] = _CODE[RejectReason.EMPTY]
-    vanity = _bools(pc.and_(short_ascii, pc.match_substring_regex(column, _VANITY_RE)))
-    if vanity.any():
-        picked = np.flatnonzero(vanity)
-        letters = pc.count_substring_regex(column.take(pa.array(picked)), "[A-Za-z]")
-        vanity[picked[np.asarray(letters) < 3]] = False
-    if vanity.any():
-        picked = np.flatnonzero(vanity)
-        mapped = pc.utf8_upper(column.take(pa.array(picked)))
-        for digit, group in enumerate(_KEYPAD, start=2):
-            mapped = pc.replace_substring_regex(mapped, f"[{group}]", str(digit))
-        spread = np.full(size, -1, np.int64)
-        spread[picked] = np.arange(picked.size)
-        column = pc.if_else(pa.array(vanity), mapped.take(pa.array(np.maximum(spread, 0))), column)
-    extension = np.zeros(size, bool)
-    # Only values with an extension marker can match the (slow, capturing) extension regex.
-    marked = np.flatnonzero(_bools(pc.match_substring_regex(column, "[xX#]|[eE][xX][tT]")))
-    core = column
-    if marked.size:
-        found = pc.extract_regex(column.take(pa.array(marked)), pattern=_EXTENSION_RE)
-        has = _bools(found.is_valid())
-        extension[marked[has]] = True
-        spread = np.full(size, -1, np.int64)
-        spread[marked[has]] = np.flatnonzero(has)
-        cores = pc.struct_field(found, [0]).take(pa.array(np.maximum(spread, 0)))
-        core = pc.if_else(pa.array(spread >= 0), cores, column)
-    plain = np.flatnonzero(
-        _bools(pc.match_substring_regex(core, _PLAIN_RE))
-        & (np.asarray(pc.utf8_length(column).to_numpy(zero_copy_only=False)) <= 250)
-    )
-    fast = core.take(pa.array(plain))
-    digit_values, counts = _digits(fast) if plain.size else (np.empty(0, np.uint64), plain)
-    plus = _bools(pc.match_substring_regex(fast, _PLUS_RE)) if plain.size else np.zeros(0, bool)
-    return _Odd(code, extension, vanity, plain, digit_values, counts, plus)
-
-
-def _bools(array: pa.Array) -> Mask:
-    """A pyarrow boolean or integer array as numpy, nulls as False/0."""
-    return np.asarray(array.fill_null(False).to_numpy(zero_copy_only=False))
-
-
 def _collect(
     values: pa.StringArray,
     verdicts: _Verdicts,
@@ -878,13 +637,13 @@ def _collect(
     code, keys = verdicts.code, verdicts.keys
     extensions = int(np.count_nonzero(extension & (code == _ACCEPT)))
     vanity = int(np.count_nonzero(vanity_rows & (code == _ACCEPT)))
-    left = np.flatnonzero(code == _FALLBACK)
+    left = np.flatnonzero(code == FALLBACK)
     raw = values.take(pa.array(left)).to_pylist() if left.size else []
     for row, text in zip(left.tolist(), raw, strict=True):
         result = _per_row(text, region, strictness)
         if result.e164 is None:
             assert result.reject is not None
-            code[row] = _CODE[result.reject]
+            code[row] = CODE[result.reject]
         else:
             code[row] = _ACCEPT
             keys[row] = int(result.e164[1:])
