@@ -17,7 +17,7 @@ import functools
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,7 @@ from dncsync.columnar.column import PhoneColumn
 from dncsync.columnar.digitdfa import (
     MAX_NSN,
     Unsupported,
+    ValidityDfa,
     first_digits,
     pattern_dfa,
     validity_dfa,
@@ -228,9 +229,8 @@ def _national_us(
     nsn_len = counts - drop
     nsn = _suffix(values, nsn_len)
     picked = rows[handled]
-    _judge_all(
-        verdicts, picked, np.ones(picked.size, np.int64), nsn[handled], nsn_len[handled], strictness
-    )
+    ones = np.ones(picked.size, np.int64)
+    _judge_all(verdicts, picked, ones, nsn[handled], nsn_len[handled], strictness, [1])
 
 
 def _international(
@@ -271,6 +271,12 @@ def _international(
     codes, slot = np.unique(cc, return_inverse=True)
     starts = np.array([_prefix_starts(code) for code in codes.tolist()], np.int64)
     tried = np.flatnonzero((starts[slot] >> head_digits(rest, rest_len, 1)) & 1)
+    literal = np.array([_literal_prefix(code) for code in codes.tolist()], np.int64).reshape(-1, 2)
+    by_digits = literal[slot[tried], 1] > 0
+    if by_digits.any() and _strip_literal(
+        tried[by_digits], cc, literal[slot], rest, rest_len, nsn, nsn_len, judged
+    ):
+        tried = tried[~by_digits]
     for index in np.unique(slot[tried]).tolist():
         group = tried[slot[tried] == index]
         code = int(codes[index])
@@ -278,6 +284,66 @@ def _international(
         assert region is not None
         _strip(region, group, rest, rest_len, nsn, nsn_len, judged)
     _judge_all(verdicts, rows[judged], cc[judged], nsn[judged], nsn_len[judged], strictness)
+
+
+@functools.cache
+def _literal_prefix(code: int) -> tuple[int, int]:
+    """(value, digits) of the code's national prefix when it is a plain digit string and no
+    transform rule applies (most regions: "0"); (0, 0) otherwise."""
+    region = region_rules(code, phonenumbers.region_code_for_country_code(code))
+    text = None if region is None else region.prefix_for_parsing
+    if region is None or text is None or not text.isdigit() or region.has_transform:
+        return 0, 0
+    return int(text), len(text)
+
+
+def _strip_literal(
+    group: Ints,
+    cc: Ints,
+    literal: Ints,
+    rest: npt.NDArray[np.uint64],
+    rest_len: Ints,
+    nsn: npt.NDArray[np.uint64],
+    nsn_len: Ints,
+    judged: Mask,
+) -> bool:
+    """_strip for the rows of regions with literal national prefixes, all codes in one pass.
+
+    `literal[row]` is (value, digits) of the row's prefix. False when a general pattern does
+    not compile (the caller then strips region by region).
+    """
+    generals = _judges(np.unique(cc[group]).tolist(), "general")
+    if generals is None:  # pragma: no cover - every general pattern in the metadata compiles
+        return False
+    beyond = rest_len[group] > MAX_NSN  # past what the general-pattern DFA reads: phonenumbers
+    judged[group[beyond]] = False
+    group = group[~beyond]
+    value, size = literal[group, 0], literal[group, 1]
+    hit = (rest_len[group] > size) & (head_digits(rest[group], rest_len[group], size) == value)
+    at = group[hit]
+    if not at.size:
+        return True
+    by_code = np.zeros(1000, np.int64)
+    codes = np.unique(cc[at]).tolist()
+    by_code[codes] = [generals.slots[code] for code in codes]
+    slot = by_code[cc[at]]
+    stripped_len = rest_len[at] - size[hit]
+    stripped = _suffix(rest[at], stripped_len)
+    viable = generals.decide(slot, rest[at], rest_len[at])
+    still = generals.decide(slot, stripped, stripped_len)
+    result = generals.length_result[slot, np.minimum(stripped_len, 20)]
+    take = ~(viable & ~still) & ~np.isin(result, _KEEPS_PREFIX)
+    nsn[at[take]] = stripped[take]
+    nsn_len[at[take]] = stripped_len[take]
+    return True
+
+
+# _test_number_length answers after stripping for which parse() keeps the national prefix.
+_KEEPS_PREFIX = [
+    ValidationResult.TOO_SHORT,
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+    ValidationResult.INVALID_LENGTH,
+]
 
 
 @functools.cache
@@ -442,43 +508,67 @@ class _Judges:
     valid: Mask
     starts: Ints  # by slot: the start state * 10
     length_result: Ints  # by slot and NSN length 0..20: _test_number_length's answer
+    pairs: Ints = field(init=False)  # two digits at a time: pairs[state * 100 + dd] = next * 100
+
+    def __post_init__(self) -> None:
+        following = self.moves.reshape(-1, 10) // 10
+        object.__setattr__(self, "pairs", following[following].reshape(-1) * 100)
 
     def decide(self, slot: Ints, nsn: npt.NDArray[np.uint64], lengths: Ints) -> Mask:
-        """is_valid_number for NSNs of the codes in `slot` (digit counts <= 17)."""
+        """is_valid_number for NSNs of the codes in `slot` (digit counts <= 17).
+
+        The walk takes two digits per step (a leading odd digit first, on its own).
+        """
         result = np.zeros(nsn.size, bool)
         for length in np.unique(lengths).tolist():
             rows = np.flatnonzero(lengths == length)
             left = nsn[rows].astype(np.int64)
-            digits = np.empty((length, rows.size), np.int64)
-            for place in range(length - 1, -1, -1):
-                digits[place] = left % 10
-                left //= 10
+            steps = length // 2
+            pairs = np.empty((steps, rows.size), np.int64)
+            for step in range(steps - 1, -1, -1):
+                pairs[step] = left % 100
+                left //= 100
             at = self.starts[slot[rows]]
-            for place in range(length):
-                at = self.moves[at + digits[place]]
-            result[rows] = self.valid[at // 10]
+            if length % 2:
+                at = self.moves[at + left]
+            at *= 10
+            for step in range(steps):
+                at = self.pairs[at + pairs[step]]
+            result[rows] = self.valid[at // 100]
         return result
 
 
-_judges_lock = threading.Lock()
-_judges_now = _Judges(
+_tables_lock = threading.Lock()
+_EMPTY = _Judges(
     {},
     np.zeros(10, np.int64),
     np.zeros(1, bool),
     np.zeros(0, np.int64),
     np.zeros((0, 21), np.int64),
 )
+_tables_now: dict[str, _Judges] = {"valid": _EMPTY, "general": _EMPTY}
 
 
-def _judges(codes: Sequence[int]) -> _Judges | None:
-    """The side-by-side tables holding `codes` (None if one's patterns do not compile)."""
-    global _judges_now
-    with _judges_lock:
-        current = _judges_now
+def _general_dfa(code: int) -> ValidityDfa | None:
+    """A full match of the code's main region's general pattern (phonenumbers' viability)."""
+    region = region_rules(code, phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code][0])
+    if region is None or region.general is None:  # pragma: no cover - every region has one
+        return None
+    try:
+        return pattern_dfa(region.general.pattern)
+    except Unsupported:  # pragma: no cover - every general pattern in the metadata compiles
+        return None
+
+
+def _judges(codes: Sequence[int], kind: str = "valid") -> _Judges | None:
+    """Side-by-side tables holding `codes`: is_valid_number ("valid") or the main region's
+    general pattern ("general"); None if one's patterns do not compile."""
+    with _tables_lock:
+        current = _tables_now[kind]
         missing = [code for code in codes if code not in current.slots]
         if not missing:
             return current
-        dfas = [validity_dfa(code) for code in missing]
+        dfas = [validity_dfa(code) if kind == "valid" else _general_dfa(code) for code in missing]
         if any(dfa is None for dfa in dfas):
             return None
         moves, valid, starts = [current.moves], [current.valid], [current.starts]
@@ -495,14 +585,14 @@ def _judges(codes: Sequence[int]) -> _Judges | None:
             starts.append(np.array([(offset + dfa.start) * 10], np.int64))
             lengths.append(np.array([main.length_result], np.int64))
             offset += dfa.valid.size
-        _judges_now = _Judges(
+        built = _tables_now[kind] = _Judges(
             slots,
             np.concatenate(moves),
             np.concatenate(valid),
             np.concatenate(starts),
             np.concatenate(lengths),
         )
-        return _judges_now
+        return built
 
 
 _REASON_BY_LENGTH = np.array([CODE[_LENGTH_REASONS[v]] for v in range(len(_LENGTH_REASONS))])
@@ -521,15 +611,19 @@ def _judge_all(
     nsn: npt.NDArray[np.uint64],
     nsn_len: Ints,
     strictness: Strictness,
+    codes: list[int] | None = None,
 ) -> None:
-    """is_valid_number (or is_possible_number) and the reject reason, for any calling codes."""
+    """is_valid_number (or is_possible_number) and the reject reason, for any calling codes.
+
+    `codes`: the distinct calling codes in `cc`, when the caller knows them.
+    """
     if rows.size == 0:
         return
     too_long = nsn_len > 17  # parse() refuses NSNs over 17 digits
     verdicts.code[rows[too_long]] = CODE[RejectReason.TOO_LONG]
     keep = ~too_long
     rows, cc, nsn, nsn_len = rows[keep], cc[keep], nsn[keep], nsn_len[keep]
-    codes = np.unique(cc).tolist()
+    codes = np.unique(cc).tolist() if codes is None else codes
     judges = _judges(codes)
     if judges is None:  # pragma: no cover - every pattern in the pinned metadata compiles
         for code in codes:
