@@ -145,7 +145,7 @@ def _csv_fields(values: pa.StringArray) -> pa.StringArray:
     nonempty = offsets[1:] > offsets[:-1]
     formula = nonempty & _FORMULA[data[np.minimum(offsets[:-1], max(data.size - 1, 0))]]
     counts = np.zeros(int(offsets[-1]) - int(offsets[0]) + 1, np.int32)
-    np.cumsum(_SPECIAL[data[offsets[0] : offsets[-1]]], out=counts[1:])
+    np.cumsum(_SPECIAL[data[offsets[0] : offsets[-1]]], dtype=np.int32, out=counts[1:])
     special = (counts[offsets[1:] - offsets[0]] - counts[offsets[:-1] - offsets[0]]) > 0
     if not formula.any() and not special.any():
         return values

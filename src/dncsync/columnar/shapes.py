@@ -56,6 +56,7 @@ for _byte, _lanes in (
 ):
     _LANE[_byte] = sum(1 << (_LANE_BITS * lane) for lane in _lanes)
 _LANE_MASK = np.uint32((1 << _LANE_BITS) - 1)
+_LANE_ARRAY = pa.array(_LANE, pa.uint32())
 
 
 def lane(totals: npt.NDArray[np.uint32], lane: int) -> Ints:
@@ -95,10 +96,13 @@ def _plain(column: pa.StringArray) -> _Plain:
     lengths = np.diff(offsets)
     sums = np.empty(data.size + 1, np.uint32)
     sums[0] = 0
-    np.cumsum(_LANE[data], out=sums[1:])
+    # pyarrow's take reads the uint8 indices as they are (numpy would widen them to intp).
+    lanes = _LANE_ARRAY.take(pa.array(data, pa.uint8())).to_numpy(zero_copy_only=False)
+    np.cumsum(lanes, dtype=np.uint32, out=sums[1:])
+    del lanes
     totals = sums[offsets[1:]] - sums[offsets[:-1]]
     digit_at = np.flatnonzero((data - np.uint8(48)) < 10)
-    starts = np.searchsorted(digit_at, offsets)
+    starts = np.searchsorted(digit_at, offsets)  # digits before each row
     digits = np.diff(starts)
     candidate = (lengths <= 250) & (lane(totals, 0) == 0) & (digits >= 2) & (lane(totals, 3) <= 1)
     rows = np.flatnonzero(candidate)
@@ -115,9 +119,12 @@ def _plain(column: pa.StringArray) -> _Plain:
     strings = pa.StringArray.from_buffers(
         size, pa.py_buffer(starts.astype(np.int32)), pa.py_buffer(digit_bytes)
     ).take(pa.array(rows))
-    if rows.size and int(counts.max()) > MAX_DIGITS:
-        strings = pc.utf8_slice_codeunits(strings, start=-MAX_DIGITS)  # the last 19 digits
-    values = np.asarray(pc.cast(strings, pa.uint64()).to_numpy(zero_copy_only=False), np.uint64)
+    values = np.zeros(rows.size, np.uint64)
+    short = counts <= MAX_DIGITS
+    values[short] = _as_integers(strings.filter(pa.array(short)))
+    if not short.all():  # keep the last 19 digits of longer ones
+        long = pc.utf8_slice_codeunits(strings.filter(pa.array(~short)), start=-MAX_DIGITS)
+        values[~short] = _as_integers(long)
     leading = np.zeros(rows.size, np.int64)
     for ahead in range(3):
         at = first_digit + np.minimum(ahead, counts - 1)
@@ -242,6 +249,11 @@ def _odd_shapes(column: pa.StringArray) -> _Odd:
     digit_values, counts = read_digits(fast) if plain.size else (np.empty(0, np.uint64), plain)
     plus = as_bools(pc.match_substring_regex(fast, _PLUS_RE)) if plain.size else np.zeros(0, bool)
     return _Odd(code, extension, vanity, plain, digit_values, counts, plus)
+
+
+def _as_integers(digits: pa.StringArray) -> npt.NDArray[np.uint64]:
+    """Digit strings (1 to 19 digits) as unsigned integers."""
+    return np.asarray(pc.cast(digits, pa.uint64()).to_numpy(zero_copy_only=False), np.uint64)
 
 
 def read_digits(core: pa.StringArray) -> tuple[npt.NDArray[np.uint64], Ints]:
