@@ -63,6 +63,12 @@ def test_shipped_tables_are_the_compiled_ones(code: int) -> None:
     assert compiled is not None
     assert np.array_equal(shipped.table, compiled.table)
     assert np.array_equal(shipped.valid, compiled.valid)
+    shipped_general = digitdfa.general_dfa(code)
+    compiled_general = digitdfa._general(code)
+    assert shipped_general is not None
+    assert compiled_general is not None
+    assert np.array_equal(shipped_general.table, compiled_general.table)
+    assert np.array_equal(shipped_general.valid, compiled_general.valid)
 
 
 @pytest.mark.parametrize(

@@ -357,6 +357,32 @@ def pattern_dfa(pattern: str) -> ValidityDfa:
     return _determinize(nfa, start, {end: _Tag(0, "general", frozenset())}, [], whole=True)
 
 
+@functools.cache
+def general_dfa(calling_code: int) -> ValidityDfa | None:
+    """A full match of the general pattern of the code's main region (None if unsupported)."""
+    shipped = _shipped()
+    if shipped is not None and f"gt{calling_code}" in shipped:
+        table = shipped[f"gt{calling_code}"].astype(np.int32)
+        return ValidityDfa(table, shipped[f"gv{calling_code}"].astype(bool), 1)
+    return _general(calling_code)
+
+
+def _general(calling_code: int) -> ValidityDfa | None:
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(calling_code, ())
+    metadata = (
+        PhoneMetadata.metadata_for_region_or_calling_code(calling_code, regions[0])
+        if regions
+        else None
+    )
+    general = None if metadata is None else metadata.general_desc
+    if general is None or not general.national_number_pattern:
+        return None
+    try:
+        return pattern_dfa(general.national_number_pattern)
+    except Unsupported:
+        return None
+
+
 def _determinize(
     nfa: _Nfa, start: int, tags: dict[int, _Tag], leading: list[bool], *, whole: bool = False
 ) -> ValidityDfa:
@@ -445,9 +471,13 @@ def write_tables(path: Path = _TABLES) -> int:
         if compiled is not None:
             tables[f"t{code}"] = compiled.table
             tables[f"v{code}"] = compiled.valid
+        general = _general(code)
+        if general is not None:
+            tables[f"gt{code}"] = general.table
+            tables[f"gv{code}"] = general.valid
     with path.open("wb") as out:
         np.savez_compressed(out, **tables)  # type: ignore[arg-type]
-    return len(tables) // 2
+    return sum(1 for name in tables if name.startswith("t"))
 
 
 if __name__ == "__main__":  # python -m dncsync.columnar.digitdfa

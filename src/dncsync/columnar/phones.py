@@ -31,9 +31,8 @@ from dncsync.columnar.column import PhoneColumn
 from dncsync.columnar.digitdfa import (
     MAX_NSN,
     Unsupported,
-    ValidityDfa,
     first_digits,
-    pattern_dfa,
+    general_dfa,
     validity_dfa,
 )
 from dncsync.columnar.shapes import (
@@ -282,7 +281,7 @@ def _international(
         code = int(codes[index])
         region = region_rules(code, phonenumbers.region_code_for_country_code(code))
         assert region is not None
-        _strip(region, group, rest, rest_len, nsn, nsn_len, judged)
+        _strip(code, region, group, rest, rest_len, nsn, nsn_len, judged)
     _judge_all(verdicts, rows[judged], cc[judged], nsn[judged], nsn_len[judged], strictness)
 
 
@@ -360,6 +359,7 @@ def _prefix_starts(code: int) -> int:
 
 
 def _strip(
+    code: int,
     region: Region,
     group: Ints,
     rest: npt.NDArray[np.uint64],
@@ -380,9 +380,8 @@ def _strip(
     group = group[~beyond]
     general = region.general
     assert general is not None
-    try:
-        general_match = pattern_dfa(general.pattern)
-    except Unsupported:  # pragma: no cover - every general pattern in the metadata compiles
+    general_match = general_dfa(code)
+    if general_match is None:  # pragma: no cover - every general pattern in the metadata compiles
         judged[group] = False
         return
     if prefix_text.isdigit():  # a literal national prefix ("0", "8"): compared as digits
@@ -549,17 +548,6 @@ _EMPTY = _Judges(
 _tables_now: dict[str, _Judges] = {"valid": _EMPTY, "general": _EMPTY}
 
 
-def _general_dfa(code: int) -> ValidityDfa | None:
-    """A full match of the code's main region's general pattern (phonenumbers' viability)."""
-    region = region_rules(code, phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code][0])
-    if region is None or region.general is None:  # pragma: no cover - every region has one
-        return None
-    try:
-        return pattern_dfa(region.general.pattern)
-    except Unsupported:  # pragma: no cover - every general pattern in the metadata compiles
-        return None
-
-
 def _judges(codes: Sequence[int], kind: str = "valid") -> _Judges | None:
     """Side-by-side tables holding `codes`: is_valid_number ("valid") or the main region's
     general pattern ("general"); None if one's patterns do not compile."""
@@ -568,7 +556,7 @@ def _judges(codes: Sequence[int], kind: str = "valid") -> _Judges | None:
         missing = [code for code in codes if code not in current.slots]
         if not missing:
             return current
-        dfas = [validity_dfa(code) if kind == "valid" else _general_dfa(code) for code in missing]
+        dfas = [validity_dfa(code) if kind == "valid" else general_dfa(code) for code in missing]
         if any(dfa is None for dfa in dfas):
             return None
         moves, valid, starts = [current.moves], [current.valid], [current.starts]
