@@ -6,6 +6,8 @@ emulator uses OAuth's `{error, error_description}` for all of them (a choice; PL
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -81,3 +83,15 @@ def cxone_error(
 def cxone_not_renderable() -> Response:
     """Choice: 406 text/plain, what CXone's Admin API says without `Accept: application/json`."""
     return PlainTextResponse("No known way to render data", 406)
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The (user, password) of an `Authorization: Basic` header; None when absent or malformed."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password

@@ -8,7 +8,6 @@ valid bearer token.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 import secrets
@@ -21,7 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dncsync.emulator.answers import context, cxone_error, cxone_not_renderable
+from dncsync.emulator.answers import (
+    basic_credentials,
+    context,
+    cxone_error,
+    cxone_not_renderable,
+)
 from dncsync.emulator.cxone_store import CxoneError, Group, phone_key
 from dncsync.emulator.state import EmulatorState
 
@@ -126,23 +130,12 @@ def _token_answer(request: Request, state: EmulatorState, access_key_id: str) ->
     )
 
 
-def _basic(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return user, password
-
-
 async def token(request: Request) -> Response:
     """POST /auth/token: password grant (access key) or refresh_token, Basic client auth."""
     state = _state(request)
     settings = state.settings
     form = {k: v[0] for k, v in parse_qs(context(request).body.decode("utf-8", "replace")).items()}
-    if _basic(request) != (settings.client_id, settings.client_secret):
+    if basic_credentials(request) != (settings.client_id, settings.client_secret):
         return cxone_error(401, "invalid_client", "Client authentication failed")
     grant = form.get("grant_type")
     if grant == "password":

@@ -7,8 +7,6 @@ lock after the bearer token is checked (401 `authentication.required`, `bad.cred
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 from collections.abc import Awaitable, Callable
@@ -19,7 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dncsync.emulator.answers import context, genesys_error, genesys_error_body
+from dncsync.emulator.answers import (
+    basic_credentials,
+    context,
+    genesys_error,
+    genesys_error_body,
+)
 from dncsync.emulator.genesys_store import GenesysError, import_status_json, iso, parse_expiration
 from dncsync.emulator.state import EmulatorState
 
@@ -81,17 +84,6 @@ def _endpoint(
 # OAuth -------------------------------------------------------------------------------
 
 
-def _basic(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return user, password
-
-
 def _oauth_error(request: Request, status: int, code: str, error: str, message: str) -> Response:
     body = genesys_error_body(status, code, message, context(request).correlation_id)
     body.update({"error": error, "error_description": message})
@@ -110,7 +102,7 @@ async def token(request: Request) -> Response:
             "unsupported_grant_type",
             "grant_type must be client_credentials",
         )
-    pair = _basic(request)
+    pair = basic_credentials(request)
     settings = state.settings
     if pair != (settings.client_id, settings.client_secret):
         return _oauth_error(
