@@ -267,33 +267,65 @@ class TargetReportBuilder:
         *,
         started_at: datetime,
     ) -> BatchRecord:
-        """Record a target's `BatchResult` for a batch (`plan.Batch` or `WriteBatch`).
-
-        The result's waits are summed per batch, so the timeline shows them as one span at
-        the batch's start, standing for all the 429s it met.
-        """
-        failures = [(phone, *_split_error(text)) for phone, text in result.failed.items()]
-        codes = {code for _, code, _ in failures}
-        record = self.record_batch(
+        """Record a target's `BatchResult` for a batch (`plan.Batch` or `WriteBatch`)."""
+        return self.record_answer(
             action=batch.action,
             count=len(batch.phones),
             acknowledged=len(result.acknowledged),
-            attempts=max(result.attempts, 1),
-            started_at=started_at,
+            failed=result.failed.items(),
+            attempts=result.attempts,
             duration_seconds=result.duration_seconds,
-            correlation_id=result.correlation_ids[-1] if result.correlation_ids else None,
-            http_status=result.status,
+            correlation_ids=result.correlation_ids,
+            status=result.status,
+            rate_limited=result.rate_limited,
+            waited_seconds=result.waited_seconds,
+            expires=batch.expires,
+            started_at=started_at,
+        )
+
+    def record_answer(
+        self,
+        *,
+        action: str,
+        count: int,
+        acknowledged: int,
+        failed: Iterable[tuple[str, str]],
+        attempts: int,
+        duration_seconds: float,
+        correlation_ids: Sequence[str],
+        status: int | None,
+        rate_limited: int,
+        waited_seconds: float,
+        expires: date | None,
+        started_at: datetime,
+    ) -> BatchRecord:
+        """Record one batch from the platform's answer; `failed` as (phone, "code: message").
+
+        A batch's waits are summed, so the timeline shows them as one span at the batch's
+        start, standing for all the 429s it met.
+        """
+        failures = [(phone, *_split_error(text)) for phone, text in failed]
+        codes = {code for _, code, _ in failures}
+        record = self.record_batch(
+            action=action,
+            count=count,
+            acknowledged=acknowledged,
+            attempts=max(attempts, 1),
+            started_at=started_at,
+            duration_seconds=duration_seconds,
+            correlation_id=correlation_ids[-1] if correlation_ids else None,
+            http_status=status,
             error_code=codes.pop() if len(codes) == 1 else None,
             failures=failures,
-            expires=batch.expires,
+            expires=expires,
         )
-        if result.waited_seconds > 0 or result.rate_limited:
+        if waited_seconds > 0 or rate_limited:
             self.record_wait(
                 started_at,
-                result.waited_seconds,
-                status=429 if result.rate_limited else None,
+                waited_seconds,
+                status=429 if rate_limited else None,
                 batch=record.number,
-                count=max(result.rate_limited, 1),
+                count=max(rate_limited, 1),
             )
         return record
 

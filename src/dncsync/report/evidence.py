@@ -14,7 +14,7 @@ audit log and writes `report.json` and `report.html` beside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -219,33 +219,20 @@ def fill_target(
         target.stop(outcome.stopped)
     batches: list[BatchOutcome] = sorted(outcome.batches, key=lambda b: b.started_at)
     for batch in batches:
-        at = _wall(started, origin, batch.started_at)
-        # `errors`: phone -> "code: message", or (phone, "code: message") pairs; full or
-        # masked phones alike (the builder masks what is not masked yet).
-        pairs = batch.errors.items() if isinstance(batch.errors, Mapping) else batch.errors
-        failures = [(phone, *_split(text)) for phone, text in pairs]
-        codes = {code for _, code, _ in failures}
-        record = target.record_batch(
+        target.record_answer(
             action=batch.action,
             count=batch.count,
             acknowledged=batch.acknowledged,
-            attempts=max(batch.attempts, 1),
-            started_at=at,
+            failed=batch.errors,  # full numbers: the builder masks them
+            attempts=batch.attempts,
             duration_seconds=batch.duration_seconds,
-            correlation_id=batch.correlation_ids[-1] if batch.correlation_ids else None,
-            http_status=batch.status,
-            error_code=codes.pop() if len(codes) == 1 else None,
-            failures=failures,
+            correlation_ids=batch.correlation_ids,
+            status=batch.status,
+            rate_limited=batch.rate_limited,
+            waited_seconds=batch.waited_seconds,
             expires=batch.expires,
+            started_at=_wall(started, origin, batch.started_at),
         )
-        if batch.waited_seconds > 0 or batch.rate_limited:
-            target.record_wait(
-                at,
-                batch.waited_seconds,
-                status=429 if batch.rate_limited else None,
-                batch=record.number,
-                count=max(batch.rate_limited, 1),
-            )
     if batches:
         first = _wall(started, origin, batches[0].started_at)
         last = max(
@@ -253,11 +240,6 @@ def fill_target(
             for b in batches
         )
         target.set_push_window(first, last)
-
-
-def _split(text: str) -> tuple[str, str]:
-    code, sep, message = text.partition(": ")
-    return (code.strip() or "unknown", message.strip()) if sep else (text.strip() or "unknown", "")
 
 
 def _note_timeliness(
