@@ -290,3 +290,36 @@ def test_distinct_metadata_keys_match_numpy_unique(rows: list[tuple[int, int, in
     unique, inverse = _distinct(key, strength, requested, collected)
     assert np.array_equal(unique[inverse], key)
     assert sorted(unique.tolist()) == np.unique(key).tolist()
+
+
+def test_small_blocks_give_the_same_result_as_one_exact_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Odd lines scattered through a file: blocks read by pyarrow or line by line agree."""
+    from dncsync.sources import records
+
+    rng = random.Random(11)
+    rows = _rows(12, 3_000)
+    odd = [
+        "(415) 555-2671,Caf\u00e9,crm,2024-01-01\n".encode("cp1252"),
+        b'"(212) 555\n0123",litigator,crm,2024-01-01\n',
+        b"(650) 253-0000,opt-out\n",
+        b"\n",
+        b"   \n",
+        b'4155552671,"said ""stop""",web,03/04/2023\r\n',
+    ]
+    lines = [HEADER.encode()] + [row.encode() for row in rows]
+    for _ in range(40):
+        lines.insert(rng.randrange(1, len(lines)), rng.choice(odd))
+    path = write(tmp_path / "odd.csv", b"".join(lines))
+
+    def read() -> tuple[object, ...]:
+        result, rejects = run(path)
+        found = [(r.line, r.raw_phone, r.reason) for r in rejects.rejects]
+        return list(result.entries()), result.accounting, found
+
+    monkeypatch.setattr(records, "BLOCK_BYTES", 1 << 24)  # one block: odd lines make it exact
+    whole = read()
+    monkeypatch.setattr(records, "BLOCK_BYTES", 2_048)
+    assert read() == whole
+    assert whole[1].warnings["cp1252_line"] > 0  # type: ignore[attr-defined]

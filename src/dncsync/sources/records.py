@@ -131,13 +131,13 @@ class CsvRecords:
         stream: BinaryIO,
         spec: SourceSpec,
         batch_rows: int = BATCH_ROWS,
-        block_bytes: int = BLOCK_BYTES,
+        block_bytes: int | None = None,  # default: BLOCK_BYTES
         blocks: bool = True,
     ) -> None:
         self._stream = stream
         self._spec = spec
         self._batch_rows = batch_rows
-        self._block_bytes = block_bytes
+        self._block_bytes = block_bytes or BLOCK_BYTES
         self._blocks_allowed = blocks
         self._encoding = _checked_encoding(spec)
         self.blank_lines = 0
