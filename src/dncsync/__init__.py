@@ -1,7 +1,5 @@
 """dncsync: keep contact-center do-not-call lists exactly in sync with compliance sources."""
 
-import importlib.metadata as _metadata
-
 from dncsync.errors import (
     AlreadyRunning,
     AuthError,
@@ -24,10 +22,21 @@ from dncsync.model import (
     Strictness,
 )
 
-try:
-    __version__ = _metadata.version("dncsync")
-except _metadata.PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> str:
+    # The version is read from the installed metadata on first use: importlib.metadata costs
+    # every command about 0.05 s to import, and only reports and the User-Agent need it.
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("dncsync")
+    except importlib.metadata.PackageNotFoundError:  # a source tree, not installed
+        version = "0.0.0"
+    globals()["__version__"] = version
+    return version
+
 
 __all__ = [
     "Accounting",

@@ -23,8 +23,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from dncsync import logs, wiring
 from dncsync.audit import AuditLog, RunFiles
 from dncsync.config import Config, SourceConfig, TargetConfig, resolve_path
@@ -40,7 +38,7 @@ from dncsync.targets import Target, TargetSettings, build_target
 if TYPE_CHECKING:
     from dncsync.reconcile import Drift
 
-log = structlog.get_logger("dncsync.engine")
+log = logs.logger("dncsync.engine")
 
 SAMPLE_SIZE = 5
 

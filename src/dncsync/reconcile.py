@@ -32,9 +32,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
-from dncsync import engine, wiring
+from dncsync import engine, logs, wiring
 from dncsync.audit import RunFiles
 from dncsync.config import Config, TargetConfig, resolve_path
 from dncsync.engine import TargetOutcome
@@ -54,7 +52,7 @@ from dncsync.state import StateStore
 from dncsync.targets import TargetSettings, build_target
 from dncsync.targets.base import RemoteRecord, Target
 
-log = structlog.get_logger("dncsync.reconcile")
+log = logs.logger("dncsync.reconcile")
 
 SAMPLE_SIZE = 5
 

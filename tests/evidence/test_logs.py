@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,30 @@ def test_quiet_prints_nothing_but_still_audits(tmp_path: Path) -> None:
 def test_masking_twice_changes_nothing(text: str) -> None:
     once = mask_text(text)
     assert mask_text(once) == once
+
+
+_LATE_IMPORT = """
+import sys
+from dncsync.logs import LogFormat, configure_logging
+configure_logging(LogFormat.JSON, level="info")
+assert "structlog" not in sys.modules, "configuring alone loads structlog"
+import dncsync.engine  # a module that logs: loads structlog, which applies the setup
+dncsync.engine.log.info("batch sent", phone="+14155552671")
+"""
+
+
+@pytest.mark.parametrize("order", ["configure first", "import first"])
+def test_setup_applies_whichever_comes_first_configure_or_import(order: str) -> None:
+    """structlog loads lazily (start-up time); the setup must reach it either way."""
+    script = _LATE_IMPORT
+    if order == "import first":
+        script = "import dncsync.engine\n" + script.replace(
+            'assert "structlog" not in sys.modules, "configuring alone loads structlog"', ""
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    event = json.loads(done.stderr.strip().splitlines()[-1])
+    assert event["event"] == "batch sent"
+    assert event["phone"] == "+1415555****"
+    assert done.stdout == ""

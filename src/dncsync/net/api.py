@@ -23,8 +23,8 @@ from typing import IO, Any
 
 import httpx
 import stamina
-import structlog
 
+from dncsync import logs
 from dncsync.errors import ConfigError
 from dncsync.net.auth import TokenUnavailable
 from dncsync.net.pacing import Pacer
@@ -36,7 +36,7 @@ from dncsync.net.retry import (
     retry_delay,
 )
 
-_log = structlog.get_logger()
+_log = logs.logger()
 
 # dncsync logs each retry itself (`net.retry`, with the target, path and status); stamina's
 # default hook would add a second, less informative warning for the same retry. Only this

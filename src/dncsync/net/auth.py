@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import structlog
 
+from dncsync import logs
 from dncsync.errors import AuthError, ConfigError
 
 Clock = Callable[[], float]
 
-_log = structlog.get_logger()
+_log = logs.logger()
 
 REFRESH_MARGIN_MAX_SECONDS = 600.0
 REFRESH_MARGIN_FRACTION = 0.1

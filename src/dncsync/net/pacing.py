@@ -22,10 +22,11 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import structlog
 from aiolimiter import AsyncLimiter
 
-_log = structlog.get_logger()
+from dncsync import logs
+
+_log = logs.logger()
 
 BURST_SECONDS = 0.0  # the bucket holds one request: no burst into a fresh window
 WINDOW_MARGIN_SECONDS = 0.1  # resume a little after the platform's window resets

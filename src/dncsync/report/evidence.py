@@ -21,8 +21,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from dncsync import logs
 from dncsync.audit import AuditLog, AuditSeal, RunFiles
 from dncsync.config import Config, resolve_path
@@ -34,7 +32,7 @@ from dncsync.report.model import AuditReference, RunReport
 if TYPE_CHECKING:
     from dncsync.engine import BatchOutcome, RunResult, TargetOutcome
 
-log = structlog.get_logger("dncsync.evidence")
+log = logs.logger("dncsync.evidence")
 
 
 def default_runs_dir(state_path: Path) -> Path:

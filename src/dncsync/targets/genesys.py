@@ -25,8 +25,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import structlog
 
+from dncsync import logs
 from dncsync.errors import ConfigError, PartialFailure
 from dncsync.net.auth import Clock, GenesysAuth
 from dncsync.net.retry import Outcome
@@ -40,7 +40,7 @@ from dncsync.targets.http import (
     log_batch,
 )
 
-log = structlog.get_logger()
+log = logs.logger()
 
 # Region -> API host, as the official SDK's PureCloudRegionHosts lists them. The login host
 # is the API host with `api.` replaced by `login.`.

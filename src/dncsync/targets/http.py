@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol, Self
 
 import httpx
-import structlog
 
+from dncsync import logs
 from dncsync.errors import AuthError, ConfigError, PartialFailure
 from dncsync.logs import mask_phone, mask_text
 from dncsync.net.api import ApiClient, Exchange, utc_now
@@ -19,7 +19,7 @@ from dncsync.net.pacing import Pacer
 from dncsync.net.retry import Outcome, RetryPolicy, classify
 from dncsync.targets.base import Action, BatchResult, RemoteRecord
 
-log = structlog.get_logger()
+log = logs.logger()
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _MESSAGE_LIMIT = 200
