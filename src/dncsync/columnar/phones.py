@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from phonenumbers import PhoneMetadata, ValidationResult
 from phonenumbers.phonenumberutil import _test_number_length
 
+from dncsync.columnar import kernels
 from dncsync.columnar.column import PhoneColumn
 from dncsync.columnar.digitdfa import (
     MAX_NSN,
@@ -203,6 +204,18 @@ def _national_us(
     (and a second 1); 12+ digits after a 1 drop the 1 (and a second and third 1, see
     below); otherwise the digits stay.
     """
+    compiled = kernels.compiled()
+    if compiled is not None and _US_AS_EXPECTED:
+        nsn = np.empty(values.size, np.uint64)
+        nsn_len = np.empty(values.size, np.int64)
+        handled_bytes = np.empty(values.size, np.uint8)
+        values, counts = np.ascontiguousarray(values), np.ascontiguousarray(counts)
+        compiled.national_us(values, counts, values.size, nsn, nsn_len, handled_bytes)
+        handled = handled_bytes.view(bool)
+        picked = rows[handled]
+        ones = np.ones(picked.size, np.int64)
+        _judge_all(verdicts, picked, ones, nsn[handled], nsn_len[handled], strictness, [1])
+        return
     first = head_digits(values, counts, 1)
     second = head_digits(values, counts, 2) % 10
     third = head_digits(values, counts, 3) % 10
@@ -617,6 +630,31 @@ def _judge_all(
         for code in codes:
             group = np.flatnonzero(cc == code)
             _judge(verdicts, rows[group], code, nsn[group], nsn_len[group], strictness)
+        return
+    compiled = kernels.compiled()
+    if compiled is not None:
+        by_code = np.full(1000, -1, np.int64)
+        by_code[codes] = [judges.slots[code] for code in codes]
+        code_out = np.empty(rows.size, np.int64)
+        keys_out = np.empty(rows.size, np.uint64)
+        compiled.judge(
+            *(np.ascontiguousarray(a) for a in (cc, nsn, nsn_len)),
+            by_code,
+            judges.length_result,
+            judges.moves,
+            judges.valid,
+            judges.starts,
+            _REASON_BY_LENGTH,
+            _POSSIBLE_BY_LENGTH,
+            strictness is Strictness.POSSIBLE,
+            CODE[RejectReason.TOO_LONG],
+            _ACCEPT,
+            FALLBACK,
+            code_out,
+            keys_out,
+        )
+        verdicts.code[rows] = code_out
+        verdicts.keys[rows] = keys_out
         return
     by_code = np.zeros(1000, np.int64)
     by_code[codes] = [judges.slots[code] for code in codes]

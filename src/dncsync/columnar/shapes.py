@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dncsync.columnar import kernels
 from dncsync.model import RejectReason
 from dncsync.rejects import REASON_CODES
 
@@ -75,7 +76,25 @@ class _Plain:
 
 
 def _plain(column: pa.StringArray) -> _Plain:
-    """Find the rows matching _PLAIN_RE (at most 250 bytes) with numpy, and read their digits.
+    """Find the rows matching _PLAIN_RE (at most 250 bytes) and read their digits."""
+    compiled = kernels.compiled()
+    if compiled is None:
+        return _plain_numpy(column)
+    size = len(column)
+    offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset : column.offset + size + 1]
+    data = column.buffers()[2]
+    ok = np.empty(size, np.uint8)
+    values = np.empty(size, np.uint64)
+    counts = np.empty(size, np.int64)
+    plus = np.empty(size, np.uint8)
+    leading = np.empty(size, np.int64)
+    compiled.plain(offsets, b"" if data is None else data, size, ok, values, counts, plus, leading)
+    rows = np.flatnonzero(ok)
+    return _Plain(rows, values[rows], counts[rows], plus[rows] == 1, leading[rows])
+
+
+def _plain_numpy(column: pa.StringArray) -> _Plain:
+    """_plain with numpy: the reference for the compiled kernel, and its fallback.
 
     Equivalent to the regex for values without other bytes: before the first digit only
     spaces, "(" and at most one "+"; after the last digit only spaces and ")"; at least two

@@ -1,0 +1,342 @@
+/*
+ * dncsync.columnar._kernels: the fast path's per-row loops, compiled.
+ *
+ * Each function is one pass over a batch that the numpy code in dncsync.columnar.shapes and
+ * dncsync.columnar.phones does as a dozen array passes, with the same answers: the numpy code
+ * is the reference (tests/ingest/test_kernels.py holds the two together) and runs wherever
+ * this module was not built. Arguments are buffers (numpy arrays, pyarrow buffers); results
+ * are written into arrays the caller allocated. The GIL is released while a loop runs, so the
+ * reading thread parses the next block meanwhile.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_DIGITS 19
+#define MAX_ROW_BYTES 250
+
+static const uint64_t POW10[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+    100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+    10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+    100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
+};
+
+/* Buffers of the expected item size and count; released together. */
+typedef struct {
+    Py_buffer views[16];
+    int count;
+} Views;
+
+static void release(Views *views) {
+    for (int i = 0; i < views->count; i++) PyBuffer_Release(&views->views[i]);
+    views->count = 0;
+}
+
+/* A buffer of at least `items` items of `size` bytes; NULL (exception set) otherwise. */
+static void *view(Views *views, PyObject *object, Py_ssize_t size, Py_ssize_t items,
+                  int writable, const char *name) {
+    Py_buffer *buffer = &views->views[views->count];
+    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(object, buffer, flags) < 0) return NULL;
+    views->count++;
+    if (buffer->len < size * items) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes, %zd needed", name, buffer->len,
+                     size * items);
+        return NULL;
+    }
+    return buffer->buf;
+}
+
+/* Digits of x (< 10^19) above the last `keep` ones: x // 10^(count - keep), as head_digits. */
+static inline int64_t head(uint64_t value, int64_t count, int64_t keep) {
+    int64_t shift = count - keep;
+    if (shift < 0) shift = 0;
+    if (shift > 19) shift = 19;
+    return (int64_t)(value / POW10[shift]);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * plain(offsets, data, rows, ok, values, counts, plus, leading)
+ *
+ * shapes._plain: a value in the plain shape `[ (]*\+?[ (]*[0-9][0-9 ().\-/]*[0-9][ )]*`
+ * (at most 250 bytes) gets ok = 1, its digit count, its last 19 digits as an integer, whether
+ * a + leads, and its first three digits (the last digit repeated when it has fewer).
+ * `offsets` are the column's int32 value offsets (rows + 1 of them) into `data`.
+ */
+enum { OTHER = 0, DIGIT, SPACE, OPEN, CLOSE, SEPARATOR, PLUS };
+
+static unsigned char byte_class[256];
+
+static void init_classes(void) {
+    memset(byte_class, OTHER, sizeof byte_class);
+    for (int c = '0'; c <= '9'; c++) byte_class[c] = DIGIT;
+    byte_class[' '] = SPACE;
+    byte_class['('] = OPEN;
+    byte_class[')'] = CLOSE;
+    byte_class['.'] = SEPARATOR;
+    byte_class['-'] = SEPARATOR;
+    byte_class['/'] = SEPARATOR;
+    byte_class['+'] = PLUS;
+}
+
+static PyObject *plain(PyObject *self, PyObject *args) {
+    PyObject *o_offsets, *o_data, *o_ok, *o_values, *o_counts, *o_plus, *o_leading;
+    Py_ssize_t rows;
+    if (!PyArg_ParseTuple(args, "OOnOOOOO", &o_offsets, &o_data, &rows, &o_ok, &o_values,
+                          &o_counts, &o_plus, &o_leading))
+        return NULL;
+    Views views = {.count = 0};
+    const int32_t *offsets = view(&views, o_offsets, 4, rows + 1, 0, "offsets");
+    const unsigned char *data = offsets ? view(&views, o_data, 1, 0, 0, "data") : NULL;
+    uint8_t *ok = data ? view(&views, o_ok, 1, rows, 1, "ok") : NULL;
+    uint64_t *values = ok ? view(&views, o_values, 8, rows, 1, "values") : NULL;
+    int64_t *counts = values ? view(&views, o_counts, 8, rows, 1, "counts") : NULL;
+    uint8_t *plus = counts ? view(&views, o_plus, 1, rows, 1, "plus") : NULL;
+    int64_t *leading = plus ? view(&views, o_leading, 8, rows, 1, "leading") : NULL;
+    if (leading == NULL) {
+        release(&views);
+        return NULL;
+    }
+    Py_ssize_t data_len = views.views[1].len;
+    if (rows > 0 && (offsets[0] < 0 || offsets[rows] > data_len || offsets[rows] < offsets[0])) {
+        release(&views);
+        PyErr_SetString(PyExc_ValueError, "offsets run outside the data");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        int32_t start = offsets[row], stop = offsets[row + 1];
+        ok[row] = 0;
+        if (stop - start > MAX_ROW_BYTES || stop < start) continue;
+        /* 0: before the first digit; 1: after a digit (or a separator after one). */
+        int64_t digits = 0;
+        int pluses = 0, bad = 0, before_plus = 0;
+        int after_bad = 0; /* "(" or a separator since the last digit */
+        uint64_t value = 0;
+        unsigned char first3[3] = {0, 0, 0};
+        for (int32_t at = start; at < stop; at++) {
+            unsigned char kind = byte_class[data[at]];
+            switch (kind) {
+            case DIGIT:
+                if (digits < 3) first3[digits] = (unsigned char)(data[at] - '0');
+                value = (value % POW10[18]) * 10 + (uint64_t)(data[at] - '0');
+                digits++;
+                after_bad = 0;
+                break;
+            case SPACE:
+                break;
+            case OPEN:
+                if (digits) after_bad = 1;
+                break;
+            case CLOSE:
+                if (!digits) bad = 1;
+                break;
+            case SEPARATOR:
+                if (!digits) bad = 1;
+                else after_bad = 1;
+                break;
+            case PLUS:
+                pluses++;
+                if (digits) bad = 1;
+                else before_plus++;
+                break;
+            default:
+                bad = 1;
+            }
+            if (bad) break;
+        }
+        if (bad || digits < 2 || pluses > 1 || after_bad || before_plus != pluses) continue;
+        ok[row] = 1;
+        values[row] = value;
+        counts[row] = digits;
+        plus[row] = (uint8_t)pluses;
+        int64_t lead = 0;
+        for (int ahead = 0; ahead < 3; ahead++) {
+            int64_t place = ahead < digits - 1 ? ahead : digits - 1;
+            lead = lead * 10 + first3[place > 2 ? 2 : place];
+        }
+        leading[row] = lead;
+    }
+    Py_END_ALLOW_THREADS
+    release(&views);
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * national_us(values, counts, rows, nsn, nsn_len, handled)
+ *
+ * phones._national_us for numbers written without + or 011 (3 to 19 digits), default region
+ * US, whose metadata phones._us_as_expected() checked: the NSN after the "1" prefixes, and
+ * handled = 0 for the "1" + 7-digit shapes that phonenumbers decides.
+ */
+static PyObject *national_us(PyObject *self, PyObject *args) {
+    PyObject *o_values, *o_counts, *o_nsn, *o_len, *o_handled;
+    Py_ssize_t rows;
+    if (!PyArg_ParseTuple(args, "OOnOOO", &o_values, &o_counts, &rows, &o_nsn, &o_len,
+                          &o_handled))
+        return NULL;
+    Views views = {.count = 0};
+    const uint64_t *values = view(&views, o_values, 8, rows, 0, "values");
+    const int64_t *counts = values ? view(&views, o_counts, 8, rows, 0, "counts") : NULL;
+    uint64_t *nsn = counts ? view(&views, o_nsn, 8, rows, 1, "nsn") : NULL;
+    int64_t *nsn_len = nsn ? view(&views, o_len, 8, rows, 1, "nsn_len") : NULL;
+    uint8_t *handled = nsn_len ? view(&views, o_handled, 1, rows, 1, "handled") : NULL;
+    if (handled == NULL) {
+        release(&views);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        uint64_t value = values[row];
+        int64_t count = counts[row];
+        int64_t first = head(value, count, 1);
+        int64_t second = head(value, count, 2) % 10;
+        int64_t third = head(value, count, 3) % 10;
+        int one = first == 1;
+        int odd = one && ((count == 8 && second == 3) || (count == 9 && second == 1 && third == 3));
+        int64_t drop = 0;
+        if (one && count == 11) drop = second == 1 ? 2 : 1;
+        if (one && count >= 12) {
+            drop = 1;
+            if (second == 1) drop = 2;
+            if (second == 1 && third == 1 && count - 3 >= 10) drop = 3;
+        }
+        int64_t length = count - drop;
+        int64_t clipped = length < 0 ? 0 : (length > 19 ? 19 : length);
+        nsn[row] = length >= 20 ? value : value % POW10[clipped];
+        nsn_len[row] = length;
+        handled[row] = (uint8_t)!odd;
+    }
+    Py_END_ALLOW_THREADS
+    release(&views);
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * judge(cc, nsn, nsn_len, slot_by_code, length_result, moves, valid, starts,
+ *       reason_by_length, possible_by_length, possible_only, too_long, accept, fallback,
+ *       code, keys)
+ *
+ * phones._judge_all for rows whose calling codes all have a slot in the tables: NSNs over 17
+ * digits are too long; otherwise _test_number_length's answer (length_result[slot * 21 +
+ * min(length, 20)]) and the validity DFA walked digit by digit (moves[state * 10 + digit] is
+ * the next state * 10; starts[slot] the start state * 10; valid[state]) give the verdict, and
+ * an accepted number that fits 19 digits its key, cc * 10^length + nsn.
+ */
+static PyObject *judge(PyObject *self, PyObject *args) {
+    PyObject *o_cc, *o_nsn, *o_len, *o_slot, *o_lengths, *o_moves, *o_valid, *o_starts;
+    PyObject *o_reasons, *o_possible, *o_code, *o_keys;
+    int possible_only;
+    long long too_long, accept, fallback;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOpLLLOO", &o_cc, &o_nsn, &o_len, &o_slot, &o_lengths,
+                          &o_moves, &o_valid, &o_starts, &o_reasons, &o_possible,
+                          &possible_only, &too_long, &accept, &fallback, &o_code, &o_keys))
+        return NULL;
+    Views views = {.count = 0};
+    /* Sizes come from the buffers: rows from cc, slots from starts, states from valid... */
+    const int64_t *cc = view(&views, o_cc, 8, 0, 0, "cc");
+    Py_ssize_t rows = cc ? views.views[0].len / 8 : 0;
+    const uint64_t *nsn = cc ? view(&views, o_nsn, 8, rows, 0, "nsn") : NULL;
+    const int64_t *nsn_len = nsn ? view(&views, o_len, 8, rows, 0, "nsn_len") : NULL;
+    const int64_t *slot_by_code = nsn_len ? view(&views, o_slot, 8, 1000, 0, "slots") : NULL;
+    const int64_t *starts = slot_by_code ? view(&views, o_starts, 8, 0, 0, "starts") : NULL;
+    Py_ssize_t slots = starts ? views.views[4].len / 8 : 0;
+    const int64_t *length_result =
+        starts ? view(&views, o_lengths, 8, slots * 21, 0, "length_result") : NULL;
+    const int64_t *moves = length_result ? view(&views, o_moves, 8, 0, 0, "moves") : NULL;
+    Py_ssize_t moves_size = moves ? views.views[6].len / 8 : 0;
+    const uint8_t *valid = moves ? view(&views, o_valid, 1, 0, 0, "valid") : NULL;
+    Py_ssize_t states = valid ? views.views[7].len : 0;
+    const int64_t *reasons = valid ? view(&views, o_reasons, 8, 0, 0, "reason_by_length") : NULL;
+    Py_ssize_t length_kinds = reasons ? views.views[8].len / 8 : 0;
+    const uint8_t *possible =
+        reasons ? view(&views, o_possible, 1, length_kinds, 0, "possible_by_length") : NULL;
+    int64_t *code = possible ? view(&views, o_code, 8, rows, 1, "code") : NULL;
+    uint64_t *keys = code ? view(&views, o_keys, 8, rows, 1, "keys") : NULL;
+    if (keys == NULL) {
+        release(&views);
+        return NULL;
+    }
+    int broken = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t row = 0; row < rows && !broken; row++) {
+        int64_t length = nsn_len[row];
+        keys[row] = 0;
+        if (length > 17) {
+            code[row] = too_long;
+            continue;
+        }
+        int64_t calling = cc[row];
+        int64_t slot = (calling >= 0 && calling < 1000) ? slot_by_code[calling] : -1;
+        if (slot < 0 || slot >= slots || length < 0) {
+            broken = 1;
+            break;
+        }
+        int64_t kind = length_result[slot * 21 + (length > 20 ? 20 : length)];
+        if (kind < 0 || kind >= length_kinds) {
+            broken = 1;
+            break;
+        }
+        int accepted;
+        uint64_t number = nsn[row];
+        if (possible_only) {
+            accepted = possible[kind] != 0;
+        } else {
+            unsigned char digit[17];
+            uint64_t left = number;
+            for (int64_t place = length - 1; place >= 0; place--) {
+                digit[place] = (unsigned char)(left % 10);
+                left /= 10;
+            }
+            int64_t at = starts[slot];
+            for (int64_t place = 0; place < length; place++) {
+                int64_t next = at + digit[place];
+                if (next < 0 || next >= moves_size) {
+                    broken = 1;
+                    break;
+                }
+                at = moves[next];
+            }
+            if (broken || at / 10 >= states || at < 0) {
+                broken = 1;
+                break;
+            }
+            accepted = valid[at / 10] != 0;
+        }
+        int64_t cc_digits = 1 + (calling >= 10) + (calling >= 100);
+        int fits = cc_digits + length <= MAX_DIGITS;
+        if (!accepted) {
+            code[row] = reasons[kind];
+        } else if (!fits) {
+            code[row] = fallback;
+        } else {
+            code[row] = accept;
+            keys[row] = (uint64_t)calling * POW10[length] + number;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(&views);
+    if (broken) {
+        PyErr_SetString(PyExc_ValueError, "a row's calling code, length or state is outside the tables");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"plain", plain, METH_VARARGS, "The plain shape's rows, digits and signs (shapes._plain)."},
+    {"national_us", national_us, METH_VARARGS, "US national numbers' NSNs (phones._national_us)."},
+    {"judge", judge, METH_VARARGS, "Verdicts and keys by calling code (phones._judge_all)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernels", "The fast path's per-row loops, compiled.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void) {
+    init_classes();
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,63 @@
+"""The compiled kernels give the numpy code's answers, array for array (they replace its loops)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dncsync.columnar import kernels, shapes
+from dncsync.columnar.phones import normalize_column
+from dncsync.model import Strictness
+
+from .messy import load_bench
+
+FIELDS = ("rows", "values", "counts", "plus", "leading")
+
+
+def test_the_kernels_are_built() -> None:
+    # pip builds them wherever a C compiler is at hand, as on every machine the tests run on;
+    # without them dncsync still works (numpy), about twice as slowly.
+    assert kernels.built(), "dncsync.columnar._kernels was not built: is a C compiler installed?"
+
+
+def assert_same_plain(column: pa.StringArray) -> None:
+    compiled = shapes._plain(column)
+    with kernels.numpy_only():
+        reference = shapes._plain(column)
+    for name in FIELDS:
+        got, want = getattr(compiled, name), getattr(reference, name)
+        assert np.array_equal(got, want), (name, got[:10], want[:10])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789 +()-./xé#\t", max_size=40), max_size=40))
+def test_plain_shapes_and_digits_match(values: list[str]) -> None:
+    assert_same_plain(pa.array(values, pa.string()))
+
+
+def test_plain_handles_slices_long_values_and_many_digits() -> None:
+    rng = random.Random(3)
+    values = []
+    for _ in range(5_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 30)))
+        pad = " " * rng.choice([0, 1, 240])
+        values.append(rng.choice(["{}", "+{}", "({}) ", "{}-", " + {}"]).format(digits) + pad)
+    column = pa.array(values, pa.string())
+    assert_same_plain(column)
+    assert_same_plain(column.slice(777, 3_000))  # an array that starts at an offset
+    assert_same_plain(pa.array([], pa.string()))
+
+
+def test_verdicts_match_on_the_bench_values_both_strictnesses() -> None:
+    values = list(load_bench().messy_values(seed=31, count=20_000))
+    for strictness in Strictness:
+        compiled = normalize_column(values, "US", strictness)
+        with kernels.numpy_only():
+            reference = normalize_column(values, "US", strictness)
+        for name in ("accepted", "keys", "rejected", "codes"):
+            assert np.array_equal(getattr(compiled, name), getattr(reference, name)), name
+        assert (compiled.extensions, compiled.vanity) == (reference.extensions, reference.vanity)
