@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dncsync.columnar import kernels
 from dncsync.columnar.column import PhoneColumn
 from dncsync.columnar.phones import normalize_column
 from dncsync.ingest import ingest, normalize_rows
@@ -21,15 +19,7 @@ from dncsync.sources import SourceSpec
 from .helpers import TODAY
 from .messy import load_bench
 
-
-@pytest.fixture(autouse=True, params=["compiled kernels", "numpy"])
-def _fast_path(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test here runs the fast path both ways: compiled kernels, and numpy alone."""
-    if request.param == "numpy":
-        with kernels.numpy_only():
-            yield
-    else:
-        yield
+pytestmark = pytest.mark.usefixtures("kernels_both_ways")
 
 
 def verdicts(column: PhoneColumn) -> dict[int, object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
@@ -61,3 +62,22 @@ def test_verdicts_match_on_the_bench_values_both_strictnesses() -> None:
         for name in ("accepted", "keys", "rejected", "codes"):
             assert np.array_equal(getattr(compiled, name), getattr(reference, name)), name
         assert (compiled.extensions, compiled.vanity) == (reference.extensions, reference.vanity)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200) | st.text(alphabet='a,"\r\n\x00é', max_size=200).map(str.encode))
+def test_block_facts_match_the_byte_counts(block: bytes) -> None:
+    assert _compiled().block_facts(block) == (
+        block.count(b"\n"),
+        block.count(b"\r"),
+        block.count(b"\r\n"),
+        block.count(b'"'),
+        b"\x00" in block,
+        block.isascii(),
+    )
+
+
+def _compiled() -> ModuleType:
+    compiled = kernels.compiled()
+    assert compiled is not None
+    return compiled

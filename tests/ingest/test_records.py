@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dncsync.sources import CsvRecords, SourceSpec
 from dncsync.sources.streams import BUFFER
+
+pytestmark = pytest.mark.usefixtures("kernels_both_ways")  # the block reader's byte facts
 
 ODD_LINES = (
     "",

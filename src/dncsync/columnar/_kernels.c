@@ -325,7 +325,51 @@ static PyObject *judge(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * block_facts(block) -> (lines, returns, crlf, quotes, nul, ascii)
+ *
+ * What records.CsvRecords._block asks of a block before trusting pyarrow's parse, in one
+ * pass instead of six: LF count, CR count, CR LF pairs, double quotes, whether a NUL byte
+ * occurs, and whether every byte is ASCII.
+ */
+static PyObject *block_facts(PyObject *self, PyObject *arg) {
+    Py_buffer buffer;
+    if (PyObject_GetBuffer(arg, &buffer, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    const unsigned char *data = buffer.buf;
+    Py_ssize_t size = buffer.len;
+    Py_ssize_t lines = 0, returns = 0, crlf = 0, quotes = 0;
+    int nul = 0, high = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t at = 0; at < size; at++) {
+        unsigned char byte = data[at];
+        if (byte > '"') {
+            high |= byte & 0x80;
+            continue;
+        }
+        switch (byte) {
+        case '\n':
+            lines++;
+            break;
+        case '\r':
+            returns++;
+            if (at + 1 < size && data[at + 1] == '\n') crlf++;
+            break;
+        case '"':
+            quotes++;
+            break;
+        case 0:
+            nul = 1;
+            break;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buffer);
+    return Py_BuildValue("(nnnnOO)", lines, returns, crlf, quotes, nul ? Py_True : Py_False,
+                         high ? Py_False : Py_True);
+}
+
 static PyMethodDef methods[] = {
+    {"block_facts", block_facts, METH_O, "Line ends, quotes, NUL and ASCII of a CSV block."},
     {"plain", plain, METH_VARARGS, "The plain shape's rows, digits and signs (shapes._plain)."},
     {"national_us", national_us, METH_VARARGS, "US national numbers' NSNs (phones._national_us)."},
     {"judge", judge, METH_VARARGS, "Verdicts and keys by calling code (phones._judge_all)."},

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from dncsync.columnar import kernels
 from dncsync.errors import InputError
 from dncsync.sources.columns import FIELDS, ColumnMap, headerless, map_columns
 from dncsync.sources.spec import SourceSpec
@@ -280,29 +281,29 @@ class CsvRecords:
         """The block's records when it provably reads as the exact reader would; else None."""
         columns = self.columns
         assert columns is not None
-        if b"\x00" in block or (self._encoding is not None and self._encoding not in _ASCII_SAME):
+        newlines, returns, crlf, quotes, nul, ascii = _facts(block)
+        if nul or (self._encoding is not None and self._encoding not in _ASCII_SAME):
             return None
-        if not block.isascii():
+        if not ascii:
             if self._encoding not in (None, "utf-8"):
                 return None
             try:
                 block.decode("utf-8")
             except UnicodeDecodeError:
                 return None
-        returns = block.count(b"\r")
-        if returns and returns != block.count(b"\r\n"):
+        if returns != crlf:
             return None  # a lone CR ends a line for the exact reader
         table = _parse(block, columns.width, [i for _, i in self._wanted], columns.phone)
         if table is None:
             return None
-        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        lines = newlines + (0 if block.endswith(b"\n") else 1)
         rows = table.num_rows
         positions: Lines | None = None  # each row's line within the block
         if rows != lines:  # empty lines (the parser skips them)
             positions = _nonempty_lines(block)
             if positions.size != rows:
                 return None
-        if b'"' in block and not _canonical_quotes(block):
+        if quotes and not _canonical_quotes(block):
             return None
         values = {
             name: table.column(i).combine_chunks() for i, (name, _) in enumerate(self._wanted)
@@ -318,6 +319,21 @@ class CsvRecords:
         else:
             numbers = positions + first
         return RowBatch(numbers, values)
+
+
+def _facts(block: bytes) -> tuple[int, int, int, int, bool, bool]:
+    """LF, CR, CR LF and quote counts, whether a NUL occurs, whether all is ASCII."""
+    compiled = kernels.compiled()
+    if compiled is not None:
+        return compiled.block_facts(block)  # type: ignore[no-any-return]
+    return (
+        block.count(b"\n"),
+        block.count(b"\r"),
+        block.count(b"\r\n"),
+        block.count(b'"'),
+        b"\x00" in block,
+        block.isascii(),
+    )
 
 
 def _canonical_quotes(block: bytes) -> bool:
