@@ -520,11 +520,16 @@ class _Judges:
     valid: Mask
     starts: Ints  # by slot: the start state * 10
     length_result: Ints  # by slot and NSN length 0..20: _test_number_length's answer
-    pairs: Ints = field(init=False)  # two digits at a time: pairs[state * 100 + dd] = next * 100
+    _pairs: list[Ints] = field(default_factory=list)  # built by the numpy walk, when it runs
 
-    def __post_init__(self) -> None:
-        following = self.moves.reshape(-1, 10) // 10
-        object.__setattr__(self, "pairs", following[following].reshape(-1) * 100)
+    @property
+    def pairs(self) -> Ints:
+        """Two digits at a time: pairs[state * 100 + dd] = next * 100 (for the numpy walk only:
+        the compiled kernel needs no such table, and building it costs 40 ms per table)."""
+        if not self._pairs:
+            following = self.moves.reshape(-1, 10) // 10
+            self._pairs.append(following[following].reshape(-1) * 100)
+        return self._pairs[0]
 
     def decide(self, slot: Ints, nsn: npt.NDArray[np.uint64], lengths: Ints) -> Mask:
         """is_valid_number for NSNs of the codes in `slot` (digit counts <= 17).
