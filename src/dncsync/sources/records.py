@@ -39,6 +39,7 @@ from dncsync.sources.spec import SourceSpec
 BATCH_ROWS = 65_536  # records per batch from the exact reader
 BLOCK_BYTES = 3 << 20  # bytes per block for the block reader (with four threads at work,
 # a few blocks' worth of arrays is alive at once: larger blocks add to peak RSS, not speed)
+FIRST_BLOCK_BYTES = 256 << 10  # then doubling up to BLOCK_BYTES
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _BEYOND = "\ue000"  # a line after the one checked: a field holding it ran past its line
@@ -85,12 +86,18 @@ class _Blocks:
         self._position = 0
         return True
 
-    def block(self) -> bytes:
-        """The next whole lines, about `size` bytes (the last one may lack its newline)."""
+    def block(self, size: int | None = None) -> bytes:
+        """The next whole lines, at most `size` bytes (default: the reading size) unless one
+        line is longer; the last block may lack its newline."""
+        want = size or self._size
         while True:
-            cut = self._buffer.rfind(b"\n", self._position)
-            if cut >= 0 and (len(self._buffer) - self._position >= self._size or self._eof):
-                break
+            if len(self._buffer) - self._position >= want or self._eof:
+                end = self._position + want
+                cut = self._buffer.rfind(b"\n", self._position, end)
+                if cut < 0:  # a line longer than `want`: up to its end
+                    cut = self._buffer.find(b"\n", end)
+                if cut >= 0:
+                    break
             if not self._fill():
                 cut = len(self._buffer) - 1
                 break
@@ -171,8 +178,12 @@ class CsvRecords:
                 break
             yield from self._exact(self._byte_lines(iter((first,)), source), 1)
         self._check_header()
+        # The first blocks are small, so that the stages after reading start early (on a
+        # file of a few seconds' work, waiting for a full first block shows).
+        size = min(FIRST_BLOCK_BYTES, self._block_bytes)
         while True:
-            block = source.block()
+            block = source.block(size)
+            size = min(size * 2, self._block_bytes)
             if not block:
                 return
             batch = self._block(block) if self._blocks_allowed else None
