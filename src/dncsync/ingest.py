@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import phonenumbers
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dncsync.columnar.column import PhoneColumn
 from dncsync.columnar.index import (
@@ -183,7 +184,10 @@ class MetadataReader:
         self._today = today
         self._names = names
         self._reasons: dict[str, tuple[Reason, str | None]] = {}
-        self._collected: dict[str, tuple[int, str | None]] = {}
+        self._dates_seen: pa.StringArray = pa.array([], pa.string())  # texts read so far
+        self._date_ordinals: list[int] = []  # parallel: the day's ordinal, or DC_NONE
+        self._date_warnings: list[str | None] = []  # parallel: the text's warning
+        self._date_array = np.empty(0, np.int64)  # _date_ordinals as an array
         self._requested: dict[tuple[str, str], int] = {}
         self._requests: list[Requested] = []
         self._request_ids: dict[Requested, int] = {}
@@ -239,20 +243,43 @@ class MetadataReader:
         return strengths[codes]
 
     def _collected_ordinals(self, values: pa.Array | None, rows: npt.NDArray[np.intp]) -> Codes:
-        codes, texts, counts = _encoded(values, rows)
-        ordinals = np.zeros(len(texts), np.int64)
-        for slot, (text, rows_with_it) in enumerate(zip(texts, counts, strict=True)):
-            if not rows_with_it:
-                continue
-            found = self._collected.get(text)
-            if found is None:
-                when, warning = read_date_collected("" if text == _ABSENT else text, self._today)
-                found = (DC_NONE if when is None else when.toordinal()), warning
-                self._collected[text] = found
-            ordinals[slot] = found[0]
-            if found[1] is not None:
-                self.warnings[found[1]] += rows_with_it
-        return ordinals[codes]
+        if values is not None:
+            return self._collected_by_text(values, rows)
+        when, warning = read_date_collected("", self._today)  # the source has no such column
+        if warning is not None:
+            self.warnings[warning] += int(rows.size)
+        return np.full(rows.size, DC_NONE if when is None else when.toordinal(), np.int64)
+
+    def _collected_by_text(self, values: pa.Array, rows: npt.NDArray[np.intp]) -> Codes:
+        """Dates collected are many distinct texts (thousands of days): each batch's are
+        looked up among the texts read before at once (pyarrow's index_in), and only new
+        ones are parsed, once each."""
+        if not pa.types.is_dictionary(values.type):
+            values = values.dictionary_encode()
+        texts = values.dictionary.fill_null("")
+        where = pc.index_in(texts, value_set=self._dates_seen)
+        if where.null_count:
+            new = texts.filter(where.is_null())
+            for text in new.to_pylist():
+                when, warning = read_date_collected(text, self._today)
+                self._date_ordinals.append(DC_NONE if when is None else when.toordinal())
+                self._date_warnings.append(warning)
+            self._dates_seen = pa.concat_arrays([self._dates_seen, new])
+            self._date_array = np.array(self._date_ordinals, np.int64)
+            where = pc.index_in(texts, value_set=self._dates_seen)
+        slots = np.asarray(where.to_numpy(zero_copy_only=False), np.int64)
+        indices = np.asarray(values.indices.to_numpy(zero_copy_only=False), np.int64)[rows]
+        warned = [i for i, w in enumerate(self._date_warnings) if w is not None]
+        if warned:
+            with_warning = np.isin(slots, warned)
+            if with_warning.any():
+                counts = np.bincount(indices, minlength=len(texts))
+                for slot in np.flatnonzero(with_warning & (counts > 0)).tolist():
+                    kind = self._date_warnings[int(slots[slot])]
+                    assert kind is not None
+                    self.warnings[kind] += int(counts[slot])
+        result: Codes = self._date_array[slots][indices]
+        return result
 
     def _request_ids_of(self, batch: RowBatch, rows: npt.NDArray[np.intp]) -> Codes:
         expiration, expiration_texts, _ = _encoded(batch.column("expiration"), rows)

@@ -15,7 +15,7 @@ from dncsync.entryfile import ENTRY_HEADER, write_columns, write_entries
 from dncsync.errors import InputError
 from dncsync.ingest import ingest
 from dncsync.model import ExpirationPolicy, Reason, RejectReason
-from dncsync.policy import DEFAULT_POLICY
+from dncsync.policy import DEFAULT_POLICY, read_date_collected
 from dncsync.rejects import RejectList
 from dncsync.sources import SourceSpec
 
@@ -323,3 +323,25 @@ def test_small_blocks_give_the_same_result_as_one_exact_read(
     monkeypatch.setattr(records, "BLOCK_BYTES", 2_048)
     assert read() == whole
     assert whole[1].warnings["cp1252_line"] > 0  # type: ignore[attr-defined]
+
+
+def test_dates_collected_over_many_blocks_read_and_warn_row_by_row(tmp_path: Path) -> None:
+    """Each distinct date text is parsed once across blocks; dates and warnings stay per row."""
+    rng = random.Random(12)
+    texts = ["2024-03-01", "03/04/2025", "28.10.2026", "2099-01-01", "", "yesterday"]
+    texts += [f"2023-{month:02d}-{day:02d}" for month in range(1, 13) for day in range(1, 29)]
+    lines, expected = ["phone,reason,date_collected"], {}
+    for row in range(40_000):  # about 1.2 MB: several blocks
+        text = rng.choice(texts)
+        phone = f"+1415{2000000 + row:07d}"
+        lines.append(f"{phone},opt-out,{text}")
+        expected[phone] = read_date_collected(text, TODAY)
+    result, _ = run(write(tmp_path / "dates.csv", "\n".join(lines) + "\n"))
+    entries = by_phone(result)
+    assert {phone: entry.date_collected for phone, entry in entries.items()} == {
+        phone: when for phone, (when, _) in expected.items()
+    }
+    for kind in ("unreadable_date_collected", "future_date_collected"):
+        rows = sum(1 for _, warning in expected.values() if warning == kind)
+        assert rows > 0
+        assert result.accounting.warnings[kind] == rows
