@@ -13,7 +13,7 @@ setup(
             "dncsync.columnar._kernels",
             sources=["src/dncsync/columnar/_kernels.c"],
             optional=True,
-            extra_compile_args=["-O2"],
+            extra_compile_args=["-O3"],
         )
     ]
 )

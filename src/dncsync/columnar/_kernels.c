@@ -337,35 +337,31 @@ static PyObject *block_facts(PyObject *self, PyObject *arg) {
     if (PyObject_GetBuffer(arg, &buffer, PyBUF_C_CONTIGUOUS) < 0) return NULL;
     const unsigned char *data = buffer.buf;
     Py_ssize_t size = buffer.len;
-    Py_ssize_t lines = 0, returns = 0, crlf = 0, quotes = 0;
-    int nul = 0, high = 0;
+    Py_ssize_t lines = 0, returns = 0, crlf = 0, quotes = 0, nul = 0;
+    unsigned char high = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t at = 0; at < size; at++) {
+    /* Branch-free sums, so that the compiler vectorizes the loop (a block is megabytes). */
+    for (Py_ssize_t at = 0; at + 1 < size; at++) {
         unsigned char byte = data[at];
-        if (byte > '"') {
-            high |= byte & 0x80;
-            continue;
-        }
-        switch (byte) {
-        case '\n':
-            lines++;
-            break;
-        case '\r':
-            returns++;
-            if (at + 1 < size && data[at + 1] == '\n') crlf++;
-            break;
-        case '"':
-            quotes++;
-            break;
-        case 0:
-            nul = 1;
-            break;
-        }
+        lines += byte == '\n';
+        returns += byte == '\r';
+        crlf += (byte == '\r') & (data[at + 1] == '\n');
+        quotes += byte == '"';
+        nul += byte == 0;
+        high |= byte;
+    }
+    if (size > 0) {
+        unsigned char byte = data[size - 1];
+        lines += byte == '\n';
+        returns += byte == '\r';
+        quotes += byte == '"';
+        nul += byte == 0;
+        high |= byte;
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&buffer);
     return Py_BuildValue("(nnnnOO)", lines, returns, crlf, quotes, nul ? Py_True : Py_False,
-                         high ? Py_False : Py_True);
+                         (high & 0x80) ? Py_False : Py_True);
 }
 
 static PyMethodDef methods[] = {
