@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import random
+from datetime import date
 from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dncsync.columnar import kernels, shapes
+from dncsync.columnar.index import DC_NONE, DC_SHIFT, EXP_NEVER, EXP_SHIFT, REASON_SHIFT
 from dncsync.columnar.phones import normalize_column
-from dncsync.model import Strictness
+from dncsync.entryfile import write_columns
+from dncsync.model import Reason, Strictness
 
 from .messy import load_bench
 
@@ -81,3 +85,45 @@ def _compiled() -> ModuleType:
     compiled = kernels.compiled()
     assert compiled is not None
     return compiled
+
+
+_ordinals = st.integers(date(1, 1, 1).toordinal(), date(9999, 12, 31).toordinal())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(10**6, 10**19 - 1),  # keys: E.164 digits
+            st.sampled_from(list(Reason)),
+            st.one_of(st.none(), st.tuples(st.booleans(), _ordinals)),  # (relative, expiry)
+            st.one_of(st.none(), _ordinals),  # date collected
+            st.integers(0, 2),  # source id
+        ),
+        max_size=50,
+    )
+)
+def test_entry_lines_match_the_numpy_writer(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[int, Reason, tuple[bool, int] | None, int | None, int]],
+) -> None:
+    keys = np.array(sorted({row[0] for row in rows}), np.uint64)
+    by_key = {row[0]: row for row in rows}
+    meta = []
+    for key in keys.tolist():
+        _, reason, expiry, collected, source = by_key[key]
+        packed_expiry = EXP_NEVER if expiry is None else expiry[1] * 2 + expiry[0]
+        packed_collected = DC_NONE if collected is None else collected
+        meta.append(
+            (reason.strength << REASON_SHIFT)
+            | (packed_expiry << EXP_SHIFT)
+            | (packed_collected << DC_SHIFT)
+            | source
+        )
+    chunks = [(keys, np.array(meta, np.int64))]
+    names = ["crm", "=registry", "legal opt-outs"]
+    folder = tmp_path_factory.mktemp("entries")
+    write_columns(chunks, names, str(folder / "compiled.csv"))
+    with kernels.numpy_only():
+        write_columns(chunks, names, str(folder / "numpy.csv"))
+    assert (folder / "compiled.csv").read_bytes() == (folder / "numpy.csv").read_bytes()

@@ -364,7 +364,174 @@ static PyObject *block_facts(PyObject *self, PyObject *arg) {
                          (high & 0x80) ? Py_False : Py_True);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * entry_lines(keys, meta, reasons, policies, sources) -> bytes
+ *
+ * entryfile.write_columns' lines for a chunk of the merge index: "+key,reason,policy,
+ * expires_at,date_collected,source\n" with ISO 8601 dates (empty for none). `meta` is packed
+ * as columnar.index packs it; `reasons` (by strength), `policies` (never, relative,
+ * absolute) and `sources` (by id) are the texts as bytes, sources already safe for CSV.
+ */
+#define REASON_SHIFT 60
+#define EXP_SHIFT 37
+#define DC_SHIFT 15
+#define EXP_MASK ((1LL << 23) - 1)
+#define DC_MASK ((1LL << 22) - 1)
+#define SRC_MASK ((1LL << 15) - 1)
+
+typedef struct {
+    const char *text;
+    Py_ssize_t size;
+} Text;
+
+/* Texts of a tuple of bytes; NULL (exception set) when one is not bytes. */
+static Text *texts_of(PyObject *tuple, Py_ssize_t *count) {
+    if (!PyTuple_Check(tuple)) {
+        PyErr_SetString(PyExc_TypeError, "texts must be a tuple of bytes");
+        return NULL;
+    }
+    *count = PyTuple_GET_SIZE(tuple);
+    Text *texts = PyMem_Calloc(*count ? *count : 1, sizeof(Text));
+    if (texts == NULL) return (Text *)PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < *count; i++) {
+        PyObject *item = PyTuple_GET_ITEM(tuple, i);
+        if (!PyBytes_Check(item)) {
+            PyMem_Free(texts);
+            PyErr_SetString(PyExc_TypeError, "texts must be a tuple of bytes");
+            return NULL;
+        }
+        texts[i].text = PyBytes_AS_STRING(item);
+        texts[i].size = PyBytes_GET_SIZE(item);
+    }
+    return texts;
+}
+
+/* date.fromordinal(ordinal).isoformat() into out (10 bytes), for years 1 to 9999. */
+static void iso_date(int64_t ordinal, char *out) {
+    /* days since 0000-03-01 (proleptic Gregorian), after H. Hinnant's civil_from_days */
+    int64_t z = ordinal + 305;
+    int64_t era = z / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    if (m <= 2) y++;
+    out[0] = (char)('0' + (y / 1000) % 10);
+    out[1] = (char)('0' + (y / 100) % 10);
+    out[2] = (char)('0' + (y / 10) % 10);
+    out[3] = (char)('0' + y % 10);
+    out[4] = '-';
+    out[5] = (char)('0' + m / 10);
+    out[6] = (char)('0' + m % 10);
+    out[7] = '-';
+    out[8] = (char)('0' + d / 10);
+    out[9] = (char)('0' + d % 10);
+}
+
+static int digits_of(uint64_t value) {
+    int count = 1;
+    while (count < 20 && value >= POW10[count]) count++;
+    return count;
+}
+
+static PyObject *entry_lines(PyObject *self, PyObject *args) {
+    PyObject *o_keys, *o_meta, *o_reasons, *o_policies, *o_sources;
+    if (!PyArg_ParseTuple(args, "OOO!O!O!", &o_keys, &o_meta, &PyTuple_Type, &o_reasons,
+                          &PyTuple_Type, &o_policies, &PyTuple_Type, &o_sources))
+        return NULL;
+    Views views = {.count = 0};
+    const uint64_t *keys = view(&views, o_keys, 8, 0, 0, "keys");
+    Py_ssize_t rows = keys ? views.views[0].len / 8 : 0;
+    const int64_t *meta = keys ? view(&views, o_meta, 8, rows, 0, "meta") : NULL;
+    if (meta == NULL) {
+        release(&views);
+        return NULL;
+    }
+    Py_ssize_t reason_count = 0, policy_count = 0, source_count = 0;
+    Text *reasons = texts_of(o_reasons, &reason_count);
+    Text *policies = reasons ? texts_of(o_policies, &policy_count) : NULL;
+    Text *sources = policies ? texts_of(o_sources, &source_count) : NULL;
+    PyObject *result = NULL;
+    if (sources == NULL) goto done;
+    if (policy_count != 3) {
+        PyErr_SetString(PyExc_ValueError, "policies: never, relative, absolute");
+        goto done;
+    }
+    Py_ssize_t size = 0;
+    int broken = 0;
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        int64_t packed = meta[row];
+        int64_t reason = (packed >> REASON_SHIFT) & 15;
+        int64_t expiry = (packed >> EXP_SHIFT) & EXP_MASK;
+        int64_t collected = (packed >> DC_SHIFT) & DC_MASK;
+        int64_t source = packed & SRC_MASK;
+        if (reason >= reason_count || source >= source_count || packed < 0) {
+            broken = 1;
+            break;
+        }
+        int64_t policy = expiry == EXP_MASK ? 0 : ((expiry & 1) ? 1 : 2);
+        size += 1 + digits_of(keys[row]) + 1 + reasons[reason].size + 1 + policies[policy].size;
+        size += 1 + (expiry == EXP_MASK ? 0 : 10) + 1 + (collected == DC_MASK ? 0 : 10) + 1;
+        size += sources[source].size + 1;
+    }
+    if (broken) {
+        PyErr_SetString(PyExc_ValueError, "a packed entry's reason or source is outside the texts");
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, size);
+    if (result == NULL) goto done;
+    char *out = PyBytes_AS_STRING(result);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        int64_t packed = meta[row];
+        int64_t expiry = (packed >> EXP_SHIFT) & EXP_MASK;
+        int64_t collected = (packed >> DC_SHIFT) & DC_MASK;
+        int64_t policy = expiry == EXP_MASK ? 0 : ((expiry & 1) ? 1 : 2);
+        const Text *reason = &reasons[(packed >> REASON_SHIFT) & 15];
+        const Text *source = &sources[packed & SRC_MASK];
+        uint64_t key = keys[row];
+        int digits = digits_of(key);
+        *out++ = '+';
+        for (int place = digits - 1; place >= 0; place--) {
+            out[place] = (char)('0' + key % 10);
+            key /= 10;
+        }
+        out += digits;
+        *out++ = ',';
+        memcpy(out, reason->text, (size_t)reason->size);
+        out += reason->size;
+        *out++ = ',';
+        memcpy(out, policies[policy].text, (size_t)policies[policy].size);
+        out += policies[policy].size;
+        *out++ = ',';
+        if (expiry != EXP_MASK) {
+            iso_date(expiry >> 1, out);
+            out += 10;
+        }
+        *out++ = ',';
+        if (collected != DC_MASK) {
+            iso_date(collected, out);
+            out += 10;
+        }
+        *out++ = ',';
+        memcpy(out, source->text, (size_t)source->size);
+        out += source->size;
+        *out++ = '\n';
+    }
+    Py_END_ALLOW_THREADS
+done:
+    PyMem_Free(reasons);
+    PyMem_Free(policies);
+    PyMem_Free(sources);
+    release(&views);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"entry_lines", entry_lines, METH_VARARGS, "Lines of the entries file (entryfile)."},
     {"block_facts", block_facts, METH_O, "Line ends, quotes, NUL and ASCII of a CSV block."},
     {"plain", plain, METH_VARARGS, "The plain shape's rows, digits and signs (shapes._plain)."},
     {"national_us", national_us, METH_VARARGS, "US national numbers' NSNs (phones._national_us)."},

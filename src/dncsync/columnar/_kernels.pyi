@@ -34,3 +34,10 @@ def judge(
     keys: Buffer,
 ) -> None: ...
 def block_facts(block: Buffer) -> tuple[int, int, int, int, bool, bool]: ...
+def entry_lines(
+    keys: Buffer,
+    meta: Buffer,
+    reasons: tuple[bytes, ...],
+    policies: tuple[bytes, ...],
+    sources: tuple[bytes, ...],
+) -> bytes: ...
