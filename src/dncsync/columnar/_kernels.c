@@ -58,20 +58,20 @@ static inline int64_t head(uint64_t value, int64_t count, int64_t keep) {
 }
 
 /* ---------------------------------------------------------------------------------------
- * plain(offsets, data, rows, ok, values, counts, plus, leading)
+ * plain(offsets, data, size, rows, values, counts, plus, leading) -> how many
  *
- * shapes._plain: a value in the plain shape `[ (]*\+?[ (]*[0-9][0-9 ().\-/]*[0-9][ )]*`
- * (at most 250 bytes) gets ok = 1, its digit count, its last 19 digits as an integer, whether
- * a + leads, and its first three digits (the last digit repeated when it has fewer).
- * `offsets` are the column's int32 value offsets (rows + 1 of them) into `data`.
+ * shapes._plain: the values in the plain shape `[ (]*\+?[ (]*[0-9][0-9 ().\-/]*[0-9][ )]*`
+ * (at most 250 bytes), in order: their row, digit count, last 19 digits as an integer,
+ * whether a + leads, and first three digits (the last digit repeated when it has fewer),
+ * written compactly at the front of the output arrays (each `size` long).
+ * `offsets` are the column's int32 value offsets (size + 1 of them) into `data`.
  */
-enum { OTHER = 0, DIGIT, SPACE, OPEN, CLOSE, SEPARATOR, PLUS };
+enum { OTHER = 0, SPACE, OPEN, CLOSE, SEPARATOR, PLUS };
 
 static unsigned char byte_class[256];
 
 static void init_classes(void) {
     memset(byte_class, OTHER, sizeof byte_class);
-    for (int c = '0'; c <= '9'; c++) byte_class[c] = DIGIT;
     byte_class[' '] = SPACE;
     byte_class['('] = OPEN;
     byte_class[')'] = CLOSE;
@@ -82,86 +82,86 @@ static void init_classes(void) {
 }
 
 static PyObject *plain(PyObject *self, PyObject *args) {
-    PyObject *o_offsets, *o_data, *o_ok, *o_values, *o_counts, *o_plus, *o_leading;
-    Py_ssize_t rows;
-    if (!PyArg_ParseTuple(args, "OOnOOOOO", &o_offsets, &o_data, &rows, &o_ok, &o_values,
+    PyObject *o_offsets, *o_data, *o_rows, *o_values, *o_counts, *o_plus, *o_leading;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "OOnOOOOO", &o_offsets, &o_data, &size, &o_rows, &o_values,
                           &o_counts, &o_plus, &o_leading))
         return NULL;
     Views views = {.count = 0};
-    const int32_t *offsets = view(&views, o_offsets, 4, rows + 1, 0, "offsets");
+    const int32_t *offsets = view(&views, o_offsets, 4, size + 1, 0, "offsets");
     const unsigned char *data = offsets ? view(&views, o_data, 1, 0, 0, "data") : NULL;
-    uint8_t *ok = data ? view(&views, o_ok, 1, rows, 1, "ok") : NULL;
-    uint64_t *values = ok ? view(&views, o_values, 8, rows, 1, "values") : NULL;
-    int64_t *counts = values ? view(&views, o_counts, 8, rows, 1, "counts") : NULL;
-    uint8_t *plus = counts ? view(&views, o_plus, 1, rows, 1, "plus") : NULL;
-    int64_t *leading = plus ? view(&views, o_leading, 8, rows, 1, "leading") : NULL;
+    int64_t *rows = data ? view(&views, o_rows, 8, size, 1, "rows") : NULL;
+    uint64_t *values = rows ? view(&views, o_values, 8, size, 1, "values") : NULL;
+    int64_t *counts = values ? view(&views, o_counts, 8, size, 1, "counts") : NULL;
+    uint8_t *plus = counts ? view(&views, o_plus, 1, size, 1, "plus") : NULL;
+    int64_t *leading = plus ? view(&views, o_leading, 8, size, 1, "leading") : NULL;
     if (leading == NULL) {
         release(&views);
         return NULL;
     }
     Py_ssize_t data_len = views.views[1].len;
-    if (rows > 0 && (offsets[0] < 0 || offsets[rows] > data_len || offsets[rows] < offsets[0])) {
+    if (size > 0 && (offsets[0] < 0 || offsets[size] > data_len || offsets[size] < offsets[0])) {
         release(&views);
         PyErr_SetString(PyExc_ValueError, "offsets run outside the data");
         return NULL;
     }
+    Py_ssize_t found = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t row = 0; row < rows; row++) {
+    for (Py_ssize_t row = 0; row < size; row++) {
         int32_t start = offsets[row], stop = offsets[row + 1];
-        ok[row] = 0;
         if (stop - start > MAX_ROW_BYTES || stop < start) continue;
-        /* 0: before the first digit; 1: after a digit (or a separator after one). */
         int64_t digits = 0;
-        int pluses = 0, bad = 0, before_plus = 0;
+        int pluses = 0, bad = 0;
         int after_bad = 0; /* "(" or a separator since the last digit */
         uint64_t value = 0;
         unsigned char first3[3] = {0, 0, 0};
-        for (int32_t at = start; at < stop; at++) {
-            unsigned char kind = byte_class[data[at]];
-            switch (kind) {
-            case DIGIT:
-                if (digits < 3) first3[digits] = (unsigned char)(data[at] - '0');
-                value = (value % POW10[18]) * 10 + (uint64_t)(data[at] - '0');
+        for (int32_t at = start; at < stop && !bad; at++) {
+            unsigned digit = (unsigned)data[at] - '0';
+            if (digit < 10) { /* most bytes */
+                if (digits < 3) first3[digits] = (unsigned char)digit;
+                /* the last 19 digits: past 18, drop the first before adding (a division,
+                 * so only then) */
+                if (digits >= 18) value %= 1000000000000000000ULL;
+                value = value * 10 + digit;
                 digits++;
                 after_bad = 0;
-                break;
+                continue;
+            }
+            switch (byte_class[data[at]]) {
             case SPACE:
                 break;
             case OPEN:
-                if (digits) after_bad = 1;
+                after_bad |= digits != 0;
                 break;
             case CLOSE:
-                if (!digits) bad = 1;
+                bad = digits == 0;
                 break;
             case SEPARATOR:
-                if (!digits) bad = 1;
-                else after_bad = 1;
+                bad = digits == 0;
+                after_bad = 1;
                 break;
-            case PLUS:
+            case PLUS: /* only before the first digit, and once */
+                bad = digits != 0 || pluses;
                 pluses++;
-                if (digits) bad = 1;
-                else before_plus++;
                 break;
             default:
                 bad = 1;
             }
-            if (bad) break;
         }
-        if (bad || digits < 2 || pluses > 1 || after_bad || before_plus != pluses) continue;
-        ok[row] = 1;
-        values[row] = value;
-        counts[row] = digits;
-        plus[row] = (uint8_t)pluses;
+        if (bad || digits < 2 || after_bad) continue;
+        rows[found] = row;
+        values[found] = value;
+        counts[found] = digits;
+        plus[found] = (uint8_t)pluses;
         int64_t lead = 0;
-        for (int ahead = 0; ahead < 3; ahead++) {
-            int64_t place = ahead < digits - 1 ? ahead : digits - 1;
-            lead = lead * 10 + first3[place > 2 ? 2 : place];
-        }
-        leading[row] = lead;
+        for (int64_t ahead = 0; ahead < 3; ahead++)
+            lead = lead * 10 + first3[ahead < digits - 1 ? ahead : digits - 1];
+        leading[found] = lead;
+        found++;
     }
     Py_END_ALLOW_THREADS
     release(&views);
-    Py_RETURN_NONE;
+    return PyLong_FromSsize_t(found);
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -5,13 +5,13 @@ from typing_extensions import Buffer
 def plain(
     offsets: Buffer,
     data: Buffer,
-    rows: int,
-    ok: Buffer,
+    size: int,
+    rows: Buffer,
     values: Buffer,
     counts: Buffer,
     plus: Buffer,
     leading: Buffer,
-) -> None: ...
+) -> int: ...
 def national_us(
     values: Buffer, counts: Buffer, rows: int, nsn: Buffer, nsn_len: Buffer, handled: Buffer
 ) -> None: ...

@@ -83,14 +83,17 @@ def _plain(column: pa.StringArray) -> _Plain:
     size = len(column)
     offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset : column.offset + size + 1]
     data = column.buffers()[2]
-    ok = np.empty(size, np.uint8)
+    rows = np.empty(size, np.int64)
     values = np.empty(size, np.uint64)
     counts = np.empty(size, np.int64)
     plus = np.empty(size, np.uint8)
     leading = np.empty(size, np.int64)
-    compiled.plain(offsets, b"" if data is None else data, size, ok, values, counts, plus, leading)
-    rows = np.flatnonzero(ok)
-    return _Plain(rows, values[rows], counts[rows], plus[rows] == 1, leading[rows])
+    found = compiled.plain(
+        offsets, b"" if data is None else data, size, rows, values, counts, plus, leading
+    )
+    return _Plain(
+        rows[:found], values[:found], counts[:found], plus[:found].view(bool), leading[:found]
+    )
 
 
 def _plain_numpy(column: pa.StringArray) -> _Plain:
