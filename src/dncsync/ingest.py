@@ -45,9 +45,17 @@ from dncsync.columnar.phones import judge_prepared, normalize_column
 from dncsync.columnar.shapes import Prepared, prepare_column
 from dncsync.errors import InputError
 from dncsync.files import spreadsheet_unescape
-from dncsync.model import Accounting, Entry, Reason, RejectReason, SourceInfo, Strictness
+from dncsync.model import (
+    Accounting,
+    Entry,
+    ExpirationPolicy,
+    Reason,
+    RejectReason,
+    SourceInfo,
+    Strictness,
+)
 from dncsync.phone import normalize
-from dncsync.policy import Policy, Requested, read_date_collected, read_expiration
+from dncsync.policy import Policy, Requested, RequestKind, read_date_collected, read_expiration
 from dncsync.rejects import REASON_CODES, RejectSink, reason_codes
 from dncsync.sources import CsvRecords, ProgressHook, RowBatch, SourceSpec, open_source
 from dncsync.sources.prefetch import OrderedMap, Prefetch
@@ -188,9 +196,11 @@ class MetadataReader:
         self._date_ordinals: list[int] = []  # parallel: the day's ordinal, or DC_NONE
         self._date_warnings: list[str | None] = []  # parallel: the text's warning
         self._date_array = np.empty(0, np.int64)  # _date_ordinals as an array
+        self._date_warned = np.empty(0, np.intp)  # the slots of texts with a warning
         self._requested: dict[tuple[str, str], int] = {}
         self._requests: list[Requested] = []
         self._request_ids: dict[Requested, int] = {}
+        self._date_matters = np.zeros((8, 0), bool)  # by reason strength and request id
         self._known = np.empty(0, np.int64)  # sorted retention keys resolved so far
         self._expiry = np.empty(0, np.int64)  # parallel: packed expiry
         self._flags = np.empty(0, np.int64)  # parallel: warning bits
@@ -266,12 +276,12 @@ class MetadataReader:
                 self._date_warnings.append(warning)
             self._dates_seen = pa.concat_arrays([self._dates_seen, new])
             self._date_array = np.array(self._date_ordinals, np.int64)
+            self._date_warned = np.flatnonzero([w is not None for w in self._date_warnings])
             where = pc.index_in(texts, value_set=self._dates_seen)
         slots = np.asarray(where.to_numpy(zero_copy_only=False), np.int64)
         indices = np.asarray(values.indices.to_numpy(zero_copy_only=False), np.int64)[rows]
-        warned = [i for i, w in enumerate(self._date_warnings) if w is not None]
-        if warned:
-            with_warning = np.isin(slots, warned)
+        if self._date_warned.size:
+            with_warning = np.isin(slots, self._date_warned)
             if with_warning.any():
                 counts = np.bincount(indices, minlength=len(texts))
                 for slot in np.flatnonzero(with_warning & (counts > 0)).tolist():
@@ -302,13 +312,33 @@ class MetadataReader:
             ids[slot] = found
         return ids[inverse]
 
+    def _dateless(self, keys: Codes) -> Codes:
+        """The keys with the date collected cleared where retention cannot depend on it.
+
+        A reason whose rule is NEVER, or a request for NEVER (or an unreadable one), retains
+        forever whatever the date: those keys share one resolution instead of one per day.
+        """
+        if self._date_matters.shape[1] < len(self._requests):
+            matters = np.zeros((8, len(self._requests)), bool)
+            for strength, reason in REASON_BY_STRENGTH.items():
+                rule = self._policy.retention[reason]
+                for slot, requested in enumerate(self._requests):
+                    matters[strength, slot] = rule.policy is not ExpirationPolicy.NEVER and (
+                        requested.kind not in (RequestKind.NEVER, RequestKind.UNREADABLE)
+                    )
+            self._date_matters = matters
+        dated = self._date_matters[keys >> 52, (keys >> 24) & 0xFFFFFFF]
+        result: Codes = np.where(dated, keys, keys | DC_NONE)
+        return result
+
     def _retention(self, keys: Codes) -> tuple[Codes, Codes]:
         """Packed expiry and warning bits of each (reason, request, date collected) key."""
+        keys = self._dateless(keys)
         where = np.searchsorted(self._known, keys)
         found = where < self._known.size
         found[found] = self._known[where[found]] == keys[found]
         if not found.all():
-            missing = keys[~found]
+            missing = np.unique(keys[~found])
             expiry = np.empty(missing.size, np.int64)
             flags = np.zeros(missing.size, np.int64)
             for slot, key in enumerate(missing.tolist()):

@@ -15,7 +15,7 @@ from dncsync.entryfile import ENTRY_HEADER, write_columns, write_entries
 from dncsync.errors import InputError
 from dncsync.ingest import ingest
 from dncsync.model import ExpirationPolicy, Reason, RejectReason
-from dncsync.policy import DEFAULT_POLICY, read_date_collected
+from dncsync.policy import DEFAULT_POLICY, read_date_collected, read_expiration
 from dncsync.rejects import RejectList
 from dncsync.sources import SourceSpec
 
@@ -345,3 +345,29 @@ def test_dates_collected_over_many_blocks_read_and_warn_row_by_row(tmp_path: Pat
         rows = sum(1 for _, warning in expected.values() if warning == kind)
         assert rows > 0
         assert result.accounting.warnings[kind] == rows
+
+
+def test_retention_of_every_row_is_the_policy_reading_of_that_row(tmp_path: Path) -> None:
+    """Retention is resolved once per distinct (reason, request, date), or per (reason,
+    request) where the date cannot matter; each entry must still be its own row's reading."""
+    rng = random.Random(21)
+    reasons = ["litigator", "opt-out", "company policy", "registry", "", "other thing"]
+    expirations = ["", "never", "2031-05-01", "2 years", "3 months", "soon", "2020-01-01"]
+    policies = ["", "relative", "absolute"]
+    days = ["", "2024-02-29", "2099-01-01", "not a date"]
+    days += [f"2022-{month:02d}-{day:02d}" for month in (1, 6, 12) for day in (1, 15, 28)]
+    lines = ["phone,reason,expiration,expiration_policy,date_collected"]
+    expected = {}
+    for row in range(6_000):
+        fields = [rng.choice(group) for group in (reasons, expirations, policies, days)]
+        phone = f"+1415{3000000 + row:07d}"
+        lines.append(",".join([phone, *fields]))
+        reason, _ = DEFAULT_POLICY.reason_for(fields[0])
+        collected, _ = read_date_collected(fields[3], TODAY)
+        kept = DEFAULT_POLICY.retention_for(
+            reason, read_expiration(fields[1], fields[2]), collected, TODAY
+        )
+        expected[phone] = (kept.policy, kept.expires_at)
+    result, _ = run(write(tmp_path / "retention.csv", "\n".join(lines) + "\n"))
+    got = {e.phone: (e.expiration_policy, e.expires_at) for e in result.entries()}
+    assert got == expected
