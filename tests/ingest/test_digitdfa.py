@@ -10,6 +10,8 @@ import pytest
 
 from dncsync.columnar import digitdfa
 
+pytestmark = pytest.mark.usefixtures("kernels_both_ways")  # the DFA walk: compiled and numpy
+
 
 def _number(code: int, nsn: str) -> phonenumbers.PhoneNumber:
     number = phonenumbers.PhoneNumber(country_code=code, national_number=int(nsn))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dncsync.columnar import kernels, shapes
+from dncsync.columnar import kernels, phones, shapes
 from dncsync.columnar.index import DC_NONE, DC_SHIFT, EXP_NEVER, EXP_SHIFT, REASON_SHIFT
 from dncsync.columnar.phones import normalize_column
 from dncsync.entryfile import write_columns
@@ -127,3 +127,14 @@ def test_entry_lines_match_the_numpy_writer(
     with kernels.numpy_only():
         write_columns(chunks, names, str(folder / "numpy.csv"))
     assert (folder / "compiled.csv").read_bytes() == (folder / "numpy.csv").read_bytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**19 - 1), st.integers(1, 19)), max_size=40))
+def test_digit_strings_keep_leading_zeros_to_the_length(rows: list[tuple[int, int]]) -> None:
+    values = np.array([value % 10**length for value, length in rows], np.uint64)
+    lengths = np.array([length for _, length in rows], np.int64)
+    compiled = phones._strings(values, lengths)
+    with kernels.numpy_only():
+        reference = phones._strings(values, lengths)
+    assert compiled.to_pylist() == reference.to_pylist()

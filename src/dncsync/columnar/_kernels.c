@@ -25,7 +25,7 @@ static const uint64_t POW10[20] = {
 
 /* Buffers of the expected item size and count; released together. */
 typedef struct {
-    Py_buffer views[16];
+    Py_buffer views[24];
     int count;
 } Views;
 
@@ -37,6 +37,10 @@ static void release(Views *views) {
 /* A buffer of at least `items` items of `size` bytes; NULL (exception set) otherwise. */
 static void *view(Views *views, PyObject *object, Py_ssize_t size, Py_ssize_t items,
                   int writable, const char *name) {
+    if (views->count >= (int)(sizeof views->views / sizeof views->views[0])) {
+        PyErr_SetString(PyExc_SystemError, "too many buffers");
+        return NULL;
+    }
     Py_buffer *buffer = &views->views[views->count];
     int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(object, buffer, flags) < 0) return NULL;
@@ -530,7 +534,356 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * judge_us(digits, counts, plus, leading, known, code_info, valid tables, general tables,
+ *          reason_by_length, possible_by_length, keeps_prefix, possible_only, codes, present,
+ *          code, keys)
+ *
+ * phones.judge_prepared for default region US, in one pass over the prepared rows: the route
+ * (national, 011 or +, too long), phones._national_us, phones._international's country code
+ * and a literal national prefix (phones._strip_literal), and phones._judge_all's verdict.
+ * Rows whose prefix needs a regular expression (or whose code's tables are not loaded yet)
+ * get `defer`: the caller runs the numpy code on them. With `present` given, the pass only
+ * marks the calling codes the rows use (present[code] = 1) so the caller can load them.
+ *
+ * code_info holds five int64 rows of 1000 (by calling code; -1: not loaded): the digits a
+ * national prefix can start with (bits), a literal prefix's value and digit count (0: none
+ * or not literal), the slot in the validity tables and the slot in the general tables.
+ */
+typedef struct {
+    const int64_t *moves, *starts, *length_result;
+    const uint8_t *valid;
+    Py_ssize_t moves_size, states, slots;
+} Tables;
+
+enum { INFO_STARTS = 0, INFO_PREFIX = 1000, INFO_PREFIX_SIZE = 2000, INFO_VALID = 3000,
+       INFO_GENERAL = 4000 };
+
+/* The DFA's verdict on an NSN of `length` (<= 17) digits; -1 when the tables are broken. */
+static int walk(const Tables *t, int64_t slot, uint64_t nsn, int64_t length) {
+    if (slot < 0 || slot >= t->slots || length < 0 || length > 17) return -1;
+    unsigned char digit[17];
+    for (int64_t place = length - 1; place >= 0; place--) {
+        digit[place] = (unsigned char)(nsn % 10);
+        nsn /= 10;
+    }
+    int64_t at = t->starts[slot];
+    for (int64_t place = 0; place < length; place++) {
+        int64_t next = at + digit[place];
+        if (next < 0 || next >= t->moves_size) return -1;
+        at = t->moves[next];
+    }
+    if (at < 0 || at / 10 >= t->states) return -1;
+    return t->valid[at / 10] != 0;
+}
+
+static int tables_of(Views *views, PyObject *moves, PyObject *valid, PyObject *starts,
+                     PyObject *lengths, Tables *t) {
+    t->moves = view(views, moves, 8, 0, 0, "moves");
+    if (t->moves == NULL) return -1;
+    t->moves_size = views->views[views->count - 1].len / 8;
+    t->valid = view(views, valid, 1, 0, 0, "valid");
+    if (t->valid == NULL) return -1;
+    t->states = views->views[views->count - 1].len;
+    t->starts = view(views, starts, 8, 0, 0, "starts");
+    if (t->starts == NULL) return -1;
+    t->slots = views->views[views->count - 1].len / 8;
+    t->length_result = view(views, lengths, 8, t->slots * 21, 0, "length_result");
+    return t->length_result == NULL ? -1 : 0;
+}
+
+static PyObject *judge_us(PyObject *self, PyObject *args) {
+    PyObject *o_digits, *o_counts, *o_plus, *o_leading, *o_known, *o_info;
+    PyObject *o_vm, *o_vv, *o_vs, *o_vl, *o_gm, *o_gv, *o_gs, *o_gl;
+    PyObject *o_reasons, *o_possible, *o_keeps, *o_present, *o_code, *o_keys;
+    int possible_only;
+    long long too_long, too_short, invalid_cc, accept, fallback, defer;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOOOpLLLLLLOOO", &o_digits, &o_counts, &o_plus,
+                          &o_leading, &o_known, &o_info, &o_vm, &o_vv, &o_vs, &o_vl, &o_gm,
+                          &o_gv, &o_gs, &o_gl, &o_reasons, &o_possible, &o_keeps,
+                          &possible_only, &too_long, &too_short, &invalid_cc, &accept,
+                          &fallback, &defer, &o_present, &o_code, &o_keys))
+        return NULL;
+    Views views = {.count = 0};
+    Tables valid_t, general_t;
+    const uint64_t *digits = view(&views, o_digits, 8, 0, 0, "digits");
+    Py_ssize_t rows = digits ? views.views[0].len / 8 : 0;
+    const int64_t *counts = digits ? view(&views, o_counts, 8, rows, 0, "counts") : NULL;
+    const uint8_t *plus = counts ? view(&views, o_plus, 1, rows, 0, "plus") : NULL;
+    const int64_t *leading = plus ? view(&views, o_leading, 8, rows, 0, "leading") : NULL;
+    const uint8_t *known = leading ? view(&views, o_known, 1, 1000, 0, "known") : NULL;
+    const int64_t *info = known ? view(&views, o_info, 8, 5000, 0, "code_info") : NULL;
+    int failed = info == NULL || tables_of(&views, o_vm, o_vv, o_vs, o_vl, &valid_t) < 0 ||
+                 tables_of(&views, o_gm, o_gv, o_gs, o_gl, &general_t) < 0;
+    const int64_t *reasons = failed ? NULL : view(&views, o_reasons, 8, 0, 0, "reasons");
+    Py_ssize_t kinds = reasons ? views.views[views.count - 1].len / 8 : 0;
+    const uint8_t *possible = reasons ? view(&views, o_possible, 1, kinds, 0, "possible") : NULL;
+    const uint8_t *keeps_prefix =
+        possible ? view(&views, o_keeps, 1, kinds, 0, "keeps_prefix") : NULL;
+    uint8_t *present = NULL;
+    int64_t *code = NULL;
+    uint64_t *keys = NULL;
+    if (keeps_prefix != NULL && o_present != Py_None) {
+        present = view(&views, o_present, 1, 1000, 1, "present");
+        failed = present == NULL;
+    } else if (keeps_prefix != NULL) {
+        code = view(&views, o_code, 8, rows, 1, "code");
+        keys = code ? view(&views, o_keys, 8, rows, 1, "keys") : NULL;
+        failed = keys == NULL;
+    } else {
+        failed = 1;
+    }
+    if (failed) {
+        release(&views);
+        return NULL;
+    }
+    int broken = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t row = 0; row < rows && !broken; row++) {
+        uint64_t value = digits[row];
+        int64_t count = counts[row];
+        int64_t verdict = fallback, calling = 0, nsn_len = 0;
+        uint64_t nsn = 0;
+        int ok = count >= 3 && count <= MAX_DIGITS;
+        int idd = !plus[row] && count >= 6 && leading[row] == 11 && head(value, count, 4) % 10 != 0;
+        if (ok && !plus[row] && !idd) { /* national: phones._national_us */
+            int64_t first = head(value, count, 1);
+            int64_t second = head(value, count, 2) % 10;
+            int64_t third = head(value, count, 3) % 10;
+            int one = first == 1;
+            if (one && ((count == 8 && second == 3) || (count == 9 && second == 1 && third == 3)))
+                goto decided; /* phonenumbers decides */
+            int64_t drop = 0;
+            if (one && count == 11) drop = second == 1 ? 2 : 1;
+            if (one && count >= 12) {
+                drop = 1;
+                if (second == 1) drop = 2;
+                if (second == 1 && third == 1 && count - 3 >= 10) drop = 3;
+            }
+            calling = 1;
+            nsn_len = count - drop;
+            nsn = value % POW10[nsn_len];
+        } else if (!ok) {
+            if (count > MAX_DIGITS && !plus[row] && leading[row] >= 0 && leading[row] != 11)
+                verdict = too_long;
+            goto decided;
+        } else { /* after + or 011: phones._international */
+            int64_t e_count = idd ? count - 3 : count;
+            uint64_t e_value = idd ? value % POW10[count - 3] : value;
+            if (e_count <= 2) {
+                verdict = too_short;
+                goto decided;
+            }
+            if (head(e_value, e_count, 1) == 0) {
+                if (head(e_value, e_count, 3) != 11) verdict = invalid_cc;
+                goto decided; /* "+0 011...": phonenumbers */
+            }
+            int64_t cc_len = 0;
+            for (int64_t size = 3; size >= 1; size--) {
+                int64_t candidate = head(e_value, e_count, size);
+                if (e_count >= size && known[candidate]) {
+                    calling = candidate;
+                    cc_len = size;
+                }
+            }
+            if (calling == 0) {
+                verdict = invalid_cc;
+                goto decided;
+            }
+            if (present != NULL) {
+                present[calling] = 1;
+                continue;
+            }
+            int64_t rest_len = e_count - cc_len;
+            if (rest_len < 2) {
+                verdict = too_short;
+                goto decided;
+            }
+            uint64_t rest = e_value % POW10[rest_len];
+            nsn = rest;
+            nsn_len = rest_len;
+            int64_t starts = info[INFO_STARTS + calling];
+            if (starts < 0) {
+                verdict = defer;
+                goto decided;
+            }
+            if ((starts >> head(rest, rest_len, 1)) & 1) { /* a national prefix may lead */
+                int64_t size = info[INFO_PREFIX_SIZE + calling];
+                int64_t general = info[INFO_GENERAL + calling];
+                if (size <= 0 || general < 0) {
+                    verdict = defer; /* a prefix pattern: the regex kernels decide */
+                    goto decided;
+                }
+                if (rest_len > 17)
+                    goto decided; /* past what the general DFA reads: phonenumbers */
+                if (rest_len > size && head(rest, rest_len, size) == info[INFO_PREFIX + calling]) {
+                    int64_t stripped_len = rest_len - size;
+                    uint64_t stripped = rest % POW10[stripped_len];
+                    int viable = walk(&general_t, general, rest, rest_len);
+                    int still = walk(&general_t, general, stripped, stripped_len);
+                    if (viable < 0 || still < 0) { /* walk checked the slot */
+                        broken = 1;
+                        break;
+                    }
+                    int64_t result = general_t.length_result[general * 21 + stripped_len];
+                    if (result < 0 || result >= kinds) {
+                        broken = 1;
+                        break;
+                    }
+                    if (!(viable && !still) && !keeps_prefix[result]) {
+                        nsn = stripped;
+                        nsn_len = stripped_len;
+                    }
+                }
+            }
+        }
+        if (present != NULL) {
+            present[calling] = 1;
+            continue;
+        }
+        /* phones._judge_all */
+        if (nsn_len > 17) {
+            verdict = too_long;
+            goto decided;
+        }
+        int64_t slot = info[INFO_VALID + calling];
+        if (slot < 0) {
+            verdict = defer;
+            goto decided;
+        }
+        if (slot >= valid_t.slots) {
+            broken = 1;
+            break;
+        }
+        int64_t kind = valid_t.length_result[slot * 21 + nsn_len];
+        if (kind < 0 || kind >= kinds) {
+            broken = 1;
+            break;
+        }
+        int accepted = possible_only ? possible[kind] != 0 : walk(&valid_t, slot, nsn, nsn_len);
+        if (accepted < 0) {
+            broken = 1;
+            break;
+        }
+        if (!accepted) {
+            verdict = reasons[kind];
+        } else if (1 + (calling >= 10) + (calling >= 100) + nsn_len > MAX_DIGITS) {
+            verdict = fallback;
+        } else {
+            verdict = accept;
+            keys[row] = (uint64_t)calling * POW10[nsn_len] + nsn;
+        }
+    decided:
+        if (present == NULL) {
+            code[row] = verdict;
+            if (verdict != accept) keys[row] = 0;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    release(&views);
+    if (broken) {
+        PyErr_SetString(PyExc_ValueError, "a row's calling code, length or state is outside the tables");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * walk(moves, valid, start, nsn, lengths, out)
+ *
+ * digitdfa.ValidityDfa.decide: one DFA (moves[state * 10 + digit] = next state * 10) over
+ * NSNs of `lengths` digits (<= 17, leading zeros counted), out = valid[final state].
+ */
+static PyObject *walk_one(PyObject *self, PyObject *args) {
+    PyObject *o_moves, *o_valid, *o_nsn, *o_len, *o_out;
+    long long start;
+    if (!PyArg_ParseTuple(args, "OOLOOO", &o_moves, &o_valid, &start, &o_nsn, &o_len, &o_out))
+        return NULL;
+    Views views = {.count = 0};
+    Tables t = {.slots = 1};
+    int64_t starts[1] = {start * 10};
+    t.starts = starts;
+    t.moves = view(&views, o_moves, 8, 0, 0, "moves");
+    t.moves_size = t.moves ? views.views[0].len / 8 : 0;
+    t.valid = t.moves ? view(&views, o_valid, 1, 0, 0, "valid") : NULL;
+    t.states = t.valid ? views.views[1].len : 0;
+    const uint64_t *nsn = t.valid ? view(&views, o_nsn, 8, 0, 0, "nsn") : NULL;
+    Py_ssize_t rows = nsn ? views.views[2].len / 8 : 0;
+    const int64_t *lengths = nsn ? view(&views, o_len, 8, rows, 0, "lengths") : NULL;
+    uint8_t *out = lengths ? view(&views, o_out, 1, rows, 1, "out") : NULL;
+    if (out == NULL) {
+        release(&views);
+        return NULL;
+    }
+    int broken = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        int verdict = walk(&t, 0, nsn[row], lengths[row]);
+        if (verdict < 0) {
+            broken = 1;
+            break;
+        }
+        out[row] = (uint8_t)verdict;
+    }
+    Py_END_ALLOW_THREADS
+    release(&views);
+    if (broken) {
+        PyErr_SetString(PyExc_ValueError, "a length or state is outside the table");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * digit_strings(values, lengths, offsets) -> bytes
+ *
+ * phones._strings: each value as text of exactly `lengths` digits (leading zeros kept; 1 to
+ * 19), concatenated; offsets (int32, rows + 1) are filled for a pyarrow StringArray.
+ */
+static PyObject *digit_strings(PyObject *self, PyObject *args) {
+    PyObject *o_values, *o_len, *o_offsets;
+    if (!PyArg_ParseTuple(args, "OOO", &o_values, &o_len, &o_offsets)) return NULL;
+    Views views = {.count = 0};
+    const uint64_t *values = view(&views, o_values, 8, 0, 0, "values");
+    Py_ssize_t rows = values ? views.views[0].len / 8 : 0;
+    const int64_t *lengths = values ? view(&views, o_len, 8, rows, 0, "lengths") : NULL;
+    int32_t *offsets = lengths ? view(&views, o_offsets, 4, rows + 1, 1, "offsets") : NULL;
+    if (offsets == NULL) {
+        release(&views);
+        return NULL;
+    }
+    Py_ssize_t size = 0;
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        if (lengths[row] < 0 || lengths[row] > 19) {
+            release(&views);
+            PyErr_SetString(PyExc_ValueError, "a length is outside 0..19");
+            return NULL;
+        }
+        size += lengths[row];
+    }
+    PyObject *result = PyBytes_FromStringAndSize(NULL, size);
+    if (result != NULL) {
+        char *out = PyBytes_AS_STRING(result);
+        int32_t at = 0;
+        for (Py_ssize_t row = 0; row < rows; row++) {
+            offsets[row] = at;
+            uint64_t value = values[row];
+            for (int64_t place = lengths[row] - 1; place >= 0; place--) {
+                out[at + place] = (char)('0' + value % 10);
+                value /= 10;
+            }
+            at += (int32_t)lengths[row];
+        }
+        offsets[rows] = at;
+    }
+    release(&views);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"walk", walk_one, METH_VARARGS, "One DFA over NSNs (digitdfa.ValidityDfa.decide)."},
+    {"digit_strings", digit_strings, METH_VARARGS, "Digit strings of fixed lengths."},
+    {"judge_us", judge_us, METH_VARARGS, "Verdicts of prepared rows, region US (phones)."},
     {"entry_lines", entry_lines, METH_VARARGS, "Lines of the entries file (entryfile)."},
     {"block_facts", block_facts, METH_O, "Line ends, quotes, NUL and ASCII of a CSV block."},
     {"plain", plain, METH_VARARGS, "The plain shape's rows, digits and signs (shapes._plain)."},

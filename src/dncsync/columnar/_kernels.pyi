@@ -41,3 +41,36 @@ def entry_lines(
     policies: tuple[bytes, ...],
     sources: tuple[bytes, ...],
 ) -> bytes: ...
+def judge_us(
+    digits: Buffer,
+    counts: Buffer,
+    plus: Buffer,
+    leading: Buffer,
+    known: Buffer,
+    code_info: Buffer,
+    valid_moves: Buffer,
+    valid_states: Buffer,
+    valid_starts: Buffer,
+    valid_length_result: Buffer,
+    general_moves: Buffer,
+    general_states: Buffer,
+    general_starts: Buffer,
+    general_length_result: Buffer,
+    reason_by_length: Buffer,
+    possible_by_length: Buffer,
+    keeps_prefix: Buffer,
+    possible_only: bool,
+    too_long: int,
+    too_short: int,
+    invalid_country_code: int,
+    accept: int,
+    fallback: int,
+    defer: int,
+    present: Buffer | None,
+    code: Buffer,
+    keys: Buffer,
+) -> None: ...
+def walk(
+    moves: Buffer, valid: Buffer, start: int, nsn: Buffer, lengths: Buffer, out: Buffer
+) -> None: ...
+def digit_strings(values: Buffer, lengths: Buffer, offsets: Buffer) -> bytes: ...

@@ -30,6 +30,8 @@ import numpy.typing as npt
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
+from dncsync.columnar import kernels
+
 MAX_NSN = 17  # parse() refuses longer national numbers
 _ALL = (1 << 10) - 1  # every digit, as a bit set
 _MAX_STATES = 200_000
@@ -266,6 +268,12 @@ class ValidityDfa:
 
     def decide(self, nsn: npt.NDArray[np.uint64], lengths: npt.NDArray[np.int64]) -> Mask:
         """is_valid_number for NSNs given as integers and their digit counts (<= 17)."""
+        compiled = kernels.compiled()
+        if compiled is not None:
+            out = np.empty(nsn.size, np.uint8)
+            nsn, lengths = np.ascontiguousarray(nsn), np.ascontiguousarray(lengths)
+            compiled.walk(self.moves, self.valid, self.start, nsn, lengths, out)
+            return out.view(bool)
         result = np.zeros(nsn.size, bool)
         for length in np.unique(lengths).tolist():
             rows = np.flatnonzero(lengths == length)

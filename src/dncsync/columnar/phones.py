@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -168,6 +169,13 @@ def _calling_codes() -> npt.NDArray[np.bool_]:
 
 def _strings(values: npt.NDArray[np.uint64], lengths: Ints) -> pa.StringArray:
     """Digit strings of `lengths` digits (leading zeros kept) for the regex kernels."""
+    compiled = kernels.compiled()
+    if compiled is not None:
+        offsets = np.empty(values.size + 1, np.int32)
+        data = compiled.digit_strings(
+            np.ascontiguousarray(values), np.ascontiguousarray(lengths), offsets
+        )
+        return pa.StringArray.from_buffers(values.size, pa.py_buffer(offsets), pa.py_buffer(data))
     text = pc.cast(pa.array(values), pa.string())
     out = text
     for width in np.unique(lengths).tolist():
@@ -716,8 +724,110 @@ def judge_prepared(prepared: Prepared, region: str, strictness: Strictness) -> P
         return _collect(prepared.values, _Verdicts(size), none, none, region, strictness)
     verdicts = _Verdicts(len(prepared.values))
     verdicts.code[:] = prepared.code
-    rows, digit_values, counts = prepared.rows, prepared.digits, prepared.counts
+    compiled = kernels.compiled()
+    if (
+        compiled is None
+        or not _US_AS_EXPECTED
+        or not _judge_compiled(compiled, prepared, verdicts, strictness)
+    ):
+        _judge_numpy(prepared, verdicts, prepared.rows, strictness)
+    return _collect(
+        prepared.values, verdicts, prepared.extension, prepared.vanity, region, strictness
+    )
+
+
+_DEFER = -3  # a verdict code of the compiled pass: the numpy code decides
+_KEEPS_PREFIX_BY_RESULT = np.array(
+    [result in _KEEPS_PREFIX for result in range(len(_LENGTH_REASONS))], bool
+)
+
+
+def _judge_compiled(
+    compiled: ModuleType, prepared: Prepared, verdicts: _Verdicts, strictness: Strictness
+) -> bool:
+    """judge_prepared's routing, parsing and verdicts in one compiled pass (judge_us).
+
+    Rows whose national prefix needs a regular expression come back deferred and go through
+    the numpy code. False when a calling code's tables cannot be built (numpy decides all).
+    """
+    rows = prepared.rows
+    columns = [
+        np.ascontiguousarray(column)
+        for column in (prepared.digits, prepared.counts, prepared.plus, prepared.leading)
+    ]
+    present = np.zeros(1000, np.uint8)
+    code = np.empty(rows.size, np.int64)
+    keys = np.empty(rows.size, np.uint64)
+    tables: tuple[Ints, _Judges, _Judges] = (np.full(5000, -1, np.int64), _EMPTY, _EMPTY)
+    for pass_present in (present, None):  # first the calling codes used, then the verdicts
+        info, valid, general = tables
+        compiled.judge_us(
+            *columns,
+            _calling_codes(),
+            info,
+            *(valid.moves, valid.valid, valid.starts, valid.length_result),
+            *(general.moves, general.valid, general.starts, general.length_result),
+            _REASON_BY_LENGTH,
+            _POSSIBLE_BY_LENGTH,
+            _KEEPS_PREFIX_BY_RESULT,
+            strictness is Strictness.POSSIBLE,
+            CODE[RejectReason.TOO_LONG],
+            CODE[RejectReason.TOO_SHORT],
+            CODE[RejectReason.INVALID_COUNTRY_CODE],
+            _ACCEPT,
+            FALLBACK,
+            _DEFER,
+            pass_present,
+            code,
+            keys,
+        )
+        if pass_present is not None:
+            found = _code_tables(np.flatnonzero(present).tolist())
+            if found is None:  # pragma: no cover - every pattern in the pinned metadata compiles
+                return False
+            tables = found
+    verdicts.code[rows] = code
+    verdicts.keys[rows] = keys
+    deferred = np.flatnonzero(code == _DEFER)
+    if deferred.size:
+        verdicts.code[rows[deferred]] = FALLBACK
+        _judge_numpy(prepared, verdicts, rows, strictness, only=deferred)
+    return True
+
+
+def _code_tables(codes: list[int]) -> tuple[Ints, _Judges, _Judges] | None:
+    """judge_us's tables for these calling codes: the per-code facts, validity DFAs, and the
+    general DFAs of codes with a literal national prefix."""
+    valid = _judges(codes)
+    if valid is None:  # pragma: no cover - every pattern in the pinned metadata compiles
+        return None
+    literal = [code for code in codes if _literal_prefix(code)[1] > 0]
+    general = _judges(literal, "general") if literal else _tables_now["general"]
+    info = np.full(5000, -1, np.int64)
+    for code in codes:
+        value, size = _literal_prefix(code)
+        info[code] = _prefix_starts(code)
+        info[1000 + code] = value
+        info[2000 + code] = size
+        info[3000 + code] = valid.slots[code]
+        if general is not None and code in general.slots:
+            info[4000 + code] = general.slots[code]
+    return info, valid, general if general is not None else _EMPTY
+
+
+def _judge_numpy(
+    prepared: Prepared,
+    verdicts: _Verdicts,
+    all_rows: Ints,
+    strictness: Strictness,
+    only: Ints | None = None,
+) -> None:
+    """judge_prepared with numpy, for the prepared rows (or the `only` ones among them)."""
+    rows, digit_values, counts = all_rows, prepared.digits, prepared.counts
     plus, leading = prepared.plus, prepared.leading
+    if only is not None:
+        rows, digit_values, counts = rows[only], digit_values[only], counts[only]
+        plus, leading = plus[only], leading[only]
     ok = (counts >= 3) & (counts <= MAX_DIGITS)
     idd = ~plus & (counts >= 6) & (leading == 11) & (head_digits(digit_values, counts, 4) % 10 != 0)
     national = ok & ~plus & ~idd
@@ -731,9 +841,6 @@ def judge_prepared(prepared: Prepared, region: str, strictness: Strictness) -> P
     e_counts = np.where(idd, counts - 3, counts)
     e_values = np.where(idd, _suffix(digit_values, counts - 3), digit_values)
     _international(verdicts, rows[intl], e_values[intl], e_counts[intl], strictness)
-    return _collect(
-        prepared.values, verdicts, prepared.extension, prepared.vanity, region, strictness
-    )
 
 
 def normalize_column(
