@@ -401,7 +401,7 @@ def _parse(block: bytes, width: int, wanted: list[int], phone: int) -> pa.Table 
     try:
         table = pcsv.read_csv(
             pa.py_buffer(block),
-            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 20),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=len(block) + 1),
             parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pcsv.ConvertOptions(
                 include_columns=[names[i] for i in wanted],
