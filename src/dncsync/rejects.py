@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dncsync.columnar import kernels
 from dncsync.files import open_private, spreadsheet_safe
 from dncsync.model import Reject, RejectReason
 
@@ -90,6 +91,24 @@ class RejectsCsv:
         if len(lines) == 0:
             return
         last = "," + _csv_field(spreadsheet_safe(source)) if self._with_source else ""
+        compiled = kernels.compiled()
+        if compiled is not None:  # the same lines, in one compiled pass
+            values = raw_phones.fill_null("") if raw_phones.null_count else raw_phones
+            if isinstance(values, pa.ChunkedArray):
+                values = values.combine_chunks()
+            size = len(values)
+            offsets = np.frombuffer(values.buffers()[1], np.int32)
+            data = values.buffers()[2]
+            self._file.write(
+                compiled.reject_lines(
+                    np.ascontiguousarray(lines, np.int64),
+                    offsets[values.offset : values.offset + size + 1],
+                    b"" if data is None else data,
+                    np.ascontiguousarray(reasons, np.int8),
+                    tuple((reason.value + last + "\n").encode() for reason in REASON_CODES),
+                )
+            )
+            return
         ends = pa.array([reason.value + last + "\n" for reason in REASON_CODES], pa.string())
         joined = pc.binary_join_element_wise(
             pc.cast(pa.array(lines, pa.int64()), pa.string()),
@@ -141,7 +160,9 @@ def _csv_fields(values: pa.StringArray) -> pa.StringArray:
     size = len(values)
     offsets = np.frombuffer(values.buffers()[1], np.int32)[values.offset : values.offset + size + 1]
     buffer = values.buffers()[2]
-    data = np.frombuffer(buffer, np.uint8) if buffer is not None else np.zeros(1, np.uint8)
+    if buffer is None or int(offsets[-1]) == int(offsets[0]):
+        return values  # every value empty: nothing to escape or quote
+    data = np.frombuffer(buffer, np.uint8)
     nonempty = offsets[1:] > offsets[:-1]
     formula = nonempty & _FORMULA[data[np.minimum(offsets[:-1], max(data.size - 1, 0))]]
     counts = np.zeros(int(offsets[-1]) - int(offsets[0]) + 1, np.int32)

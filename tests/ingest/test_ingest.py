@@ -16,7 +16,7 @@ from dncsync.errors import InputError
 from dncsync.ingest import ingest
 from dncsync.model import ExpirationPolicy, Reason, RejectReason
 from dncsync.policy import DEFAULT_POLICY, read_date_collected, read_expiration
-from dncsync.rejects import RejectList
+from dncsync.rejects import RejectList, RejectsCsv
 from dncsync.sources import SourceSpec
 
 from .helpers import TODAY, by_phone, run, write
@@ -371,3 +371,12 @@ def test_retention_of_every_row_is_the_policy_reading_of_that_row(tmp_path: Path
     result, _ = run(write(tmp_path / "retention.csv", "\n".join(lines) + "\n"))
     got = {e.phone: (e.expiration_policy, e.expires_at) for e in result.entries()}
     assert got == expected
+
+
+@pytest.mark.usefixtures("kernels_both_ways")
+def test_a_batch_whose_rejects_are_all_empty_values_is_written(tmp_path: Path) -> None:
+    """Regression: the rejects writer read byte 0 of an empty buffer (an internal error)."""
+    source = write(tmp_path / "empty.csv", "phone,reason\n,opt-out\n4155552671,opt-out\n")
+    with RejectsCsv(str(tmp_path / "rejects.csv")) as sink:
+        ingest([SourceSpec("empty", str(source))], DEFAULT_POLICY, today=TODAY, rejects=sink)
+    assert (tmp_path / "rejects.csv").read_text() == "line,raw_phone,reason\n2,,empty\n"

@@ -17,6 +17,7 @@ from dncsync.columnar.index import DC_NONE, DC_SHIFT, EXP_NEVER, EXP_SHIFT, REAS
 from dncsync.columnar.phones import normalize_column
 from dncsync.entryfile import write_columns
 from dncsync.model import Reason, Strictness
+from dncsync.rejects import REASON_CODES, RejectsCsv
 
 from .messy import load_bench
 
@@ -138,3 +139,34 @@ def test_digit_strings_keep_leading_zeros_to_the_length(rows: list[tuple[int, in
     with kernels.numpy_only():
         reference = phones._strings(values, lengths)
     assert compiled.to_pylist() == reference.to_pylist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 10**12),
+            st.one_of(st.none(), st.text(alphabet='=+-@\t\r\n,"x1 é', max_size=12)),
+            st.integers(0, len(REASON_CODES) - 1),
+        ),
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_reject_lines_match_the_pyarrow_writer(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[int, str | None, int]],
+    with_source: bool,
+) -> None:
+    lines = np.array([line for line, _, _ in rows], np.int64)
+    raw = pa.array([text for _, text, _ in rows], pa.string())
+    codes = np.array([code for _, _, code in rows], np.int8)
+    folder = tmp_path_factory.mktemp("rejects")
+    for name, numpy_alone in (("compiled.csv", False), ("numpy.csv", True)):
+        with RejectsCsv(str(folder / name), with_source=with_source) as sink:
+            if numpy_alone:
+                with kernels.numpy_only():
+                    sink.add('=crm, "web"', lines, raw.slice(0), codes)
+            else:
+                sink.add('=crm, "web"', lines, raw.slice(0), codes)
+    assert (folder / "compiled.csv").read_bytes() == (folder / "numpy.csv").read_bytes()

@@ -880,7 +880,88 @@ static PyObject *digit_strings(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * reject_lines(lines, offsets, data, codes, ends) -> bytes
+ *
+ * rejects.RejectsCsv's lines: "line,raw_phone," + ends[code] for each rejected row, the raw
+ * value made safe for spreadsheets (a leading ' before = + - @ TAB CR, files.spreadsheet_safe)
+ * and quoted for CSV where it holds a comma, quote, CR or LF (quotes doubled). `offsets`
+ * (int32, rows + 1) index `data`, the raw values' UTF-8 bytes.
+ */
+static PyObject *reject_lines(PyObject *self, PyObject *args) {
+    PyObject *o_lines, *o_offsets, *o_data, *o_codes, *o_ends;
+    if (!PyArg_ParseTuple(args, "OOOOO!", &o_lines, &o_offsets, &o_data, &o_codes,
+                          &PyTuple_Type, &o_ends))
+        return NULL;
+    Views views = {.count = 0};
+    const int64_t *lines = view(&views, o_lines, 8, 0, 0, "lines");
+    Py_ssize_t rows = lines ? views.views[0].len / 8 : 0;
+    const int32_t *offsets = lines ? view(&views, o_offsets, 4, rows + 1, 0, "offsets") : NULL;
+    const unsigned char *data = offsets ? view(&views, o_data, 1, 0, 0, "data") : NULL;
+    Py_ssize_t data_len = data ? views.views[2].len : 0;
+    const int8_t *codes = data ? view(&views, o_codes, 1, rows, 0, "codes") : NULL;
+    Py_ssize_t end_count = 0;
+    Text *ends = codes ? texts_of(o_ends, &end_count) : NULL;
+    PyObject *result = NULL;
+    if (ends == NULL) goto done;
+    Py_ssize_t size = 0;
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        int32_t start = offsets[row], stop = offsets[row + 1];
+        if (start < 0 || stop < start || stop > data_len || codes[row] < 0 ||
+            codes[row] >= end_count || lines[row] < 0) {
+            PyErr_SetString(PyExc_ValueError, "a reject's value or reason is outside the data");
+            goto done;
+        }
+        Py_ssize_t quotes = 0;
+        int special = 0;
+        for (int32_t at = start; at < stop; at++) {
+            unsigned char byte = data[at];
+            quotes += byte == '"';
+            special |= byte == ',' || byte == '"' || byte == '\r' || byte == '\n';
+        }
+        int formula = stop > start && strchr("=+-@\t\r", data[start]) != NULL && data[start];
+        size += 20 + 1 + (stop - start) + formula + (special ? 2 + quotes : 0) + 1;
+        size += ends[codes[row]].size;
+    }
+    PyObject *buffer = PyBytes_FromStringAndSize(NULL, size);
+    if (buffer == NULL) goto done;
+    char *out = PyBytes_AS_STRING(buffer), *begin = out;
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        char number[20];
+        int digits = 0;
+        uint64_t line = (uint64_t)lines[row];
+        do {
+            number[digits++] = (char)('0' + line % 10);
+            line /= 10;
+        } while (line);
+        while (digits) *out++ = number[--digits];
+        *out++ = ',';
+        int32_t start = offsets[row], stop = offsets[row + 1];
+        int special = 0;
+        for (int32_t at = start; at < stop; at++) {
+            unsigned char byte = data[at];
+            special |= byte == ',' || byte == '"' || byte == '\r' || byte == '\n';
+        }
+        if (special) *out++ = '"';
+        if (stop > start && data[start] && strchr("=+-@\t\r", data[start]) != NULL) *out++ = '\'';
+        for (int32_t at = start; at < stop; at++) {
+            if (data[at] == '"') *out++ = '"';
+            *out++ = (char)data[at];
+        }
+        if (special) *out++ = '"';
+        *out++ = ',';
+        memcpy(out, ends[codes[row]].text, (size_t)ends[codes[row]].size);
+        out += ends[codes[row]].size;
+    }
+    if (_PyBytes_Resize(&buffer, out - begin) == 0) result = buffer;
+done:
+    PyMem_Free(ends);
+    release(&views);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"reject_lines", reject_lines, METH_VARARGS, "Lines of the rejects file (rejects)."},
     {"walk", walk_one, METH_VARARGS, "One DFA over NSNs (digitdfa.ValidityDfa.decide)."},
     {"digit_strings", digit_strings, METH_VARARGS, "Digit strings of fixed lengths."},
     {"judge_us", judge_us, METH_VARARGS, "Verdicts of prepared rows, region US (phones)."},
