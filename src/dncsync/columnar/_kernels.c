@@ -536,15 +536,15 @@ done:
 
 /* ---------------------------------------------------------------------------------------
  * judge_us(digits, counts, plus, leading, known, code_info, valid tables, general tables,
- *          reason_by_length, possible_by_length, keeps_prefix, possible_only, codes, present,
+ *          reason_by_length, possible_by_length, keeps_prefix, possible_only, codes, missing,
  *          code, keys)
  *
  * phones.judge_prepared for default region US, in one pass over the prepared rows: the route
  * (national, 011 or +, too long), phones._national_us, phones._international's country code
  * and a literal national prefix (phones._strip_literal), and phones._judge_all's verdict.
  * Rows whose prefix needs a regular expression (or whose code's tables are not loaded yet)
- * get `defer`: the caller runs the numpy code on them. With `present` given, the pass only
- * marks the calling codes the rows use (present[code] = 1) so the caller can load them.
+ * get `defer`: the caller runs the numpy code on them. Rows whose calling code's tables are
+ * not loaded get `need`, and missing[code] = 1: the caller loads them and runs those again.
  *
  * code_info holds five int64 rows of 1000 (by calling code; -1: not loaded): the digits a
  * national prefix can start with (bits), a literal prefix's value and digit count (0: none
@@ -595,14 +595,14 @@ static int tables_of(Views *views, PyObject *moves, PyObject *valid, PyObject *s
 static PyObject *judge_us(PyObject *self, PyObject *args) {
     PyObject *o_digits, *o_counts, *o_plus, *o_leading, *o_known, *o_info;
     PyObject *o_vm, *o_vv, *o_vs, *o_vl, *o_gm, *o_gv, *o_gs, *o_gl;
-    PyObject *o_reasons, *o_possible, *o_keeps, *o_present, *o_code, *o_keys;
+    PyObject *o_reasons, *o_possible, *o_keeps, *o_missing, *o_code, *o_keys;
     int possible_only;
-    long long too_long, too_short, invalid_cc, accept, fallback, defer;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOOOpLLLLLLOOO", &o_digits, &o_counts, &o_plus,
+    long long too_long, too_short, invalid_cc, accept, fallback, defer, need;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOOOpLLLLLLLOOO", &o_digits, &o_counts, &o_plus,
                           &o_leading, &o_known, &o_info, &o_vm, &o_vv, &o_vs, &o_vl, &o_gm,
                           &o_gv, &o_gs, &o_gl, &o_reasons, &o_possible, &o_keeps,
                           &possible_only, &too_long, &too_short, &invalid_cc, &accept,
-                          &fallback, &defer, &o_present, &o_code, &o_keys))
+                          &fallback, &defer, &need, &o_missing, &o_code, &o_keys))
         return NULL;
     Views views = {.count = 0};
     Tables valid_t, general_t;
@@ -620,19 +620,10 @@ static PyObject *judge_us(PyObject *self, PyObject *args) {
     const uint8_t *possible = reasons ? view(&views, o_possible, 1, kinds, 0, "possible") : NULL;
     const uint8_t *keeps_prefix =
         possible ? view(&views, o_keeps, 1, kinds, 0, "keeps_prefix") : NULL;
-    uint8_t *present = NULL;
-    int64_t *code = NULL;
-    uint64_t *keys = NULL;
-    if (keeps_prefix != NULL && o_present != Py_None) {
-        present = view(&views, o_present, 1, 1000, 1, "present");
-        failed = present == NULL;
-    } else if (keeps_prefix != NULL) {
-        code = view(&views, o_code, 8, rows, 1, "code");
-        keys = code ? view(&views, o_keys, 8, rows, 1, "keys") : NULL;
-        failed = keys == NULL;
-    } else {
-        failed = 1;
-    }
+    uint8_t *missing = keeps_prefix ? view(&views, o_missing, 1, 1000, 1, "missing") : NULL;
+    int64_t *code = missing ? view(&views, o_code, 8, rows, 1, "code") : NULL;
+    uint64_t *keys = code ? view(&views, o_keys, 8, rows, 1, "keys") : NULL;
+    failed = keys == NULL;
     if (failed) {
         release(&views);
         return NULL;
@@ -690,10 +681,6 @@ static PyObject *judge_us(PyObject *self, PyObject *args) {
                 verdict = invalid_cc;
                 goto decided;
             }
-            if (present != NULL) {
-                present[calling] = 1;
-                continue;
-            }
             int64_t rest_len = e_count - cc_len;
             if (rest_len < 2) {
                 verdict = too_short;
@@ -704,7 +691,8 @@ static PyObject *judge_us(PyObject *self, PyObject *args) {
             nsn_len = rest_len;
             int64_t starts = info[INFO_STARTS + calling];
             if (starts < 0) {
-                verdict = defer;
+                missing[calling] = 1;
+                verdict = need;
                 goto decided;
             }
             if ((starts >> head(rest, rest_len, 1)) & 1) { /* a national prefix may lead */
@@ -737,10 +725,6 @@ static PyObject *judge_us(PyObject *self, PyObject *args) {
                 }
             }
         }
-        if (present != NULL) {
-            present[calling] = 1;
-            continue;
-        }
         /* phones._judge_all */
         if (nsn_len > 17) {
             verdict = too_long;
@@ -748,7 +732,8 @@ static PyObject *judge_us(PyObject *self, PyObject *args) {
         }
         int64_t slot = info[INFO_VALID + calling];
         if (slot < 0) {
-            verdict = defer;
+            missing[calling] = 1;
+            verdict = need;
             goto decided;
         }
         if (slot >= valid_t.slots) {
@@ -774,10 +759,8 @@ static PyObject *judge_us(PyObject *self, PyObject *args) {
             keys[row] = (uint64_t)calling * POW10[nsn_len] + nsn;
         }
     decided:
-        if (present == NULL) {
-            code[row] = verdict;
-            if (verdict != accept) keys[row] = 0;
-        }
+        code[row] = verdict;
+        if (verdict != accept) keys[row] = 0;
     }
     Py_END_ALLOW_THREADS
     release(&views);

@@ -66,7 +66,8 @@ def judge_us(
     accept: int,
     fallback: int,
     defer: int,
-    present: Buffer | None,
+    need: int,
+    missing: Buffer,
     code: Buffer,
     keys: Buffer,
 ) -> None: ...

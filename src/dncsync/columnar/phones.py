@@ -572,6 +572,9 @@ _EMPTY = _Judges(
     np.zeros((0, 21), np.int64),
 )
 _tables_now: dict[str, _Judges] = {"valid": _EMPTY, "general": _EMPTY}
+_loaded_lock = threading.Lock()
+_loaded_codes: list[int] = []  # the calling codes judge_us's tables hold
+_loaded_tables: list[_CodeTables] = [(np.full(5000, -1, np.int64), _EMPTY, _EMPTY)]
 
 
 def _judges(codes: Sequence[int], kind: str = "valid") -> _Judges | None:
@@ -737,9 +740,11 @@ def judge_prepared(prepared: Prepared, region: str, strictness: Strictness) -> P
 
 
 _DEFER = -3  # a verdict code of the compiled pass: the numpy code decides
+_NEED = -4  # a verdict code of the compiled pass: the calling code's tables are not loaded
 _KEEPS_PREFIX_BY_RESULT = np.array(
     [result in _KEEPS_PREFIX for result in range(len(_LENGTH_REASONS))], bool
 )
+_CodeTables = tuple[Ints, "_Judges", "_Judges"]  # judge_us's per-code facts and DFA tables
 
 
 def _judge_compiled(
@@ -747,45 +752,29 @@ def _judge_compiled(
 ) -> bool:
     """judge_prepared's routing, parsing and verdicts in one compiled pass (judge_us).
 
-    Rows whose national prefix needs a regular expression come back deferred and go through
-    the numpy code. False when a calling code's tables cannot be built (numpy decides all).
+    Rows of calling codes whose tables are not loaded yet come back with _NEED: the tables
+    are loaded and those rows judged again. Rows whose national prefix needs a regular
+    expression come back deferred and go through the numpy code. False when a calling
+    code's tables cannot be built (then numpy decides every row).
     """
     rows = prepared.rows
     columns = [
         np.ascontiguousarray(column)
         for column in (prepared.digits, prepared.counts, prepared.plus, prepared.leading)
     ]
-    present = np.zeros(1000, np.uint8)
     code = np.empty(rows.size, np.int64)
     keys = np.empty(rows.size, np.uint64)
-    tables: tuple[Ints, _Judges, _Judges] = (np.full(5000, -1, np.int64), _EMPTY, _EMPTY)
-    for pass_present in (present, None):  # first the calling codes used, then the verdicts
-        info, valid, general = tables
-        compiled.judge_us(
-            *columns,
-            _calling_codes(),
-            info,
-            *(valid.moves, valid.valid, valid.starts, valid.length_result),
-            *(general.moves, general.valid, general.starts, general.length_result),
-            _REASON_BY_LENGTH,
-            _POSSIBLE_BY_LENGTH,
-            _KEEPS_PREFIX_BY_RESULT,
-            strictness is Strictness.POSSIBLE,
-            CODE[RejectReason.TOO_LONG],
-            CODE[RejectReason.TOO_SHORT],
-            CODE[RejectReason.INVALID_COUNTRY_CODE],
-            _ACCEPT,
-            FALLBACK,
-            _DEFER,
-            pass_present,
-            code,
-            keys,
-        )
-        if pass_present is not None:
-            found = _code_tables(np.flatnonzero(present).tolist())
-            if found is None:  # pragma: no cover - every pattern in the pinned metadata compiles
-                return False
-            tables = found
+    missing = np.zeros(1000, np.uint8)
+    _judge_us(compiled, columns, _loaded_tables[-1], strictness, missing, code, keys)
+    need = np.flatnonzero(code == _NEED)
+    if need.size:
+        tables = _load_codes(np.flatnonzero(missing).tolist())
+        if tables is None:  # pragma: no cover - every pattern in the pinned metadata compiles
+            return False
+        again = [column[need] for column in columns]
+        sub_code, sub_keys = np.empty(need.size, np.int64), np.empty(need.size, np.uint64)
+        _judge_us(compiled, again, tables, strictness, missing, sub_code, sub_keys)
+        code[need], keys[need] = sub_code, sub_keys
     verdicts.code[rows] = code
     verdicts.keys[rows] = keys
     deferred = np.flatnonzero(code == _DEFER)
@@ -793,6 +782,54 @@ def _judge_compiled(
         verdicts.code[rows[deferred]] = FALLBACK
         _judge_numpy(prepared, verdicts, rows, strictness, only=deferred)
     return True
+
+
+def _judge_us(
+    compiled: ModuleType,
+    columns: list[npt.NDArray[np.generic]],
+    tables: _CodeTables,
+    strictness: Strictness,
+    missing: npt.NDArray[np.uint8],
+    code: Ints,
+    keys: npt.NDArray[np.uint64],
+) -> None:
+    info, valid, general = tables
+    compiled.judge_us(
+        *columns,
+        _calling_codes(),
+        info,
+        *(valid.moves, valid.valid, valid.starts, valid.length_result),
+        *(general.moves, general.valid, general.starts, general.length_result),
+        _REASON_BY_LENGTH,
+        _POSSIBLE_BY_LENGTH,
+        _KEEPS_PREFIX_BY_RESULT,
+        strictness is Strictness.POSSIBLE,
+        CODE[RejectReason.TOO_LONG],
+        CODE[RejectReason.TOO_SHORT],
+        CODE[RejectReason.INVALID_COUNTRY_CODE],
+        _ACCEPT,
+        FALLBACK,
+        _DEFER,
+        _NEED,
+        missing,
+        code,
+        keys,
+    )
+
+
+def _load_codes(codes: list[int]) -> _CodeTables | None:
+    """judge_us's tables with these calling codes added to the ones loaded before."""
+    with _loaded_lock:
+        known = set(_loaded_codes)
+        wanted = sorted(known | set(codes))
+        if len(wanted) == len(known):
+            return _loaded_tables[-1]
+        tables = _code_tables(wanted)
+        if tables is not None:
+            _loaded_codes[:] = wanted
+            _loaded_tables.append(tables)
+            del _loaded_tables[:-1]
+        return tables
 
 
 def _code_tables(codes: list[int]) -> tuple[Ints, _Judges, _Judges] | None:
