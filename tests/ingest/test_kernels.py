@@ -18,6 +18,7 @@ from dncsync.columnar.phones import normalize_column
 from dncsync.entryfile import write_columns
 from dncsync.model import Reason, Strictness
 from dncsync.rejects import REASON_CODES, RejectsCsv
+from dncsync.sources import records
 
 from .messy import load_bench
 
@@ -170,3 +171,45 @@ def test_reject_lines_match_the_pyarrow_writer(
             else:
                 sink.add('=crm, "web"', lines, raw.slice(0), codes)
     assert (folder / "compiled.csv").read_bytes() == (folder / "numpy.csv").read_bytes()
+
+
+_FIELD = st.one_of(
+    st.text(alphabet="ab 1+é\t-", max_size=6),
+    st.text(alphabet='ab ,"1é\t', max_size=6).map(lambda t: '"' + t.replace('"', '""') + '"'),
+    st.sampled_from(['a"b', '"a"b', '"a\nb"', '"ab', "", " "]),  # shapes the kernel declines
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda width: st.tuples(
+            st.just(width),
+            st.lists(
+                st.one_of(
+                    st.lists(_FIELD, min_size=width, max_size=width).map(",".join),
+                    st.lists(_FIELD, min_size=1, max_size=width + 1).map(",".join),  # ragged
+                    st.just(""),
+                ),
+                max_size=12,
+            ),
+            st.sampled_from(["\n", "\r\n"]),
+            st.booleans(),
+        )
+    )
+)
+def test_split_block_reads_what_pyarrow_reads(case: tuple[int, list[str], str, bool]) -> None:
+    width, lines, newline, last_newline = case
+    block = (newline.join(lines) + (newline if last_newline else "")).encode()
+    wanted = list(range(width))
+    split = _compiled().split_block(block, width, tuple(wanted), block.count(b"\n") + 1)
+    if split is None:
+        return  # declined: pyarrow's parser and the exact reader take the block
+    table = records._parse(block, width, wanted, 0)
+    assert table is not None, "the kernel read a block pyarrow calls ragged"
+    rows, pieces = split
+    assert rows == table.num_rows
+    for index, (offsets, data) in enumerate(pieces):
+        got = pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
+        want = table.column(index).combine_chunks()
+        assert got.to_pylist() == [text for text in want.cast(pa.string()).to_pylist()]

@@ -943,7 +943,160 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * split_block(block, width, wanted, max_rows) -> (rows, [(offsets, data), ...]) or None
+ *
+ * The fields of a CSV block that records.CsvRecords._block has checked (UTF-8, no NUL, no
+ * lone CR), as pyarrow's parser reads them: lines end at LF (a CR before it dropped), empty
+ * lines are skipped, fields split at commas, a field that starts with a quote runs to the
+ * closing quote with "" read as ". For each column index in `wanted`, its values as a
+ * StringArray's int32 offsets and bytes. None when there is no row, a row is not `width`
+ * fields wide, or a quote stands anywhere else (inside an unquoted field, text after a
+ * closing quote, a quoted field running past its line): the caller's other readers decide.
+ */
+#define MAX_WANTED 8
+
+static PyObject *split_block(PyObject *self, PyObject *args) {
+    Py_buffer block;
+    Py_ssize_t width, max_rows;
+    PyObject *o_wanted;
+    if (!PyArg_ParseTuple(args, "y*nO!n", &block, &width, &PyTuple_Type, &o_wanted, &max_rows))
+        return NULL;
+    Py_ssize_t wanted_count = PyTuple_GET_SIZE(o_wanted);
+    PyObject *result = NULL;
+    PyObject *datas[MAX_WANTED] = {NULL}, *offsets[MAX_WANTED] = {NULL};
+    Py_ssize_t *slot_of = NULL;
+    if (wanted_count > MAX_WANTED || width <= 0 || max_rows < 0) {
+        PyErr_SetString(PyExc_ValueError, "split_block: bad width or columns");
+        goto done;
+    }
+    slot_of = PyMem_Malloc((size_t)width * sizeof(Py_ssize_t));
+    if (slot_of == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < width; i++) slot_of[i] = -1;
+    for (Py_ssize_t k = 0; k < wanted_count; k++) {
+        Py_ssize_t index = PyLong_AsSsize_t(PyTuple_GET_ITEM(o_wanted, k));
+        if (index < 0 || index >= width) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a column outside the width");
+            goto done;
+        }
+        slot_of[index] = k;
+        datas[k] = PyBytes_FromStringAndSize(NULL, block.len);
+        offsets[k] = PyBytes_FromStringAndSize(NULL, (max_rows + 1) * 4);
+        if (datas[k] == NULL || offsets[k] == NULL) goto done;
+    }
+    const char *data = block.buf;
+    Py_ssize_t size = block.len, rows = 0;
+    Py_ssize_t used[MAX_WANTED] = {0};
+    char *out[MAX_WANTED];
+    int32_t *offs[MAX_WANTED];
+    for (Py_ssize_t k = 0; k < wanted_count; k++) {
+        out[k] = PyBytes_AS_STRING(datas[k]);
+        offs[k] = (int32_t *)PyBytes_AS_STRING(offsets[k]);
+    }
+    int ok = 1;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t pos = 0;
+    while (ok && pos < size) {
+        const char *newline = memchr(data + pos, '\n', (size_t)(size - pos));
+        Py_ssize_t end = newline ? newline - data : size;
+        Py_ssize_t stop = end;
+        if (stop > pos && data[stop - 1] == '\r') stop--;
+        if (stop == pos) { /* an empty line: pyarrow skips it */
+            pos = end + 1;
+            continue;
+        }
+        if (rows >= max_rows) {
+            ok = 0;
+            break;
+        }
+        for (Py_ssize_t k = 0; k < wanted_count; k++) offs[k][rows] = (int32_t)used[k];
+        Py_ssize_t at = pos, field = 0;
+        for (;;) {
+            Py_ssize_t k = field < width ? slot_of[field] : -1;
+            if (at < stop && data[at] == '"') {
+                at++;
+                for (;;) {
+                    if (at >= stop) {
+                        ok = 0; /* runs past its line */
+                        break;
+                    }
+                    if (data[at] == '"') {
+                        if (at + 1 < stop && data[at + 1] == '"') {
+                            if (k >= 0) out[k][used[k]++] = '"';
+                            at += 2;
+                            continue;
+                        }
+                        at++;
+                        break;
+                    }
+                    if (k >= 0) out[k][used[k]++] = data[at];
+                    at++;
+                }
+                if (ok && at < stop && data[at] != ',') ok = 0; /* text after the quote */
+            } else {
+                Py_ssize_t start = at;
+                while (at < stop && data[at] != ',') {
+                    if (data[at] == '"') {
+                        ok = 0;
+                        break;
+                    }
+                    at++;
+                }
+                if (ok && k >= 0) {
+                    memcpy(out[k] + used[k], data + start, (size_t)(at - start));
+                    used[k] += at - start;
+                }
+            }
+            if (!ok) break;
+            field++;
+            if (at < stop && data[at] == ',') {
+                at++;
+                continue;
+            }
+            break;
+        }
+        if (ok && field != width) ok = 0; /* ragged */
+        rows++;
+        pos = end + 1;
+    }
+    if (ok)
+        for (Py_ssize_t k = 0; k < wanted_count; k++) offs[k][rows] = (int32_t)used[k];
+    Py_END_ALLOW_THREADS
+    if (!ok || rows == 0) { /* no row: pyarrow calls the block empty; so does the caller */
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *columns = PyList_New(wanted_count);
+    if (columns == NULL) goto done;
+    for (Py_ssize_t k = 0; k < wanted_count; k++) {
+        if (_PyBytes_Resize(&datas[k], used[k]) < 0 ||
+            _PyBytes_Resize(&offsets[k], (rows + 1) * 4) < 0) {
+            Py_DECREF(columns);
+            goto done;
+        }
+        PyObject *pair = PyTuple_Pack(2, offsets[k], datas[k]);
+        if (pair == NULL) {
+            Py_DECREF(columns);
+            goto done;
+        }
+        PyList_SET_ITEM(columns, k, pair);
+    }
+    result = Py_BuildValue("(nN)", rows, columns);
+done:
+    for (Py_ssize_t k = 0; k < MAX_WANTED; k++) {
+        Py_XDECREF(datas[k]);
+        Py_XDECREF(offsets[k]);
+    }
+    PyMem_Free(slot_of);
+    PyBuffer_Release(&block);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"split_block", split_block, METH_VARARGS, "Fields of a checked CSV block (records)."},
     {"reject_lines", reject_lines, METH_VARARGS, "Lines of the rejects file (rejects)."},
     {"walk", walk_one, METH_VARARGS, "One DFA over NSNs (digitdfa.ValidityDfa.decide)."},
     {"digit_strings", digit_strings, METH_VARARGS, "Digit strings of fixed lengths."},

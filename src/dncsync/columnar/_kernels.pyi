@@ -78,3 +78,6 @@ def digit_strings(values: Buffer, lengths: Buffer, offsets: Buffer) -> bytes: ..
 def reject_lines(
     lines: Buffer, offsets: Buffer, data: Buffer, codes: Buffer, ends: tuple[bytes, ...]
 ) -> bytes: ...
+def split_block(
+    block: bytes, width: int, wanted: tuple[int, ...], max_rows: int
+) -> tuple[int, list[tuple[bytes, bytes]]] | None: ...

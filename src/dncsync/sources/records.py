@@ -304,11 +304,11 @@ class CsvRecords:
                 return None
         if returns != crlf:
             return None  # a lone CR ends a line for the exact reader
-        table = _parse(block, columns.width, [i for _, i in self._wanted], columns.phone)
-        if table is None:
+        parsed = _parse_columns(block, columns.width, self._wanted, columns.phone, newlines + 1)
+        if parsed is None:
             return None
+        rows, values = parsed
         lines = newlines + (0 if block.endswith(b"\n") else 1)
-        rows = table.num_rows
         positions: Lines | None = None  # each row's line within the block
         if rows != lines:  # empty lines (the parser skips them)
             positions = _nonempty_lines(block)
@@ -316,9 +316,6 @@ class CsvRecords:
                 return None
         if quotes and not _canonical_quotes(block):
             return None
-        values = {
-            name: table.column(i).combine_chunks() for i, (name, _) in enumerate(self._wanted)
-        }
         if columns.width == 1 and not _all_marked(values["phone"]):
             return None  # a whitespace-only line is blank, not a row: the exact reader decides
         first = self._line + 1
@@ -386,6 +383,32 @@ class _BlockStream(io.RawIOBase):
         taken = self._source.take(len(buffer))
         buffer[: len(taken)] = taken
         return len(taken)
+
+
+def _parse_columns(
+    block: bytes, width: int, wanted: list[tuple[str, int]], phone: int, max_rows: int
+) -> tuple[int, dict[str, pa.Array]] | None:
+    """The block's rows and wanted columns (metadata dictionary-encoded); None if ragged.
+
+    The compiled split_block reads the usual block (plain fields, quotes that open and close
+    fields) in one pass; pyarrow's parser reads the rest, and every block when the kernels
+    are not built.
+    """
+    compiled = kernels.compiled()
+    if compiled is not None:
+        split = compiled.split_block(block, width, tuple(i for _, i in wanted), max_rows)
+        if split is not None:
+            rows, pieces = split
+            values: dict[str, pa.Array] = {}
+            for (name, index), (offsets, data) in zip(wanted, pieces, strict=True):
+                text = pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
+                values[name] = text if index == phone else text.dictionary_encode()
+            return rows, values
+    table = _parse(block, width, [i for _, i in wanted], phone)
+    if table is None:
+        return None
+    columns = {name: table.column(i).combine_chunks() for i, (name, _) in enumerate(wanted)}
+    return table.num_rows, columns
 
 
 def _parse(block: bytes, width: int, wanted: list[int], phone: int) -> pa.Table | None:
