@@ -80,3 +80,9 @@ def test_shipped_tables_are_the_compiled_ones(code: int) -> None:
 def test_patterns_outside_the_subset_are_refused(pattern: str) -> None:
     with pytest.raises(digitdfa.Unsupported):
         digitdfa._Parser(pattern).parse()
+
+
+def test_shipped_region_facts_are_the_metadata_ones() -> None:
+    """The facts shipped so that start-up loads no region metadata match the metadata."""
+    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        assert digitdfa.main_region_facts(code) == digitdfa._facts(code), code

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import phonenumbers
 from phonenumbers import PhoneMetadata
+from phonenumbers.phonenumberutil import _test_number_length
 
 from dncsync.columnar import kernels
 
@@ -296,16 +297,71 @@ Mask = npt.NDArray[np.bool_]
 _TABLES = Path(__file__).with_name("validity.npz")
 
 
-@functools.cache
-def _shipped() -> dict[str, npt.NDArray[np.generic]] | None:
-    """Tables compiled for the pinned phonenumbers version and shipped with the package."""
-    try:
-        tables = np.load(_TABLES)
-    except OSError:
+@dataclass(frozen=True, slots=True)
+class _Shipped:
+    """The shipped tables: every code's DFA table and final states, cut from a few arrays."""
+
+    tables: dict[str, npt.NDArray[np.generic]]
+
+    def dfa(self, kind: str, calling_code: int) -> ValidityDfa | None:
+        """The `kind` ("t": validity, "g": general pattern) DFA of a code, if shipped."""
+        codes = self.tables[f"{kind}_codes"]
+        at = int(np.searchsorted(codes, calling_code))
+        if at >= codes.size or codes[at] != calling_code:
+            return None
+        moves, states = self.tables[f"{kind}_moves"], self.tables[f"{kind}_states"]
+        move_at, state_at = self.tables[f"{kind}_move_at"], self.tables[f"{kind}_state_at"]
+        table = moves[move_at[at] : move_at[at + 1]].astype(np.int32)
+        return ValidityDfa(table, states[state_at[at] : state_at[at + 1]].astype(bool), 1)
+
+
+Facts = tuple[tuple[int, ...], str | None, bool]
+
+
+def main_region_facts(calling_code: int) -> Facts | None:
+    """What the fast path reads of a code's main region, without loading its metadata:
+    _test_number_length's answer for NSN lengths 0..20, the national prefix for parsing,
+    and whether a transform rule exists. Shipped with the tables, else read afresh."""
+    shipped = _shipped()
+    if shipped is not None:
+        codes = shipped.tables["f_codes"]
+        at = int(np.searchsorted(codes, calling_code))
+        if at < codes.size and codes[at] == calling_code:
+            prefix = str(shipped.tables["f_prefix"][at])
+            lengths = tuple(int(v) for v in shipped.tables["f_length"][at])
+            return lengths, prefix or None, bool(shipped.tables["f_transform"][at])
+    return _facts(calling_code)
+
+
+def _facts(calling_code: int) -> Facts | None:
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(calling_code, ())
+    metadata = (
+        PhoneMetadata.metadata_for_region_or_calling_code(calling_code, regions[0])
+        if regions
+        else None
+    )
+    if metadata is None:
         return None
-    if str(tables["version"]) != phonenumbers.__version__:
+    lengths = tuple(_test_number_length("0" * n, metadata) for n in range(21))
+    prefix = metadata.national_prefix_for_parsing or None
+    return lengths, prefix, bool(metadata.national_prefix_transform_rule)
+
+
+@functools.cache
+def _shipped() -> _Shipped | None:
+    """Tables compiled for the pinned phonenumbers version and shipped with the package.
+
+    A handful of arrays (every code's tables end to end, and where each starts): reading
+    them takes milliseconds, where one archive member per code took 60 ms at start-up.
+    """
+    try:
+        with np.load(_TABLES) as archive:
+            tables = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError):
+        return None
+    if str(tables.get("version")) != phonenumbers.__version__ or "f_codes" not in tables:
         return None  # compiled for another metadata release: compile afresh
-    return tables  # type: ignore[no-any-return]
+    return _Shipped(tables)
 
 
 def _lengths(desc: object) -> frozenset[int]:
@@ -316,9 +372,9 @@ def _lengths(desc: object) -> frozenset[int]:
 def validity_dfa(calling_code: int) -> ValidityDfa | None:
     """The compiled decision for a calling code, or None when a pattern is unsupported."""
     shipped = _shipped()
-    if shipped is not None and f"t{calling_code}" in shipped:
-        table = shipped[f"t{calling_code}"].astype(np.int32)
-        return ValidityDfa(table, shipped[f"v{calling_code}"].astype(bool), 1)
+    found = None if shipped is None else shipped.dfa("t", calling_code)
+    if found is not None:
+        return found
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(calling_code, ())
     try:
         return _compile(calling_code, regions)
@@ -369,10 +425,8 @@ def pattern_dfa(pattern: str) -> ValidityDfa:
 def general_dfa(calling_code: int) -> ValidityDfa | None:
     """A full match of the general pattern of the code's main region (None if unsupported)."""
     shipped = _shipped()
-    if shipped is not None and f"gt{calling_code}" in shipped:
-        table = shipped[f"gt{calling_code}"].astype(np.int32)
-        return ValidityDfa(table, shipped[f"gv{calling_code}"].astype(bool), 1)
-    return _general(calling_code)
+    found = None if shipped is None else shipped.dfa("g", calling_code)
+    return found if found is not None else _general(calling_code)
 
 
 def _general(calling_code: int) -> ValidityDfa | None:
@@ -473,19 +527,34 @@ def _decision(
 
 def write_tables(path: Path = _TABLES) -> int:
     """Compile every calling code's decision and save the tables (run after a metadata bump)."""
-    tables: dict[str, npt.NDArray[np.generic]] = {"version": np.array(phonenumbers.__version__)}
+    found: dict[str, dict[int, ValidityDfa]] = {"t": {}, "g": {}}
     for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
         compiled = _compile(code, phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code])
         if compiled is not None:
-            tables[f"t{code}"] = compiled.table
-            tables[f"v{code}"] = compiled.valid
+            found["t"][code] = compiled
         general = _general(code)
         if general is not None:
-            tables[f"gt{code}"] = general.table
-            tables[f"gv{code}"] = general.valid
+            found["g"][code] = general
+    tables: dict[str, npt.NDArray[np.generic]] = {"version": np.array(phonenumbers.__version__)}
+    facts = {code: _facts(code) for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)}
+    known = {code: fact for code, fact in facts.items() if fact is not None}
+    tables["f_codes"] = np.array(sorted(known), np.int64)
+    tables["f_length"] = np.array([known[code][0] for code in sorted(known)], np.int8)
+    tables["f_prefix"] = np.array([known[code][1] or "" for code in sorted(known)], str)
+    tables["f_transform"] = np.array([known[code][2] for code in sorted(known)], bool)
+    for kind, dfas in found.items():
+        codes = sorted(dfas)
+        tables[f"{kind}_codes"] = np.array(codes, np.int64)
+        tables[f"{kind}_moves"] = np.concatenate([dfas[code].table for code in codes])
+        tables[f"{kind}_states"] = np.concatenate([dfas[code].valid for code in codes])
+        for name, sizes in (
+            ("move_at", [dfas[code].table.size for code in codes]),
+            ("state_at", [dfas[code].valid.size for code in codes]),
+        ):
+            tables[f"{kind}_{name}"] = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
     with path.open("wb") as out:
         np.savez_compressed(out, **tables)  # type: ignore[arg-type]
-    return sum(1 for name in tables if name.startswith("t"))
+    return len(found["t"])
 
 
 if __name__ == "__main__":  # python -m dncsync.columnar.digitdfa

@@ -35,6 +35,7 @@ from dncsync.columnar.digitdfa import (
     Unsupported,
     first_digits,
     general_dfa,
+    main_region_facts,
     validity_dfa,
 )
 from dncsync.columnar.shapes import (
@@ -310,9 +311,9 @@ def _international(
 def _literal_prefix(code: int) -> tuple[int, int]:
     """(value, digits) of the code's national prefix when it is a plain digit string and no
     transform rule applies (most regions: "0"); (0, 0) otherwise."""
-    region = region_rules(code, phonenumbers.region_code_for_country_code(code))
-    text = None if region is None else region.prefix_for_parsing
-    if region is None or text is None or not text.isdigit() or region.has_transform:
+    facts = main_region_facts(code)
+    text = None if facts is None else facts[1]
+    if facts is None or text is None or not text.isdigit() or facts[2]:
         return 0, 0
     return int(text), len(text)
 
@@ -369,11 +370,11 @@ _KEEPS_PREFIX = [
 @functools.cache
 def _prefix_starts(code: int) -> int:
     """Digits (bit set) a national prefix of the code's main region can start with."""
-    region = region_rules(code, phonenumbers.region_code_for_country_code(code))
-    if region is None or region.prefix_for_parsing is None:
+    facts = main_region_facts(code)
+    if facts is None or facts[1] is None:
         return 0
     try:
-        starts = first_digits(region.prefix_for_parsing)
+        starts = first_digits(facts[1])
     except Unsupported:
         starts = None
     return (1 << 10) - 1 if starts is None else starts
@@ -594,13 +595,13 @@ def _judges(codes: Sequence[int], kind: str = "valid") -> _Judges | None:
         offset = current.valid.size
         for code, dfa in zip(missing, dfas, strict=True):
             assert dfa is not None
-            main = region_rules(code, phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code][0])
+            main = main_region_facts(code)
             assert main is not None
             slots[code] = len(slots)
             moves.append(dfa.moves + offset * 10)
             valid.append(dfa.valid)
             starts.append(np.array([(offset + dfa.start) * 10], np.int64))
-            lengths.append(np.array([main.length_result], np.int64))
+            lengths.append(np.array([main[0]], np.int64))
             offset += dfa.valid.size
         built = _tables_now[kind] = _Judges(
             slots,
