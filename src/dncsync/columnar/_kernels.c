@@ -944,29 +944,86 @@ done:
 }
 
 /* ---------------------------------------------------------------------------------------
- * split_block(block, width, wanted, max_rows) -> (rows, [(offsets, data), ...]) or None
+ * split_block(block, width, wanted, encoded, max_rows) -> (rows, [column, ...]) or None
  *
  * The fields of a CSV block that records.CsvRecords._block has checked (UTF-8, no NUL, no
  * lone CR), as pyarrow's parser reads them: lines end at LF (a CR before it dropped), empty
  * lines are skipped, fields split at commas, a field that starts with a quote runs to the
- * closing quote with "" read as ". For each column index in `wanted`, its values as a
- * StringArray's int32 offsets and bytes. None when there is no row, a row is not `width`
- * fields wide, or a quote stands anywhere else (inside an unquoted field, text after a
- * closing quote, a quoted field running past its line): the caller's other readers decide.
+ * closing quote with "" read as ". For each column index in `wanted`, its values: as a
+ * StringArray's (int32 offsets, bytes), or where `encoded` is true, dictionary-encoded as
+ * (int32 indices, dictionary offsets, dictionary bytes), the dictionary in first-seen order
+ * (as pyarrow's dictionary_encode). None when there is no row, a row is not `width` fields
+ * wide, or a quote stands anywhere else (inside an unquoted field, text after a closing
+ * quote, a quoted field running past its line): the caller's other readers decide those.
  */
 #define MAX_WANTED 8
+
+typedef struct { /* a dictionary being built: open addressing over entry numbers */
+    int32_t *slots;   /* entry + 1, 0 for empty */
+    uint64_t *hashes; /* by entry */
+    int32_t *indices; /* by row */
+    Py_ssize_t capacity, count;
+} Dictionary;
+
+static uint64_t hash_bytes(const char *text, Py_ssize_t size) {
+    uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < size; i++) hash = (hash ^ (unsigned char)text[i]) * 1099511628211ULL;
+    return hash;
+}
+
+/* The entry of out[start:end) (added when new, else the bytes are given back); -1 on no
+ * memory. `offsets[entry]` is where an entry's bytes start in `out`. */
+static Py_ssize_t intern(Dictionary *d, char *out, int32_t *offsets, Py_ssize_t start,
+                         Py_ssize_t *end) {
+    Py_ssize_t size = *end - start;
+    uint64_t hash = hash_bytes(out + start, size);
+    if ((d->count + 1) * 2 > d->capacity) {
+        Py_ssize_t capacity = d->capacity ? d->capacity * 2 : 1024;
+        int32_t *slots = calloc((size_t)capacity, sizeof(int32_t));
+        if (slots == NULL) return -1;
+        for (Py_ssize_t e = 0; e < d->count; e++) {
+            Py_ssize_t at = (Py_ssize_t)(d->hashes[e] & (uint64_t)(capacity - 1));
+            while (slots[at]) at = (at + 1) & (capacity - 1);
+            slots[at] = (int32_t)(e + 1);
+        }
+        free(d->slots);
+        d->slots = slots;
+        d->capacity = capacity;
+    }
+    Py_ssize_t at = (Py_ssize_t)(hash & (uint64_t)(d->capacity - 1));
+    while (d->slots[at]) {
+        Py_ssize_t e = d->slots[at] - 1;
+        if (d->hashes[e] == hash && offsets[e + 1] - offsets[e] == size &&
+            memcmp(out + offsets[e], out + start, (size_t)size) == 0) {
+            *end = start;
+            return e;
+        }
+        at = (at + 1) & (d->capacity - 1);
+    }
+    Py_ssize_t e = d->count++;
+    d->slots[at] = (int32_t)(e + 1);
+    d->hashes[e] = hash;
+    offsets[e + 1] = (int32_t)*end;
+    return e;
+}
 
 static PyObject *split_block(PyObject *self, PyObject *args) {
     Py_buffer block;
     Py_ssize_t width, max_rows;
-    PyObject *o_wanted;
-    if (!PyArg_ParseTuple(args, "y*nO!n", &block, &width, &PyTuple_Type, &o_wanted, &max_rows))
+    PyObject *o_wanted, *o_encoded;
+    if (!PyArg_ParseTuple(args, "y*nO!O!n", &block, &width, &PyTuple_Type, &o_wanted,
+                          &PyTuple_Type, &o_encoded, &max_rows))
         return NULL;
     Py_ssize_t wanted_count = PyTuple_GET_SIZE(o_wanted);
     PyObject *result = NULL;
     PyObject *datas[MAX_WANTED] = {NULL}, *offsets[MAX_WANTED] = {NULL};
+    PyObject *indices[MAX_WANTED] = {NULL};
+    Dictionary dicts[MAX_WANTED];
+    memset(dicts, 0, sizeof dicts);
+    int encode[MAX_WANTED] = {0};
     Py_ssize_t *slot_of = NULL;
-    if (wanted_count > MAX_WANTED || width <= 0 || max_rows < 0) {
+    if (wanted_count > MAX_WANTED || width <= 0 || max_rows < 0 ||
+        PyTuple_GET_SIZE(o_encoded) != wanted_count) {
         PyErr_SetString(PyExc_ValueError, "split_block: bad width or columns");
         goto done;
     }
@@ -983,9 +1040,19 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
             goto done;
         }
         slot_of[index] = k;
+        encode[k] = PyObject_IsTrue(PyTuple_GET_ITEM(o_encoded, k)) == 1;
         datas[k] = PyBytes_FromStringAndSize(NULL, block.len);
         offsets[k] = PyBytes_FromStringAndSize(NULL, (max_rows + 1) * 4);
         if (datas[k] == NULL || offsets[k] == NULL) goto done;
+        if (encode[k]) {
+            indices[k] = PyBytes_FromStringAndSize(NULL, max_rows * 4);
+            dicts[k].hashes = malloc((size_t)(max_rows + 1) * sizeof(uint64_t));
+            if (indices[k] == NULL || dicts[k].hashes == NULL) {
+                if (!PyErr_Occurred()) PyErr_NoMemory();
+                goto done;
+            }
+            dicts[k].indices = (int32_t *)PyBytes_AS_STRING(indices[k]);
+        }
     }
     const char *data = block.buf;
     Py_ssize_t size = block.len, rows = 0;
@@ -995,8 +1062,9 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
     for (Py_ssize_t k = 0; k < wanted_count; k++) {
         out[k] = PyBytes_AS_STRING(datas[k]);
         offs[k] = (int32_t *)PyBytes_AS_STRING(offsets[k]);
+        offs[k][0] = 0;
     }
-    int ok = 1;
+    int ok = 1, no_memory = 0;
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t pos = 0;
     while (ok && pos < size) {
@@ -1012,10 +1080,12 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
             ok = 0;
             break;
         }
-        for (Py_ssize_t k = 0; k < wanted_count; k++) offs[k][rows] = (int32_t)used[k];
+        for (Py_ssize_t k = 0; k < wanted_count; k++)
+            if (!encode[k]) offs[k][rows] = (int32_t)used[k];
         Py_ssize_t at = pos, field = 0;
         for (;;) {
             Py_ssize_t k = field < width ? slot_of[field] : -1;
+            Py_ssize_t field_start = k >= 0 ? used[k] : 0;
             if (at < stop && data[at] == '"') {
                 at++;
                 for (;;) {
@@ -1051,6 +1121,15 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
                 }
             }
             if (!ok) break;
+            if (k >= 0 && encode[k]) {
+                Py_ssize_t entry = intern(&dicts[k], out[k], offs[k], field_start, &used[k]);
+                if (entry < 0) {
+                    ok = 0;
+                    no_memory = 1;
+                    break;
+                }
+                dicts[k].indices[rows] = (int32_t)entry;
+            }
             field++;
             if (at < stop && data[at] == ',') {
                 at++;
@@ -1058,13 +1137,18 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
             }
             break;
         }
-        if (ok && field != width) ok = 0; /* ragged */
+        if (ok && field != width) ok = 0; /* ragged (a missing encoded field: not indexed) */
         rows++;
         pos = end + 1;
     }
     if (ok)
-        for (Py_ssize_t k = 0; k < wanted_count; k++) offs[k][rows] = (int32_t)used[k];
+        for (Py_ssize_t k = 0; k < wanted_count; k++)
+            if (!encode[k]) offs[k][rows] = (int32_t)used[k];
     Py_END_ALLOW_THREADS
+    if (no_memory) {
+        PyErr_NoMemory();
+        goto done;
+    }
     if (!ok || rows == 0) { /* no row: pyarrow calls the block empty; so does the caller */
         result = Py_NewRef(Py_None);
         goto done;
@@ -1072,23 +1156,29 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
     PyObject *columns = PyList_New(wanted_count);
     if (columns == NULL) goto done;
     for (Py_ssize_t k = 0; k < wanted_count; k++) {
+        Py_ssize_t offset_count = encode[k] ? dicts[k].count + 1 : rows + 1;
         if (_PyBytes_Resize(&datas[k], used[k]) < 0 ||
-            _PyBytes_Resize(&offsets[k], (rows + 1) * 4) < 0) {
+            _PyBytes_Resize(&offsets[k], offset_count * 4) < 0 ||
+            (encode[k] && _PyBytes_Resize(&indices[k], rows * 4) < 0)) {
             Py_DECREF(columns);
             goto done;
         }
-        PyObject *pair = PyTuple_Pack(2, offsets[k], datas[k]);
-        if (pair == NULL) {
+        PyObject *column = encode[k] ? PyTuple_Pack(3, indices[k], offsets[k], datas[k])
+                                     : PyTuple_Pack(2, offsets[k], datas[k]);
+        if (column == NULL) {
             Py_DECREF(columns);
             goto done;
         }
-        PyList_SET_ITEM(columns, k, pair);
+        PyList_SET_ITEM(columns, k, column);
     }
     result = Py_BuildValue("(nN)", rows, columns);
 done:
     for (Py_ssize_t k = 0; k < MAX_WANTED; k++) {
         Py_XDECREF(datas[k]);
         Py_XDECREF(offsets[k]);
+        Py_XDECREF(indices[k]);
+        free(dicts[k].slots);
+        free(dicts[k].hashes);
     }
     PyMem_Free(slot_of);
     PyBuffer_Release(&block);

@@ -396,19 +396,31 @@ def _parse_columns(
     """
     compiled = kernels.compiled()
     if compiled is not None:
-        split = compiled.split_block(block, width, tuple(i for _, i in wanted), max_rows)
+        indices = tuple(i for _, i in wanted)
+        encoded = tuple(i != phone for i in indices)
+        split = compiled.split_block(block, width, indices, encoded, max_rows)
         if split is not None:
             rows, pieces = split
             values: dict[str, pa.Array] = {}
-            for (name, index), (offsets, data) in zip(wanted, pieces, strict=True):
-                text = pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
-                values[name] = text if index == phone else text.dictionary_encode()
+            for (name, _), piece in zip(wanted, pieces, strict=True):
+                values[name] = _column(rows, piece)
             return rows, values
     table = _parse(block, width, [i for _, i in wanted], phone)
     if table is None:
         return None
     columns = {name: table.column(i).combine_chunks() for i, (name, _) in enumerate(wanted)}
     return table.num_rows, columns
+
+
+def _column(rows: int, piece: tuple[bytes, ...]) -> pa.Array:
+    """A split_block column as pyarrow: strings, or dictionary-encoded strings."""
+    *codes, offsets, data = piece
+    size = len(offsets) // 4 - 1
+    text = pa.StringArray.from_buffers(size, pa.py_buffer(offsets), pa.py_buffer(data))
+    if not codes:
+        return text
+    indices = pa.Array.from_buffers(pa.int32(), rows, [None, pa.py_buffer(codes[0])])
+    return pa.DictionaryArray.from_arrays(indices, text)
 
 
 def _parse(block: bytes, width: int, wanted: list[int], phone: int) -> pa.Table | None:
