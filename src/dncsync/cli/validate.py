@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -78,6 +79,11 @@ def command(
     from dncsync.policy import DEFAULT_POLICY
     from dncsync.rejects import RejectsCsv
     from dncsync.sources import SourceSpec
+
+    # The imports leave some 40,000 objects that live until the process ends; frozen, the
+    # collections during the run (and the one at exit) skip them: 0.04-0.07 s of a 1M-row
+    # run (interleaved A/B). A process of its own only: the library leaves gc alone.
+    gc.freeze()
 
     spec = SourceSpec(
         name=name or _default_name(source),
