@@ -218,6 +218,89 @@ static PyObject *national_us(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+typedef struct {
+    const int64_t *moves, *starts, *length_result;
+    const uint8_t *valid;
+    Py_ssize_t moves_size, states, slots;
+} Tables;
+
+/* The DFA's verdict on an NSN of `length` (<= 17) digits; -1 when the tables are broken. */
+static int walk(const Tables *t, int64_t slot, uint64_t nsn, int64_t length) {
+    if (slot < 0 || slot >= t->slots || length < 0 || length > 17) return -1;
+    unsigned char digit[17];
+    for (int64_t place = length - 1; place >= 0; place--) {
+        digit[place] = (unsigned char)(nsn % 10);
+        nsn /= 10;
+    }
+    int64_t at = t->starts[slot];
+    for (int64_t place = 0; place < length; place++) {
+        int64_t next = at + digit[place];
+        if (next < 0 || next >= t->moves_size) return -1;
+        at = t->moves[next];
+    }
+    if (at < 0 || at / 10 >= t->states) return -1;
+    return t->valid[at / 10] != 0;
+}
+
+static int tables_of(Views *views, PyObject *moves, PyObject *valid, PyObject *starts,
+                     PyObject *lengths, Tables *t) {
+    t->moves = view(views, moves, 8, 0, 0, "moves");
+    if (t->moves == NULL) return -1;
+    t->moves_size = views->views[views->count - 1].len / 8;
+    t->valid = view(views, valid, 1, 0, 0, "valid");
+    if (t->valid == NULL) return -1;
+    t->states = views->views[views->count - 1].len;
+    t->starts = view(views, starts, 8, 0, 0, "starts");
+    if (t->starts == NULL) return -1;
+    t->slots = views->views[views->count - 1].len / 8;
+    t->length_result = view(views, lengths, 8, t->slots * 21, 0, "length_result");
+    return t->length_result == NULL ? -1 : 0;
+}
+
+/* phones._judge_all's verdict on one NSN of a calling code (slot in the validity tables):
+ * too long past 17 digits, else _test_number_length's answer and the DFA (or the possible
+ * lengths alone); an accepted number that fits 19 digits gets its key. 0, or -1 when a
+ * slot, length or state is outside the tables. */
+typedef struct {
+    const int64_t *reasons; /* by _test_number_length answer: the reject reason */
+    const uint8_t *possible; /* by answer: is_possible_number */
+    Py_ssize_t kinds;
+    int possible_only;
+    int64_t too_long, accept, fallback;
+} Verdicts;
+
+static int verdict_of(const Tables *t, const Verdicts *v, int64_t slot, int64_t calling,
+                      uint64_t nsn, int64_t length, int64_t *code, uint64_t *key) {
+    *key = 0;
+    if (length > 17) {
+        *code = v->too_long;
+        return 0;
+    }
+    if (slot < 0 || slot >= t->slots || length < 0) return -1;
+    int64_t kind = t->length_result[slot * 21 + length];
+    if (kind < 0 || kind >= v->kinds) return -1;
+    int accepted = v->possible_only ? v->possible[kind] != 0 : walk(t, slot, nsn, length);
+    if (accepted < 0) return -1;
+    if (!accepted) {
+        *code = v->reasons[kind];
+    } else if (1 + (calling >= 10) + (calling >= 100) + length > MAX_DIGITS) {
+        *code = v->fallback;
+    } else {
+        *code = v->accept;
+        *key = (uint64_t)calling * POW10[length] + nsn;
+    }
+    return 0;
+}
+
+/* The reason and possible-length tables (by _test_number_length answer) into `v`. */
+static int verdicts_from(Views *views, PyObject *reasons, PyObject *possible, Verdicts *v) {
+    v->reasons = view(views, reasons, 8, 0, 0, "reason_by_length");
+    if (v->reasons == NULL) return -1;
+    v->kinds = views->views[views->count - 1].len / 8;
+    v->possible = view(views, possible, 1, v->kinds, 0, "possible_by_length");
+    return v->possible == NULL ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------------------------------
  * judge(cc, nsn, nsn_len, slot_by_code, length_result, moves, valid, starts,
  *       reason_by_length, possible_by_length, possible_only, too_long, accept, fallback,
@@ -232,32 +315,26 @@ static PyObject *national_us(PyObject *self, PyObject *args) {
 static PyObject *judge(PyObject *self, PyObject *args) {
     PyObject *o_cc, *o_nsn, *o_len, *o_slot, *o_lengths, *o_moves, *o_valid, *o_starts;
     PyObject *o_reasons, *o_possible, *o_code, *o_keys;
-    int possible_only;
+    Verdicts v;
     long long too_long, accept, fallback;
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOpLLLOO", &o_cc, &o_nsn, &o_len, &o_slot, &o_lengths,
                           &o_moves, &o_valid, &o_starts, &o_reasons, &o_possible,
-                          &possible_only, &too_long, &accept, &fallback, &o_code, &o_keys))
+                          &v.possible_only, &too_long, &accept, &fallback, &o_code, &o_keys))
         return NULL;
+    v.too_long = too_long;
+    v.accept = accept;
+    v.fallback = fallback;
     Views views = {.count = 0};
-    /* Sizes come from the buffers: rows from cc, slots from starts, states from valid... */
+    Tables t;
     const int64_t *cc = view(&views, o_cc, 8, 0, 0, "cc");
     Py_ssize_t rows = cc ? views.views[0].len / 8 : 0;
     const uint64_t *nsn = cc ? view(&views, o_nsn, 8, rows, 0, "nsn") : NULL;
     const int64_t *nsn_len = nsn ? view(&views, o_len, 8, rows, 0, "nsn_len") : NULL;
     const int64_t *slot_by_code = nsn_len ? view(&views, o_slot, 8, 1000, 0, "slots") : NULL;
-    const int64_t *starts = slot_by_code ? view(&views, o_starts, 8, 0, 0, "starts") : NULL;
-    Py_ssize_t slots = starts ? views.views[4].len / 8 : 0;
-    const int64_t *length_result =
-        starts ? view(&views, o_lengths, 8, slots * 21, 0, "length_result") : NULL;
-    const int64_t *moves = length_result ? view(&views, o_moves, 8, 0, 0, "moves") : NULL;
-    Py_ssize_t moves_size = moves ? views.views[6].len / 8 : 0;
-    const uint8_t *valid = moves ? view(&views, o_valid, 1, 0, 0, "valid") : NULL;
-    Py_ssize_t states = valid ? views.views[7].len : 0;
-    const int64_t *reasons = valid ? view(&views, o_reasons, 8, 0, 0, "reason_by_length") : NULL;
-    Py_ssize_t length_kinds = reasons ? views.views[8].len / 8 : 0;
-    const uint8_t *possible =
-        reasons ? view(&views, o_possible, 1, length_kinds, 0, "possible_by_length") : NULL;
-    int64_t *code = possible ? view(&views, o_code, 8, rows, 1, "code") : NULL;
+    int failed = slot_by_code == NULL ||
+                 tables_of(&views, o_moves, o_valid, o_starts, o_lengths, &t) < 0 ||
+                 verdicts_from(&views, o_reasons, o_possible, &v) < 0;
+    int64_t *code = failed ? NULL : view(&views, o_code, 8, rows, 1, "code");
     uint64_t *keys = code ? view(&views, o_keys, 8, rows, 1, "keys") : NULL;
     if (keys == NULL) {
         release(&views);
@@ -266,59 +343,9 @@ static PyObject *judge(PyObject *self, PyObject *args) {
     int broken = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t row = 0; row < rows && !broken; row++) {
-        int64_t length = nsn_len[row];
-        keys[row] = 0;
-        if (length > 17) {
-            code[row] = too_long;
-            continue;
-        }
         int64_t calling = cc[row];
         int64_t slot = (calling >= 0 && calling < 1000) ? slot_by_code[calling] : -1;
-        if (slot < 0 || slot >= slots || length < 0) {
-            broken = 1;
-            break;
-        }
-        int64_t kind = length_result[slot * 21 + (length > 20 ? 20 : length)];
-        if (kind < 0 || kind >= length_kinds) {
-            broken = 1;
-            break;
-        }
-        int accepted;
-        uint64_t number = nsn[row];
-        if (possible_only) {
-            accepted = possible[kind] != 0;
-        } else {
-            unsigned char digit[17];
-            uint64_t left = number;
-            for (int64_t place = length - 1; place >= 0; place--) {
-                digit[place] = (unsigned char)(left % 10);
-                left /= 10;
-            }
-            int64_t at = starts[slot];
-            for (int64_t place = 0; place < length; place++) {
-                int64_t next = at + digit[place];
-                if (next < 0 || next >= moves_size) {
-                    broken = 1;
-                    break;
-                }
-                at = moves[next];
-            }
-            if (broken || at / 10 >= states || at < 0) {
-                broken = 1;
-                break;
-            }
-            accepted = valid[at / 10] != 0;
-        }
-        int64_t cc_digits = 1 + (calling >= 10) + (calling >= 100);
-        int fits = cc_digits + length <= MAX_DIGITS;
-        if (!accepted) {
-            code[row] = reasons[kind];
-        } else if (!fits) {
-            code[row] = fallback;
-        } else {
-            code[row] = accept;
-            keys[row] = (uint64_t)calling * POW10[length] + number;
-        }
+        broken = verdict_of(&t, &v, slot, calling, nsn[row], nsn_len[row], &code[row], &keys[row]);
     }
     Py_END_ALLOW_THREADS
     release(&views);
@@ -550,58 +577,19 @@ done:
  * national prefix can start with (bits), a literal prefix's value and digit count (0: none
  * or not literal), the slot in the validity tables and the slot in the general tables.
  */
-typedef struct {
-    const int64_t *moves, *starts, *length_result;
-    const uint8_t *valid;
-    Py_ssize_t moves_size, states, slots;
-} Tables;
-
 enum { INFO_STARTS = 0, INFO_PREFIX = 1000, INFO_PREFIX_SIZE = 2000, INFO_VALID = 3000,
        INFO_GENERAL = 4000 };
-
-/* The DFA's verdict on an NSN of `length` (<= 17) digits; -1 when the tables are broken. */
-static int walk(const Tables *t, int64_t slot, uint64_t nsn, int64_t length) {
-    if (slot < 0 || slot >= t->slots || length < 0 || length > 17) return -1;
-    unsigned char digit[17];
-    for (int64_t place = length - 1; place >= 0; place--) {
-        digit[place] = (unsigned char)(nsn % 10);
-        nsn /= 10;
-    }
-    int64_t at = t->starts[slot];
-    for (int64_t place = 0; place < length; place++) {
-        int64_t next = at + digit[place];
-        if (next < 0 || next >= t->moves_size) return -1;
-        at = t->moves[next];
-    }
-    if (at < 0 || at / 10 >= t->states) return -1;
-    return t->valid[at / 10] != 0;
-}
-
-static int tables_of(Views *views, PyObject *moves, PyObject *valid, PyObject *starts,
-                     PyObject *lengths, Tables *t) {
-    t->moves = view(views, moves, 8, 0, 0, "moves");
-    if (t->moves == NULL) return -1;
-    t->moves_size = views->views[views->count - 1].len / 8;
-    t->valid = view(views, valid, 1, 0, 0, "valid");
-    if (t->valid == NULL) return -1;
-    t->states = views->views[views->count - 1].len;
-    t->starts = view(views, starts, 8, 0, 0, "starts");
-    if (t->starts == NULL) return -1;
-    t->slots = views->views[views->count - 1].len / 8;
-    t->length_result = view(views, lengths, 8, t->slots * 21, 0, "length_result");
-    return t->length_result == NULL ? -1 : 0;
-}
 
 static PyObject *judge_us(PyObject *self, PyObject *args) {
     PyObject *o_digits, *o_counts, *o_plus, *o_leading, *o_known, *o_info;
     PyObject *o_vm, *o_vv, *o_vs, *o_vl, *o_gm, *o_gv, *o_gs, *o_gl;
     PyObject *o_reasons, *o_possible, *o_keeps, *o_missing, *o_code, *o_keys;
-    int possible_only;
+    Verdicts v;
     long long too_long, too_short, invalid_cc, accept, fallback, defer, need;
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOOOOOOOOpLLLLLLLOOO", &o_digits, &o_counts, &o_plus,
                           &o_leading, &o_known, &o_info, &o_vm, &o_vv, &o_vs, &o_vl, &o_gm,
                           &o_gv, &o_gs, &o_gl, &o_reasons, &o_possible, &o_keeps,
-                          &possible_only, &too_long, &too_short, &invalid_cc, &accept,
+                          &v.possible_only, &too_long, &too_short, &invalid_cc, &accept,
                           &fallback, &defer, &need, &o_missing, &o_code, &o_keys))
         return NULL;
     Views views = {.count = 0};
@@ -615,11 +603,13 @@ static PyObject *judge_us(PyObject *self, PyObject *args) {
     const int64_t *info = known ? view(&views, o_info, 8, 5000, 0, "code_info") : NULL;
     int failed = info == NULL || tables_of(&views, o_vm, o_vv, o_vs, o_vl, &valid_t) < 0 ||
                  tables_of(&views, o_gm, o_gv, o_gs, o_gl, &general_t) < 0;
-    const int64_t *reasons = failed ? NULL : view(&views, o_reasons, 8, 0, 0, "reasons");
-    Py_ssize_t kinds = reasons ? views.views[views.count - 1].len / 8 : 0;
-    const uint8_t *possible = reasons ? view(&views, o_possible, 1, kinds, 0, "possible") : NULL;
+    v.too_long = too_long;
+    v.accept = accept;
+    v.fallback = fallback;
+    failed = failed || verdicts_from(&views, o_reasons, o_possible, &v) < 0;
+    Py_ssize_t kinds = v.kinds;
     const uint8_t *keeps_prefix =
-        possible ? view(&views, o_keeps, 1, kinds, 0, "keeps_prefix") : NULL;
+        failed ? NULL : view(&views, o_keeps, 1, kinds, 0, "keeps_prefix");
     uint8_t *missing = keeps_prefix ? view(&views, o_missing, 1, 1000, 1, "missing") : NULL;
     int64_t *code = missing ? view(&views, o_code, 8, rows, 1, "code") : NULL;
     uint64_t *keys = code ? view(&views, o_keys, 8, rows, 1, "keys") : NULL;
@@ -726,37 +716,15 @@ static PyObject *judge_us(PyObject *self, PyObject *args) {
             }
         }
         /* phones._judge_all */
-        if (nsn_len > 17) {
-            verdict = too_long;
-            goto decided;
-        }
         int64_t slot = info[INFO_VALID + calling];
-        if (slot < 0) {
+        if (slot < 0 && nsn_len <= 17) {
             missing[calling] = 1;
             verdict = need;
             goto decided;
         }
-        if (slot >= valid_t.slots) {
+        if (verdict_of(&valid_t, &v, slot, calling, nsn, nsn_len, &verdict, &keys[row]) < 0) {
             broken = 1;
             break;
-        }
-        int64_t kind = valid_t.length_result[slot * 21 + nsn_len];
-        if (kind < 0 || kind >= kinds) {
-            broken = 1;
-            break;
-        }
-        int accepted = possible_only ? possible[kind] != 0 : walk(&valid_t, slot, nsn, nsn_len);
-        if (accepted < 0) {
-            broken = 1;
-            break;
-        }
-        if (!accepted) {
-            verdict = reasons[kind];
-        } else if (1 + (calling >= 10) + (calling >= 100) + nsn_len > MAX_DIGITS) {
-            verdict = fallback;
-        } else {
-            verdict = accept;
-            keys[row] = (uint64_t)calling * POW10[nsn_len] + nsn;
         }
     decided:
         code[row] = verdict;
