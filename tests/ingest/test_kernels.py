@@ -73,14 +73,9 @@ def test_verdicts_match_on_the_bench_values_both_strictnesses() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200) | st.text(alphabet='a,"\r\n\x00é', max_size=200).map(str.encode))
 def test_block_facts_match_the_byte_counts(block: bytes) -> None:
-    assert _compiled().block_facts(block) == (
-        block.count(b"\n"),
-        block.count(b"\r"),
-        block.count(b"\r\n"),
-        block.count(b'"'),
-        b"\x00" in block,
-        block.isascii(),
-    )
+    with kernels.numpy_only():
+        counted = records._facts(block)  # bytes.count and friends
+    assert _compiled().block_facts(block) == counted
 
 
 def _compiled() -> ModuleType:
