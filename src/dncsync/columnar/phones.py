@@ -775,6 +775,8 @@ def _judge_compiled(
         again = [column[need] for column in columns]
         sub_code, sub_keys = np.empty(need.size, np.int64), np.empty(need.size, np.uint64)
         _judge_us(compiled, again, tables, strictness, missing, sub_code, sub_keys)
+        if (sub_code == _NEED).any():  # pragma: no cover - loaded tables hold every code asked
+            return False
         code[need], keys[need] = sub_code, sub_keys
     verdicts.code[rows] = code
     verdicts.keys[rows] = keys
