@@ -12,9 +12,6 @@ def plain(
     plus: Buffer,
     leading: Buffer,
 ) -> int: ...
-def national_us(
-    values: Buffer, counts: Buffer, rows: int, nsn: Buffer, nsn_len: Buffer, handled: Buffer
-) -> None: ...
 def judge(
     cc: Buffer,
     nsn: Buffer,

@@ -1,10 +1,12 @@
 """The compiled kernels of the fast path, when they were built; numpy gives the same answers.
 
 `dncsync.columnar._kernels` (C, built by `pip install` where a compiler is at hand) runs the
-per-row loops of shapes._plain, phones._national_us and phones._judge_all in one pass each,
-without the GIL. The numpy code beside each stays the reference and the fallback:
-tests/ingest/test_kernels.py holds the two to the same answers, and `numpy_only()` makes a
-block of code use numpy (the tests run the fast path both ways).
+fast path's per-row loops in one pass each, without the GIL: the byte facts and the column
+split of a CSV block (sources.records), the shape and digits of each phone value
+(shapes._plain), the US verdicts (phones.judge_prepared) and the DFA walk, and the lines of
+the entries and rejects files. The numpy and pyarrow code beside each stays the reference and
+the fallback: tests/ingest/test_kernels.py holds the two to the same answers, and
+`numpy_only()` makes a block of code use numpy (the tests run the fast path both ways).
 """
 
 from __future__ import annotations

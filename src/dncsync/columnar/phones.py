@@ -213,18 +213,6 @@ def _national_us(
     (and a second 1); 12+ digits after a 1 drop the 1 (and a second and third 1, see
     below); otherwise the digits stay.
     """
-    compiled = kernels.compiled()
-    if compiled is not None and _US_AS_EXPECTED:
-        nsn = np.empty(values.size, np.uint64)
-        nsn_len = np.empty(values.size, np.int64)
-        handled_bytes = np.empty(values.size, np.uint8)
-        values, counts = np.ascontiguousarray(values), np.ascontiguousarray(counts)
-        compiled.national_us(values, counts, values.size, nsn, nsn_len, handled_bytes)
-        handled = handled_bytes.view(bool)
-        picked = rows[handled]
-        ones = np.ones(picked.size, np.int64)
-        _judge_all(verdicts, picked, ones, nsn[handled], nsn_len[handled], strictness, [1])
-        return
     first = head_digits(values, counts, 1)
     second = head_digits(values, counts, 2) % 10
     third = head_digits(values, counts, 3) % 10
