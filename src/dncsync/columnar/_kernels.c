@@ -53,6 +53,16 @@ static void *view(Views *views, PyObject *object, Py_ssize_t size, Py_ssize_t it
     return buffer->buf;
 }
 
+/* The buffers released; None, or a ValueError when a row fell outside the tables. */
+static PyObject *finish(Views *views, int broken) {
+    release(views);
+    if (broken) {
+        PyErr_SetString(PyExc_ValueError, "a row's calling code, length or state is outside the tables");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* Digits of x (< 10^19) above the last `keep` ones: x // 10^(count - keep), as head_digits. */
 static inline int64_t head(uint64_t value, int64_t count, int64_t keep) {
     int64_t shift = count - keep;
@@ -168,6 +178,89 @@ static PyObject *plain(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(found);
 }
 
+typedef struct {
+    const int64_t *moves, *starts, *length_result;
+    const uint8_t *valid;
+    Py_ssize_t moves_size, states, slots;
+} Tables;
+
+/* The DFA's verdict on an NSN of `length` (<= 17) digits; -1 when the tables are broken. */
+static int walk(const Tables *t, int64_t slot, uint64_t nsn, int64_t length) {
+    if (slot < 0 || slot >= t->slots || length < 0 || length > 17) return -1;
+    unsigned char digit[17];
+    for (int64_t place = length - 1; place >= 0; place--) {
+        digit[place] = (unsigned char)(nsn % 10);
+        nsn /= 10;
+    }
+    int64_t at = t->starts[slot];
+    for (int64_t place = 0; place < length; place++) {
+        int64_t next = at + digit[place];
+        if (next < 0 || next >= t->moves_size) return -1;
+        at = t->moves[next];
+    }
+    if (at < 0 || at / 10 >= t->states) return -1;
+    return t->valid[at / 10] != 0;
+}
+
+static int tables_of(Views *views, PyObject *moves, PyObject *valid, PyObject *starts,
+                     PyObject *lengths, Tables *t) {
+    t->moves = view(views, moves, 8, 0, 0, "moves");
+    if (t->moves == NULL) return -1;
+    t->moves_size = views->views[views->count - 1].len / 8;
+    t->valid = view(views, valid, 1, 0, 0, "valid");
+    if (t->valid == NULL) return -1;
+    t->states = views->views[views->count - 1].len;
+    t->starts = view(views, starts, 8, 0, 0, "starts");
+    if (t->starts == NULL) return -1;
+    t->slots = views->views[views->count - 1].len / 8;
+    t->length_result = view(views, lengths, 8, t->slots * 21, 0, "length_result");
+    return t->length_result == NULL ? -1 : 0;
+}
+
+/* phones._judge_all's verdict on one NSN of a calling code (slot in the validity tables):
+ * too long past 17 digits, else _test_number_length's answer and the DFA (or the possible
+ * lengths alone); an accepted number that fits 19 digits gets its key. 0, or -1 when a
+ * slot, length or state is outside the tables. */
+typedef struct {
+    const int64_t *reasons; /* by _test_number_length answer: the reject reason */
+    const uint8_t *possible; /* by answer: is_possible_number */
+    Py_ssize_t kinds;
+    int possible_only;
+    int64_t too_long, accept, fallback;
+} Verdicts;
+
+static int verdict_of(const Tables *t, const Verdicts *v, int64_t slot, int64_t calling,
+                      uint64_t nsn, int64_t length, int64_t *code, uint64_t *key) {
+    *key = 0;
+    if (length > 17) {
+        *code = v->too_long;
+        return 0;
+    }
+    if (slot < 0 || slot >= t->slots || length < 0) return -1;
+    int64_t kind = t->length_result[slot * 21 + length];
+    if (kind < 0 || kind >= v->kinds) return -1;
+    int accepted = v->possible_only ? v->possible[kind] != 0 : walk(t, slot, nsn, length);
+    if (accepted < 0) return -1;
+    if (!accepted) {
+        *code = v->reasons[kind];
+    } else if (1 + (calling >= 10) + (calling >= 100) + length > MAX_DIGITS) {
+        *code = v->fallback;
+    } else {
+        *code = v->accept;
+        *key = (uint64_t)calling * POW10[length] + nsn;
+    }
+    return 0;
+}
+
+/* The reason and possible-length tables (by _test_number_length answer) into `v`. */
+static int verdicts_from(Views *views, PyObject *reasons, PyObject *possible, Verdicts *v) {
+    v->reasons = view(views, reasons, 8, 0, 0, "reason_by_length");
+    if (v->reasons == NULL) return -1;
+    v->kinds = views->views[views->count - 1].len / 8;
+    v->possible = view(views, possible, 1, v->kinds, 0, "possible_by_length");
+    return v->possible == NULL ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------------------------------
  * judge(cc, nsn, nsn_len, slot_by_code, length_result, moves, valid, starts,
  *       reason_by_length, possible_by_length, possible_only, too_long, accept, fallback,
@@ -215,12 +308,7 @@ static PyObject *judge(PyObject *self, PyObject *args) {
         broken = verdict_of(&t, &v, slot, calling, nsn[row], nsn_len[row], &code[row], &keys[row]);
     }
     Py_END_ALLOW_THREADS
-    release(&views);
-    if (broken) {
-        PyErr_SetString(PyExc_ValueError, "a row's calling code, length or state is outside the tables");
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return finish(&views, broken);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -598,12 +686,7 @@ static PyObject *judge_us(PyObject *self, PyObject *args) {
         if (verdict != accept) keys[row] = 0;
     }
     Py_END_ALLOW_THREADS
-    release(&views);
-    if (broken) {
-        PyErr_SetString(PyExc_ValueError, "a row's calling code, length or state is outside the tables");
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return finish(&views, broken);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -644,12 +727,7 @@ static PyObject *walk_one(PyObject *self, PyObject *args) {
         out[row] = (uint8_t)verdict;
     }
     Py_END_ALLOW_THREADS
-    release(&views);
-    if (broken) {
-        PyErr_SetString(PyExc_ValueError, "a length or state is outside the table");
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return finish(&views, broken);
 }
 
 /* ---------------------------------------------------------------------------------------

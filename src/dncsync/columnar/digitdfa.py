@@ -333,13 +333,16 @@ def main_region_facts(calling_code: int) -> Facts | None:
     return _facts(calling_code)
 
 
-def _facts(calling_code: int) -> Facts | None:
+def _main_metadata(calling_code: int) -> PhoneMetadata | None:
+    """The metadata of the calling code's main region (its first), if any."""
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(calling_code, ())
-    metadata = (
-        PhoneMetadata.metadata_for_region_or_calling_code(calling_code, regions[0])
-        if regions
-        else None
-    )
+    if not regions:
+        return None
+    return PhoneMetadata.metadata_for_region_or_calling_code(calling_code, regions[0])
+
+
+def _facts(calling_code: int) -> Facts | None:
+    metadata = _main_metadata(calling_code)
     if metadata is None:
         return None
     lengths = tuple(_test_number_length("0" * n, metadata) for n in range(21))
@@ -430,12 +433,7 @@ def general_dfa(calling_code: int) -> ValidityDfa | None:
 
 
 def _general(calling_code: int) -> ValidityDfa | None:
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(calling_code, ())
-    metadata = (
-        PhoneMetadata.metadata_for_region_or_calling_code(calling_code, regions[0])
-        if regions
-        else None
-    )
+    metadata = _main_metadata(calling_code)
     general = None if metadata is None else metadata.general_desc
     if general is None or not general.national_number_pattern:
         return None
