@@ -193,9 +193,8 @@ class MetadataReader:
         self._names = names
         self._reasons: dict[str, tuple[Reason, str | None]] = {}
         self._dates_seen: pa.StringArray = pa.array([], pa.string())  # texts read so far
-        self._date_ordinals: list[int] = []  # parallel: the day's ordinal, or DC_NONE
+        self._date_ordinals = np.empty(0, np.int64)  # parallel: the day's ordinal, or DC_NONE
         self._date_warnings: list[str | None] = []  # parallel: the text's warning
-        self._date_array = np.empty(0, np.int64)  # _date_ordinals as an array
         self._date_warned = np.empty(0, np.intp)  # the slots of texts with a warning
         self._requested: dict[tuple[str, str], int] = {}
         self._requests: list[Requested] = []
@@ -270,13 +269,14 @@ class MetadataReader:
         where = pc.index_in(texts, value_set=self._dates_seen)
         if where.null_count:
             new = texts.filter(where.is_null())
-            for text in new.to_pylist():
-                when, warning = read_date_collected(text, self._today)
-                self._date_ordinals.append(DC_NONE if when is None else when.toordinal())
-                self._date_warnings.append(warning)
+            read = [read_date_collected(text, self._today) for text in new.to_pylist()]
+            ordinals = [DC_NONE if when is None else when.toordinal() for when, _ in read]
+            first = len(self._date_warnings)
+            warned = [first + i for i, (_, warning) in enumerate(read) if warning is not None]
             self._dates_seen = pa.concat_arrays([self._dates_seen, new])
-            self._date_array = np.array(self._date_ordinals, np.int64)
-            self._date_warned = np.flatnonzero([w is not None for w in self._date_warnings])
+            self._date_ordinals = np.concatenate((self._date_ordinals, ordinals)).astype(np.int64)
+            self._date_warnings += [warning for _, warning in read]
+            self._date_warned = np.concatenate((self._date_warned, np.array(warned, np.intp)))
             where = pc.index_in(texts, value_set=self._dates_seen)
         slots = np.asarray(where.to_numpy(zero_copy_only=False), np.int64)
         indices = np.asarray(values.indices.to_numpy(zero_copy_only=False), np.int64)[rows]
@@ -288,7 +288,7 @@ class MetadataReader:
                     kind = self._date_warnings[int(slots[slot])]
                     assert kind is not None
                     self.warnings[kind] += int(counts[slot])
-        result: Codes = self._date_array[slots][indices]
+        result: Codes = self._date_ordinals[slots][indices]
         return result
 
     def _request_ids_of(self, batch: RowBatch, rows: npt.NDArray[np.intp]) -> Codes:
