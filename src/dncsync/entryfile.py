@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dncsync.columnar import kernels
+from dncsync.columnar.arrow import string_bytes
 from dncsync.columnar.index import (
     DC_MASK,
     DC_NONE,
@@ -99,9 +100,7 @@ def write_columns(chunks: Iterable[tuple[Keys, Meta]], source_names: list[str], 
                 names.take(pa.array(meta & SRC_MASK)),
                 ",",
             )
-            offsets = np.frombuffer(line.buffers()[1], np.int32)
-            start, stop = int(offsets[line.offset]), int(offsets[line.offset + len(line)])
-            handle.buffer.write(memoryview(line.buffers()[2])[start:stop])
+            handle.buffer.write(string_bytes(line))
             count += int(keys.size)
     return count
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dncsync.columnar import kernels
+from dncsync.columnar.arrow import string_bytes, string_offsets
 from dncsync.files import open_private, spreadsheet_safe
 from dncsync.model import Reject, RejectReason
 
@@ -96,13 +97,11 @@ class RejectsCsv:
             values = raw_phones.fill_null("") if raw_phones.null_count else raw_phones
             if isinstance(values, pa.ChunkedArray):
                 values = values.combine_chunks()
-            size = len(values)
-            offsets = np.frombuffer(values.buffers()[1], np.int32)
             data = values.buffers()[2]
             self._file.write(
                 compiled.reject_lines(
                     np.ascontiguousarray(lines, np.int64),
-                    offsets[values.offset : values.offset + size + 1],
+                    string_offsets(values),
                     b"" if data is None else data,
                     np.ascontiguousarray(reasons, np.int8),
                     tuple((reason.value + last + "\n").encode() for reason in REASON_CODES),
@@ -116,9 +115,7 @@ class RejectsCsv:
             ends.take(pa.array(reasons.astype(np.int64))),
             ",",
         )
-        offsets = np.frombuffer(joined.buffers()[1], np.int32)
-        start, stop = int(offsets[joined.offset]), int(offsets[joined.offset + len(joined)])
-        self._file.write(memoryview(joined.buffers()[2])[start:stop])
+        self._file.write(string_bytes(joined))
 
     def close(self) -> None:
         """Flush and close the file."""
@@ -158,7 +155,7 @@ def _csv_fields(values: pa.StringArray) -> pa.StringArray:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     size = len(values)
-    offsets = np.frombuffer(values.buffers()[1], np.int32)[values.offset : values.offset + size + 1]
+    offsets = string_offsets(values)
     buffer = values.buffers()[2]
     if buffer is None or int(offsets[-1]) == int(offsets[0]):
         return values  # every value empty: nothing to escape or quote

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dncsync.columnar import kernels
+from dncsync.columnar.arrow import string_offsets
 from dncsync.model import RejectReason
 from dncsync.rejects import REASON_CODES
 
@@ -81,7 +82,7 @@ def _plain(column: pa.StringArray) -> _Plain:
     if compiled is None:
         return _plain_numpy(column)
     size = len(column)
-    offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset : column.offset + size + 1]
+    offsets = string_offsets(column)
     data = column.buffers()[2]
     rows = np.empty(size, np.int64)
     values = np.empty(size, np.uint64)
@@ -105,8 +106,7 @@ def _plain_numpy(column: pa.StringArray) -> _Plain:
     that pyarrow casts to integers.
     """
     size = len(column)
-    offsets = np.frombuffer(column.buffers()[1], np.int32)[column.offset : column.offset + size + 1]
-    offsets = offsets.astype(np.int64)
+    offsets = string_offsets(column).astype(np.int64)
     base = int(offsets[0])
     offsets -= base
     buffer = column.buffers()[2]
@@ -281,7 +281,7 @@ def _as_integers(digits: pa.StringArray) -> npt.NDArray[np.uint64]:
 def read_digits(core: pa.StringArray) -> tuple[npt.NDArray[np.uint64], Ints]:
     """Each value's digits as an integer (last 19 digits) and how many digits it has."""
     core = core.combine_chunks() if isinstance(core, pa.ChunkedArray) else core
-    offsets = np.frombuffer(core.buffers()[1], np.int32)[core.offset : core.offset + len(core) + 1]
+    offsets = string_offsets(core)
     data = np.frombuffer(core.buffers()[2], np.uint8)[: offsets[-1]]
     is_digit = (data >= 48) & (data <= 57)
     before = np.zeros(data.size + 1, np.int64)
