@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from dncsync.errors import DriftFound
+from dncsync.errors import AuditChainBroken
 
 GENESIS = hashlib.sha256(b"dncsync audit log v1").hexdigest()
 _HASH_KEY = b',"hash":"'
@@ -37,10 +37,6 @@ _RESERVED = ("seq", "prev", "hash")
 AUDIT_FILE = "audit.jsonl"
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
-
-
-class AuditChainBroken(DriftFound):
-    """An audit file no longer matches what was recorded (exit 6, like other drift)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,14 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from dncsync import logs
+from dncsync import platforms
 from dncsync.errors import ConfigError
 from dncsync.model import Reason, Strictness
-from dncsync.plan import Mode
+from dncsync.platforms.base import TargetConfigBase
 
 DEFAULT_CONFIG = "dncsync.toml"
 
@@ -67,49 +67,15 @@ class SourceConfig(_Strict):
     default_reason: Reason | None = None  # for rows with no reason; registries: NATIONAL
 
 
-class _TargetCommon(_Strict):
-    name: str
-    base_url: str | None = None  # overrides the platform hosts (emulator, gateways)
-    mode: Mode = Mode.UPSERT
-    max_removal_fraction: float = Field(0.01, ge=0.0, le=1.0)
-    sources: list[str] | None = None  # default: every source
-    expire_after_retention: bool = False
-    batch_size: int = Field(1000, ge=1, le=100_000)
-    concurrency: int = Field(4, ge=1, le=64)
-    retry_budget_seconds: float = Field(300.0, gt=0)
-    request_timeout_seconds: float = Field(60.0, gt=0)
-    requests_per_minute: float = Field(300.0, gt=0)  # the starting pace; 429s and headers adapt it
-
-
-class GenesysTargetConfig(_TargetCommon):
-    """A `[[target]]` with `platform = "genesys"`."""
-
-    platform: Literal["genesys"]
-    region: str = "us_east_1"
-    dnc_list_id: str
-    client_id_env: str = "GENESYS_CLIENT_ID"
-    client_secret_env: str = "GENESYS_CLIENT_SECRET"  # noqa: S105 - a variable name
-    export_poll_seconds: float = Field(2.0, gt=0)  # reading the list: how often to ask
-    export_timeout_seconds: float = Field(600.0, gt=0)  # reading the list: how long at most
-
-
-class CxoneTargetConfig(_TargetCommon):
-    """A `[[target]]` with `platform = "cxone"`."""
-
-    platform: Literal["cxone"]
-    tenant_id: str
-    dnc_group_id: int
-    international: Literal["011", "skip"] = "011"
-    api_version: int = Field(31, ge=1)  # the Admin API's v{NN}.0
-    access_key_id_env: str = "CXONE_ACCESS_KEY_ID"
-    access_key_secret_env: str = "CXONE_ACCESS_KEY_SECRET"  # noqa: S105 - a variable name
-    client_id_env: str = "CXONE_CLIENT_ID"
-    client_secret_env: str = "CXONE_CLIENT_SECRET"  # noqa: S105 - a variable name
-    batch_size: int = Field(500, ge=1, le=100_000)
-    page_size: int = Field(1000, ge=1, le=10_000)  # records per GET when reading the group
-
-
-TargetConfig = Annotated[GenesysTargetConfig | CxoneTargetConfig, Field(discriminator="platform")]
+# The `[[target]]` union: one model per platform, told apart by `platform` (each model lives in
+# its platform's folder; the registry lists them).
+if TYPE_CHECKING:
+    TargetConfig = TargetConfigBase
+else:
+    TargetConfig = Annotated[
+        Union[platforms.config_models()],  # noqa: UP007 - built at run time from the registry
+        Field(discriminator="platform"),
+    ]
 
 
 class Config(_Strict):
@@ -139,7 +105,7 @@ class Config(_Strict):
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def targets_named(self, name: str | None) -> list[GenesysTargetConfig | CxoneTargetConfig]:
+    def targets_named(self, name: str | None) -> list[TargetConfigBase]:
         """All targets, or the one named; an unknown name is a configuration error."""
         if name is None:
             return list(self.target)
@@ -149,7 +115,7 @@ class Config(_Strict):
             raise ConfigError(f"no target named {name!r} in the configuration (targets: {known})")
         return chosen
 
-    def sources_for(self, target: _TargetCommon) -> list[SourceConfig]:
+    def sources_for(self, target: TargetConfigBase) -> list[SourceConfig]:
         """The sources a target syncs from."""
         if target.sources is None:
             return list(self.source)
@@ -236,7 +202,7 @@ def _key(loc: tuple[int | str, ...], raw: dict[str, Any]) -> str:
             parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
             continue
-        if isinstance(node, dict) and part not in node and part in ("genesys", "cxone"):
+        if isinstance(node, dict) and part not in node and part in platforms.names():
             continue  # the discriminator's tag, not a key the user wrote
         parts.append(str(part))
         node = node.get(part) if isinstance(node, dict) else None
@@ -249,10 +215,14 @@ def _message(error: Any) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown key (see docs/configuration.md)"
     if error["type"] == "union_tag_invalid":
-        return "platform must be 'genesys' or 'cxone'"
+        return f"platform must be {_platform_choices()}"
     if error["type"] == "union_tag_not_found":
-        return "required key 'platform' is missing ('genesys' or 'cxone')"
+        return f"required key 'platform' is missing ({_platform_choices()})"
     return str(error["msg"])
+
+
+def _platform_choices() -> str:
+    return " or ".join(f"'{name}'" for name in platforms.names())
 
 
 def resolve_path(base: Path, value: str) -> str:
@@ -261,16 +231,3 @@ def resolve_path(base: Path, value: str) -> str:
         return value
     path = Path(os.path.expanduser(value))
     return str(path if path.is_absolute() else base / path)
-
-
-def secret_from_env(target: str, key: str, variable: str) -> str:
-    """Read one credential from the environment; a missing one names the key and variable."""
-    value = os.environ.get(variable)
-    if value:
-        logs.register_secret(value)  # scrubbed wherever it might surface, not only by key
-    if not value:
-        raise ConfigError(
-            f"target {target!r}: environment variable {variable} is not set "
-            f"(named by {key}); dncsync reads credentials from the environment only"
-        )
-    return value

@@ -2,7 +2,7 @@
 
 It starts the emulator on a free loopback port, creates a Genesys Cloud DNC list and a CXone
 DNC group through their real APIs, writes a sample source (messy, as real exports are),
-syncs it to both with the real engine, then reads both platforms back and compares what they
+syncs it to both with the real run, then reads both platforms back and compares what they
 hold with what the source asks for (`sync --verify`).
 """
 
@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from dncsync import config as config_module
-from dncsync import engine
 from dncsync.emulator import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
@@ -28,8 +27,11 @@ from dncsync.emulator import (
     EmulatorSettings,
     run_in_thread,
 )
-from dncsync.engine import RunDrifted, RunOptions, RunResult
-from dncsync.targets import CxoneSettings, CxoneTarget, GenesysSettings, GenesysTarget
+from dncsync.errors import RunDrifted
+from dncsync.outcome import RunResult
+from dncsync.platforms.cxone import CxoneSettings, CxoneTarget
+from dncsync.platforms.genesys import GenesysSettings, GenesysTarget
+from dncsync.run.sync import RunOptions, run_sync
 
 # The emulator's documented test credentials (not secrets), handed to the demo's own targets
 # through the same environment variables a real configuration would name.
@@ -187,7 +189,7 @@ def run_demo(workdir: Path, rows: int = 2_000, seed: int = 2026) -> DemoResult:
         parsed, base = config_module.load(config_path)
         try:
             # --verify: read both platforms back and compare, as an operator would.
-            result = engine.run(parsed, base, RunOptions(verify=True), command="sync")
+            result = run_sync(parsed, base, RunOptions(verify=True), command="sync")
         except RunDrifted as drifted:
             result = drifted.result
     return DemoResult(result, workdir)

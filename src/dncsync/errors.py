@@ -1,13 +1,30 @@
-"""dncsync's errors, each carrying the exit code the CLI maps it to.
+"""dncsync's one error tree: each class carries its exit code and whether it is worth a retry.
 
     DncsyncError                 1  a bug: should not happen
     ├── InputError               2  bad usage or unreadable input (missing file, no bucket, not CSV)
-    ├── ConfigError              3  invalid configuration
-    │   └── AuthError            3  the platform refused the credentials
+    ├── ConfigError              3  invalid configuration                             fatal
+    │   ├── AuthError            3  the platform refused the credentials              fatal
+    │   └── ListNotFound         3  the list or group the target names does not exist fatal
     ├── PartialFailure           4  a batch or record not acknowledged after retries
+    │   ├── RequestRefused       4  the platform refused one request (other 4xx)      skippable
+    │   ├── PlatformUnavailable  4  429, 5xx, a timeout or a dropped connection       retriable
+    │   ├── NumberNotSendable    4  a number the platform's form cannot carry         skippable
+    │   └── RunIncomplete        4  the run ended with numbers not acknowledged
     ├── SafetyStop               5  a run stopped before any write (mass removal, empty source)
-    │   └── AlreadyRunning       5  another run of the same target holds the lock
+    │   ├── AlreadyRunning       5  another run of the same target holds the lock
+    │   └── RunStopped           5  the run ended with a target stopped for safety
     └── DriftFound               6  reconcile found the platform differs from what it should hold
+        ├── RunDrifted           6  `sync --verify` read back a platform that differs
+        └── AuditChainBroken     6  an audit file no longer matches what was recorded
+
+`fatal`: every request to the target would fail the same way, so the target stops.
+`retriable`: the same request may succeed later, within the retry budget.
+Neither (skippable): this request or number failed; the batch is reported and the run goes on.
+
+`error_for_status` is the one table from an HTTP status (and the platform's error code) to a
+class of this tree; `net.retry.classify` reads its answer. `Failure` is how one number's
+failure travels from the platform's answer to the journal and the report: a value with its
+code and message that prints as the one line an operator reads.
 
 The messages are meant for an operator: one line that says what is wrong and what to do.
 """
@@ -15,6 +32,7 @@ The messages are meant for an operator: one line that says what is wrong and wha
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any, ClassVar
 
 
 class ExitCode(IntEnum):
@@ -32,7 +50,9 @@ class ExitCode(IntEnum):
 class DncsyncError(Exception):
     """Base of every error dncsync raises on purpose."""
 
-    exit_code: ExitCode = ExitCode.INTERNAL
+    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
+    retriable: ClassVar[bool] = False
+    fatal: ClassVar[bool] = False
 
 
 class InputError(DncsyncError):
@@ -45,10 +65,15 @@ class ConfigError(DncsyncError):
     """The configuration is invalid; the message names the key."""
 
     exit_code = ExitCode.CONFIG_OR_AUTH
+    fatal = True
 
 
 class AuthError(ConfigError):
-    """The platform refused the credentials."""
+    """The platform refused the credentials (or denied the permissions)."""
+
+
+class ListNotFound(ConfigError):
+    """The list or group the target names does not exist on the platform."""
 
 
 class PartialFailure(DncsyncError):
@@ -57,10 +82,40 @@ class PartialFailure(DncsyncError):
     exit_code = ExitCode.PARTIAL_FAILURE
 
 
+class RequestRefused(PartialFailure):
+    """The platform refused one request; the others may still succeed."""
+
+
+class PlatformUnavailable(PartialFailure):
+    """The platform did not answer usefully (429, 5xx, a timeout, a dropped connection)."""
+
+    retriable = True
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class NumberNotSendable(PartialFailure):
+    """A number the platform's form cannot carry; `code` is what it is reported failed under."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.args[0]}"
+
+
 class SafetyStop(DncsyncError):
     """The run stopped before any write because it would be unsafe."""
 
     exit_code = ExitCode.SAFETY_STOP
+
+
+class AlreadyRunning(SafetyStop):
+    """Another run of the same target holds the lock: overlapping scheduled runs stop at once."""
 
 
 class DriftFound(DncsyncError):
@@ -69,5 +124,73 @@ class DriftFound(DncsyncError):
     exit_code = ExitCode.DRIFT
 
 
-class AlreadyRunning(SafetyStop):
-    """Another run of the same target holds the lock: overlapping scheduled runs stop at once."""
+class AuditChainBroken(DriftFound):
+    """An audit file no longer matches what was recorded (exit 6, like other drift)."""
+
+
+class RunEnded(DncsyncError):
+    """A run that ended short of success but still has a summary and evidence to show."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result  # the run's result (`run.results.RunResult`)
+
+
+class RunIncomplete(RunEnded, PartialFailure):
+    """Some numbers were not acknowledged after retries."""
+
+
+class RunStopped(RunEnded, SafetyStop):
+    """A target's plan was refused for safety; the other targets ran."""
+
+
+class RunDrifted(RunEnded, DriftFound):
+    """`sync --verify` read a platform back and it does not hold what it should."""
+
+
+# --- from an HTTP answer to the tree -----------------------------------------------------------
+
+# Codes that mean the list itself cannot take numbers: every batch would fail the same way.
+FATAL_CODES = frozenset({"dnc.source.operation.not.supported"})
+
+_STATUS_ERRORS: dict[int, type[DncsyncError]] = {
+    401: AuthError,  # after one fresh token
+    403: AuthError,
+    404: ListNotFound,
+    429: PlatformUnavailable,
+    500: PlatformUnavailable,
+    502: PlatformUnavailable,
+    503: PlatformUnavailable,
+    504: PlatformUnavailable,
+}
+
+
+def error_for_status(status: int, code: str | None = None) -> type[DncsyncError] | None:
+    """The class of error an HTTP answer means; None for a success (2xx)."""
+    if 200 <= status < 300:
+        return None
+    if code is not None and code in FATAL_CODES:
+        return ConfigError
+    return _STATUS_ERRORS.get(status, RequestRefused)
+
+
+class Failure(str):
+    """One number's failure: the platform's (or dncsync's) code and message, as a value.
+
+    It prints as `code: message`, the line the journal, the console and the report show, and
+    keeps both parts, so nothing downstream parses the line back apart.
+    """
+
+    __slots__ = ("code", "message")
+    code: str
+    message: str
+
+    def __new__(cls, code: str, message: str = "") -> Failure:
+        text = f"{code}: {message}" if message else code
+        failure = super().__new__(cls, text)
+        failure.code = code
+        failure.message = message
+        return failure
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Failure, (self.code, self.message))

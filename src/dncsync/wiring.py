@@ -9,27 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from dncsync.config import (
-    Config,
-    GenesysTargetConfig,
-    SourceConfig,
-    TargetConfig,
-    resolve_path,
-    retention_years,
-    secret_from_env,
-)
+from dncsync import platforms
+from dncsync.config import Config, SourceConfig, resolve_path, retention_years
 from dncsync.model import ExpirationPolicy, Reason
+from dncsync.platforms.base import TargetConfigBase
 from dncsync.policy import Policy, RetentionRule
 from dncsync.sources.spec import SourceSpec
-from dncsync.targets import (
-    CxoneSettings,
-    CxoneTarget,
-    GenesysSettings,
-    GenesysTarget,
-    TargetSettings,
-    build_target,
-)
+from dncsync.targets.base import Target
 
 # The regulatory floor on a customer's request (FCC): a configured retention can only lengthen it.
 _CUSTOMER_REQUEST_MINIMUM_YEARS = 5
@@ -56,54 +44,11 @@ def policy(config: Config) -> Policy:
     return Policy(reason_aliases=dict(config.reasons), retention=rules)
 
 
-def target_settings(target: TargetConfig) -> TargetSettings:
+def target_settings(target: TargetConfigBase) -> Any:
     """A target's settings with its credentials read from the environment."""
-    if isinstance(target, GenesysTargetConfig):
-        return GenesysSettings(
-            name=target.name,
-            client_id=secret_from_env(target.name, "client_id_env", target.client_id_env),
-            client_secret=secret_from_env(
-                target.name, "client_secret_env", target.client_secret_env
-            ),
-            dnc_list_id=target.dnc_list_id,
-            region=target.region,
-            base_url=target.base_url,
-            batch_size=target.batch_size,
-            concurrency=target.concurrency,
-            requests_per_minute=target.requests_per_minute,
-            retry_budget_seconds=target.retry_budget_seconds,
-            timeout_seconds=target.request_timeout_seconds,
-            client_id_env=target.client_id_env,
-            client_secret_env=target.client_secret_env,
-            export_poll_seconds=target.export_poll_seconds,
-            export_timeout_seconds=target.export_timeout_seconds,
-        )
-    return CxoneSettings(
-        name=target.name,
-        tenant_id=target.tenant_id,
-        access_key_id=secret_from_env(target.name, "access_key_id_env", target.access_key_id_env),
-        access_key_secret=secret_from_env(
-            target.name, "access_key_secret_env", target.access_key_secret_env
-        ),
-        client_id=secret_from_env(target.name, "client_id_env", target.client_id_env),
-        client_secret=secret_from_env(target.name, "client_secret_env", target.client_secret_env),
-        dnc_group_id=target.dnc_group_id,
-        base_url=target.base_url,
-        international=target.international,
-        api_version=target.api_version,
-        batch_size=target.batch_size,
-        concurrency=target.concurrency,
-        requests_per_minute=target.requests_per_minute,
-        retry_budget_seconds=target.retry_budget_seconds,
-        timeout_seconds=target.request_timeout_seconds,
-        page_size=target.page_size,
-        access_key_id_env=target.access_key_id_env,
-        access_key_secret_env=target.access_key_secret_env,
-        client_id_env=target.client_id_env,
-        client_secret_env=target.client_secret_env,
-    )
+    return platforms.platform_of(target).settings(target)
 
 
-def open_target(target: TargetConfig) -> GenesysTarget | CxoneTarget:
+def open_target(target: TargetConfigBase) -> Target:
     """A ready target for a configured one (use it with `async with`)."""
-    return build_target(target_settings(target))
+    return platforms.build_target(target_settings(target))

@@ -215,8 +215,8 @@ import sys
 from dncsync.logs import LogFormat, configure_logging
 configure_logging(LogFormat.JSON, level="info")
 assert "structlog" not in sys.modules, "configuring alone loads structlog"
-import dncsync.engine  # a module that logs: loads structlog, which applies the setup
-dncsync.engine.log.info("batch sent", phone="+14155552671")
+import dncsync.run.sync  # a module that logs: loads structlog, which applies the setup
+dncsync.run.sync.log.info("batch sent", phone="+14155552671")
 """
 
 
@@ -225,7 +225,7 @@ def test_setup_applies_whichever_comes_first_configure_or_import(order: str) -> 
     """structlog loads lazily (start-up time); the setup must reach it either way."""
     script = _LATE_IMPORT
     if order == "import first":
-        script = "import dncsync.engine\n" + script.replace(
+        script = "import dncsync.run.sync\n" + script.replace(
             'assert "structlog" not in sys.modules, "configuring alone loads structlog"', ""
         )
     done = subprocess.run(

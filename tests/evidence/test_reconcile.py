@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from dncsync import config as config_module
-from dncsync import engine
 from dncsync.cli import app
 from dncsync.cli._common import main_entry
 from dncsync.demo import create_list_and_group
@@ -32,7 +31,7 @@ from dncsync.emulator import (
     RunningEmulator,
     run_in_thread,
 )
-from dncsync.engine import RunOptions
+from dncsync.run import RunOptions, run_sync
 
 pytestmark = pytest.mark.slow
 
@@ -145,7 +144,7 @@ requests_per_minute = 60000
             encoding="utf-8",
         )
         parsed, base = config_module.load(config)
-        engine.run(parsed, base, RunOptions(), command="sync")
+        run_sync(parsed, base, RunOptions(), command="sync")
         world = World(emulator, config, list_id, group_id)
         assert world.genesys() == set(NUMBERS)
         assert world.cxone() == {n[2:] for n in NUMBERS}

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dncsync.drift import compare, corrected_snapshot
 from dncsync.model import Entry, ExpirationPolicy, Reason
 from dncsync.plan import Held, Mode, TargetRules, plan
-from dncsync.reconcile import compare, corrected_snapshot
 from dncsync.targets.base import RemoteRecord
 
 TODAY = date(2026, 11, 20)

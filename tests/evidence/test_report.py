@@ -283,15 +283,18 @@ def test_text_report_has_the_key_facts(sample: Callable[..., RunReport]) -> None
 
 
 def test_a_targets_batch_result_is_recorded_as_is() -> None:
+    from dncsync.errors import Failure
     from dncsync.targets.base import BatchResult, WriteBatch
 
     batch = WriteBatch("add", ("+14155550001", "+14155550002", "+14155550003"), date(2027, 1, 1))
+    result = BatchResult.of(batch, 0.0)
+    invalid = Failure("InvalidPhoneNumber", "Phone number is not valid")
     result = BatchResult(
+        action=result.action,
+        count=result.count,
+        expires=result.expires,
         acknowledged=["+14155550001"],
-        failed={
-            "+14155550002": "InvalidPhoneNumber: Phone number is not valid",
-            "+14155550003": "InvalidPhoneNumber: Phone number is not valid",
-        },
+        failed={"+14155550002": invalid, "+14155550003": invalid},
         correlation_ids=["corr-1", "corr-2"],
         requests=1,
         attempts=3,
@@ -301,7 +304,7 @@ def test_a_targets_batch_result_is_recorded_as_is() -> None:
         status=200,
     )
     b = builder()
-    b.target("cx", platform="cxone").record_result(batch, result, started_at=START)
+    b.target("cx", platform="cxone").record_result(result, started_at=START)
     push = b.build().target("cx").push
     (record,) = push.batches
     assert (record.count, record.failed, record.attempts) == (3, 2, 3)

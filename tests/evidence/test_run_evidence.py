@@ -1,4 +1,4 @@
-"""A real sync (engine, emulator over a real socket, faults and 429 storms) leaves evidence
+"""A real sync (the run, emulator over a real socket, faults and 429 storms) leaves evidence
 that adds up, verifies, and never carries a full number or a secret."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import stamina
 import structlog
 
 from dncsync import config as config_module
-from dncsync import engine
 from dncsync.audit import RunFiles, verify
 from dncsync.demo import create_list_and_group
 from dncsync.emulator import (
@@ -29,10 +28,12 @@ from dncsync.emulator import (
     RateLimit,
     run_in_thread,
 )
-from dncsync.engine import RunIncomplete, RunOptions, RunResult
+from dncsync.errors import RunIncomplete
 from dncsync.logs import LogFormat, configure_logging, register_secret
+from dncsync.outcome import RunResult
 from dncsync.report import BatchStatus, RunReport, render
 from dncsync.report.evidence import runs_dir_for
+from dncsync.run import RunOptions, run_sync
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +124,7 @@ access_key_secret_env = "EV_ACCESS_KEY_SECRET"
         register_secret(*ENVIRONMENT.values())
         result: RunResult
         try:
-            result = engine.run(parsed, base, RunOptions(), command="sync")
+            result = run_sync(parsed, base, RunOptions(), command="sync")
         except RunIncomplete as partial:  # the skipped UK numbers
             result = partial.result
         evidence = result.evidence

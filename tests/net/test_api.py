@@ -11,9 +11,9 @@ import stamina
 from structlog.testing import capture_logs
 
 from dncsync.net.api import ApiClient
-from dncsync.net.auth import GenesysAuth
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import Outcome, RetryPolicy
+from dncsync.platforms.genesys.auth import GenesysAuth
 
 from .fakes import ManualClock, ScriptedPlatform
 

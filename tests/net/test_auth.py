@@ -11,9 +11,11 @@ import stamina
 
 from dncsync.errors import AuthError
 from dncsync.net.api import ApiClient
-from dncsync.net.auth import CxoneAuth, GenesysAuth, Token
+from dncsync.net.auth import Token
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import RetryPolicy
+from dncsync.platforms.cxone.auth import CxoneAuth
+from dncsync.platforms.genesys.auth import GenesysAuth
 
 from .fakes import ManualClock, ScriptedPlatform
 

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from dncsync import config
+from dncsync.credentials import secret_from_env
 from dncsync.errors import ConfigError
+from dncsync.platforms.cxone import CxoneTargetConfig
+from dncsync.platforms.genesys import GenesysTargetConfig
 
 GOOD = """
 [state]
@@ -46,10 +49,10 @@ def load(text: str) -> config.Config:
 def test_a_full_config_parses_with_defaults() -> None:
     parsed = load(GOOD)
     genesys, cxone = parsed.target
-    assert isinstance(genesys, config.GenesysTargetConfig)
+    assert isinstance(genesys, GenesysTargetConfig)
     assert genesys.region == "us_east_1"
     assert genesys.client_secret_env == "GENESYS_CLIENT_SECRET"
-    assert isinstance(cxone, config.CxoneTargetConfig)
+    assert isinstance(cxone, CxoneTargetConfig)
     assert cxone.international == "011"
     assert parsed.sources_for(cxone)[0].name == "optouts"
     assert len(parsed.digest()) == 64
@@ -61,7 +64,7 @@ def test_a_full_config_parses_with_defaults() -> None:
         (('dnc_list_id = "list-1"\n', ""), r"target\[0\]\.dnc_list_id: required key is missing"),
         (('mode = "mirror"', 'mode = "sometimes"'), r"target\[0\]\.mode: "),
         (("dnc_group_id = 7", 'dnc_group_id = "seven"'), r"target\[1\]\.dnc_group_id: "),
-        (('platform = "cxone"', 'platform = "five9"'), r"target\[1\].*'genesys' or 'cxone'"),
+        (('platform = "cxone"', 'platform = "five9"'), r"target\[1\].*'cxone' or 'genesys'"),
         (("[retention]\n", '[retention]\nLOCAL = "soon"\n'), r"retention.*not a retention"),
         (('"CUSTOMER_REQUESTED"', '"PLEASE_NO"'), r"reasons\.opted out online: "),
         (('sources = ["optouts"]', 'sources = ["crm"]'), r"no source named 'crm'"),
@@ -95,7 +98,7 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> Non
 def test_missing_secret_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOPE_SECRET", raising=False)
     with pytest.raises(ConfigError, match="NOPE_SECRET is not set"):
-        config.secret_from_env("genesys-main", "client_secret_env", "NOPE_SECRET")
+        secret_from_env("genesys-main", "client_secret_env", "NOPE_SECRET")
 
 
 def test_retentions() -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dncsync.errors import AlreadyRunning
+from dncsync.errors import AlreadyRunning, Failure
 from dncsync.plan import Batch, Held
 from dncsync.state import StateStore
+from dncsync.targets.base import BatchResult
 
 TODAY = date(2026, 11, 22)
 
@@ -32,31 +33,19 @@ def test_snapshot_changes_only_for_acknowledged_numbers(tmp_path: Path) -> None:
         batch_id = store.batch_intended("run1", "t", batch)
         assert store.snapshot("t") == {}
         assert store.journal("t")[0]["state"] == "intended"
-        store.batch_settled(
-            batch_id,
-            "t",
-            batch,
-            ["+14155550001"],
-            failed=1,
-            attempts=2,
-            correlation_id="abc",
-            error="InvalidPhoneNumber",
-            run_id="run1",
-        )
+        answer = BatchResult.of(batch, 0.0)
+        answer.acknowledged = ["+14155550001"]
+        answer.failed = {"+14155550002": Failure("InvalidPhoneNumber")}
+        answer.attempts, answer.correlation_ids = 2, ["abc"]
+        store.batch_settled(batch_id, "t", batch, answer, run_id="run1")
         assert store.snapshot("t") == {"+14155550001": Held(None, date(2027, 1, 1))}
         row = store.journal("t")[0]
         assert (row["state"], row["acknowledged"], row["failed"]) == ("failed", 1, 1)
         remove = Batch("remove", ("+14155550001",), None)
+        removed = BatchResult.of(remove, 0.0)
+        removed.acknowledged, removed.attempts = ["+14155550001"], 1
         store.batch_settled(
-            store.batch_intended("run2", "t", remove),
-            "t",
-            remove,
-            ["+14155550001"],
-            failed=0,
-            attempts=1,
-            correlation_id=None,
-            error=None,
-            run_id="run2",
+            store.batch_intended("run2", "t", remove), "t", remove, removed, run_id="run2"
         )
         assert store.snapshot("t") == {}
 

@@ -14,7 +14,8 @@ from dncsync.emulator import (
     DEFAULT_TENANT_ID,
     EmulatorApp,
 )
-from dncsync.targets import CxoneSettings, CxoneTarget, GenesysSettings, GenesysTarget
+from dncsync.platforms.cxone import CxoneSettings, CxoneTarget
+from dncsync.platforms.genesys import GenesysSettings, GenesysTarget
 
 IN_PROCESS_URL = "http://emulator.test"
 

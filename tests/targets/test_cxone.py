@@ -9,17 +9,16 @@ import httpx
 import pytest
 
 from dncsync.emulator import EmulatorApp, EmulatorSettings, RateLimit, create_app
-from dncsync.errors import AuthError, ConfigError
+from dncsync.errors import AuthError, ConfigError, NumberNotSendable
 from dncsync.plan import Batch
-from dncsync.targets import (
+from dncsync.platforms.cxone import (
+    INTERNATIONAL_SKIPPED,
+    NOT_E164,
     CxoneTarget,
-    RemoteRecord,
-    UnsendableNumber,
-    WriteBatch,
     cxone_number,
     e164_from_cxone,
 )
-from dncsync.targets.cxone import INTERNATIONAL_SKIPPED, NOT_E164
+from dncsync.targets import RemoteRecord, WriteBatch
 
 from .support import asgi_client, cxone_settings, cxone_target
 
@@ -50,12 +49,12 @@ def test_numbers_are_sent_in_the_form_a_north_american_dialer_dials(phone: str, 
 def test_bare_country_code_digits_are_never_produced() -> None:
     # 4930901820 would read as a US number: Berlin must carry its 011 prefix.
     assert cxone_number(BERLIN) != "4930901820"
-    with pytest.raises(UnsendableNumber) as skipped:
+    with pytest.raises(NumberNotSendable) as skipped:
         cxone_number(BERLIN, "skip")
     assert skipped.value.code == INTERNATIONAL_SKIPPED
     assert cxone_number(SF, "skip") == "4155552671"
     for bad in ("4930901820", "+1415555", "+141555526710", "+0123"):
-        with pytest.raises(UnsendableNumber) as refused:
+        with pytest.raises(NumberNotSendable) as refused:
             cxone_number(bad)
         assert refused.value.code == NOT_E164
 

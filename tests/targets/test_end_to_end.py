@@ -16,7 +16,10 @@ from dncsync.emulator import (
     RunningEmulator,
     run_in_thread,
 )
-from dncsync.targets import CxoneTarget, GenesysTarget, WriteBatch, build_target
+from dncsync.platforms import build_target
+from dncsync.platforms.cxone import CxoneTarget
+from dncsync.platforms.genesys import GenesysTarget
+from dncsync.targets import WriteBatch
 
 from .support import cxone_settings, genesys_settings
 

@@ -19,7 +19,8 @@ from dncsync.emulator import (
 )
 from dncsync.errors import AuthError, ConfigError
 from dncsync.plan import Batch
-from dncsync.targets import GenesysTarget, RemoteRecord, WriteBatch, expiration_instant
+from dncsync.platforms.genesys import GenesysTarget, expiration_instant
+from dncsync.targets import RemoteRecord, WriteBatch
 
 from .support import asgi_client, genesys_settings, genesys_target
 

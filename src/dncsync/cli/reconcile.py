@@ -14,7 +14,7 @@ from rich.table import Table
 from dncsync import config as config_module
 from dncsync.cli.runs import ConfigOption, FormatOption, OutputFormat
 from dncsync.errors import DriftFound
-from dncsync.reconcile import ReconcileResult, run_reconcile
+from dncsync.run.reconcile import ReconcileResult, run_reconcile
 
 
 def command(

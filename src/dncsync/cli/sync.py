@@ -16,8 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dncsync import config as config_module
-from dncsync import engine
-from dncsync.engine import RunDrifted, RunIncomplete, RunOptions, RunResult, RunStopped
+from dncsync.errors import RunEnded
+from dncsync.outcome import RunResult
+from dncsync.run.sync import RunOptions, run_sync
 
 
 class OutputFormat(StrEnum):
@@ -61,9 +62,9 @@ def plan_command(
     parsed, base = config_module.load(config)
     options = RunOptions(target=target, apply=False, allow_mass_removal=allow_mass_removal)
     try:
-        result = engine.run(parsed, base, options, command="plan")
-    except RunStopped as stopped:
-        emit(stopped.result, output_format)
+        result = run_sync(parsed, base, options, command="plan")
+    except RunEnded as ended:
+        emit(ended.result, output_format)
         raise
     emit(result, output_format)
 
@@ -87,8 +88,8 @@ def sync_command(
     options = RunOptions(target=target, allow_mass_removal=allow_mass_removal, verify=verify)
     with progress_bars() as progress:
         try:
-            result = engine.run(parsed, base, options, command="sync", progress=progress)
-        except (RunIncomplete, RunStopped, RunDrifted) as ended:
+            result = run_sync(parsed, base, options, command="sync", progress=progress)
+        except RunEnded as ended:
             emit(ended.result, output_format)
             raise
     emit(result, output_format)

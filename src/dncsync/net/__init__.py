@@ -1,9 +1,8 @@
 """The network layer every target shares: OAuth, retries, pacing, safe clients."""
 
 from dncsync.net.api import ApiClient, Exchange
-from dncsync.net.auth import CxoneAuth, GenesysAuth, OAuthFlow, Token, TokenUnavailable
+from dncsync.net.auth import OAuthFlow, Token
 from dncsync.net.client import build_client, is_loopback
-from dncsync.net.discovery import CxoneEndpoints, discover
 from dncsync.net.pacing import Pacer, RateHeaders
 from dncsync.net.retry import (
     Outcome,
@@ -16,20 +15,15 @@ from dncsync.net.retry import (
 
 __all__ = [
     "ApiClient",
-    "CxoneAuth",
-    "CxoneEndpoints",
     "Exchange",
-    "GenesysAuth",
     "OAuthFlow",
     "Outcome",
     "Pacer",
     "RateHeaders",
     "RetryPolicy",
     "Token",
-    "TokenUnavailable",
     "build_client",
     "classify",
-    "discover",
     "full_jitter_backoff",
     "is_loopback",
     "parse_retry_after",

@@ -25,8 +25,7 @@ import httpx
 import stamina
 
 from dncsync import logs
-from dncsync.errors import ConfigError
-from dncsync.net.auth import TokenUnavailable
+from dncsync.errors import ConfigError, PlatformUnavailable
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import (
     Outcome,
@@ -188,7 +187,7 @@ class ApiClient:
             response = await self._send(request, authenticated, follow_redirects, sink)
         except RETRIABLE_ERRORS as error:
             exchange.network_error = type(error).__name__
-        except TokenUnavailable as error:
+        except PlatformUnavailable as error:  # the token endpoint: retried like any request
             status, retry_after = error.status, error.retry_after
             exchange.network_error = f"token endpoint HTTP {error.status}"
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:

@@ -1,10 +1,4 @@
-"""OAuth for both platforms, as `httpx.Auth` flows.
-
-- Genesys Cloud: client credentials (`POST {login}/oauth/token`, Basic client id/secret,
-  `grant_type=client_credentials`, no scopes).
-- NICE CXone: password grant with an access key (`POST {auth}/auth/token`, Basic client
-  id/secret, `grant_type=password`, username = access key id, password = access key secret),
-  then `grant_type=refresh_token`; a refused refresh token falls back to the password grant.
+"""OAuth as an `httpx.Auth` flow; each platform's folder says which grant it sends.
 
 Shared behaviour: one cached token per target; refreshed when less than min(600 s, a tenth of
 its lifetime) remains, measured on an injected monotonic clock; fetched under an asyncio.Lock so
@@ -30,7 +24,7 @@ from typing import Any
 import httpx
 
 from dncsync import logs
-from dncsync.errors import AuthError, ConfigError
+from dncsync.errors import AuthError, ConfigError, PlatformUnavailable
 
 Clock = Callable[[], float]
 
@@ -56,19 +50,10 @@ class Token:
         return self.expires_at - now < margin
 
 
-class TokenUnavailable(Exception):
-    """The token endpoint answered 429 or 5xx: worth retrying like any other request."""
-
-    def __init__(self, status: int, retry_after: str | None) -> None:
-        super().__init__(f"token endpoint answered HTTP {status}")
-        self.status = status
-        self.retry_after = retry_after
-
-
 class OAuthFlow(httpx.Auth):
     """A cached bearer token, refreshed before expiry, fetched once however many requests wait."""
 
-    platform = "the platform"
+    platform = "the platform"  # the platform's title, for messages
 
     def __init__(
         self,
@@ -149,8 +134,12 @@ class OAuthFlow(httpx.Auth):
             return token
         if refreshing and status in (400, 401):
             return None
-        if status == 429 or status >= 500:
-            raise TokenUnavailable(status, answer.headers.get("Retry-After"))
+        if status == 429 or status >= 500:  # any 5xx: a token endpoint that fails may recover
+            raise PlatformUnavailable(
+                f"{self.target}: the token endpoint {self.token_url} answered HTTP {status}",
+                status=status,
+                retry_after=answer.headers.get("Retry-After"),
+            )
         if status == 404:
             raise ConfigError(
                 f"{self.target}: the token endpoint {self.token_url} does not exist (HTTP 404); "
@@ -186,53 +175,6 @@ class OAuthFlow(httpx.Auth):
         if not self._credential_env:
             return "the target's credentials"
         return "the environment variables " + ", ".join(self._credential_env)
-
-
-class GenesysAuth(OAuthFlow):
-    """Genesys Cloud client credentials: `grant_type=client_credentials`, no scopes."""
-
-    platform = "Genesys Cloud"
-
-    def _grant(self, refresh_token: str | None) -> dict[str, str]:
-        return {"grant_type": "client_credentials"}
-
-
-class CxoneAuth(OAuthFlow):
-    """NICE CXone access key: password grant, then refresh-token grant."""
-
-    platform = "NICE CXone"
-
-    def __init__(
-        self,
-        *,
-        token_url: str,
-        client_id: str,
-        client_secret: str,
-        access_key_id: str,
-        access_key_secret: str,
-        target: str,
-        credential_env: Sequence[str] = (),
-        clock: Clock = time.monotonic,
-    ) -> None:
-        super().__init__(
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            target=target,
-            credential_env=credential_env,
-            clock=clock,
-        )
-        self._access_key_id = access_key_id
-        self._access_key_secret = access_key_secret
-
-    def _grant(self, refresh_token: str | None) -> dict[str, str]:
-        if refresh_token is not None:
-            return {"grant_type": "refresh_token", "refresh_token": refresh_token}
-        return {
-            "grant_type": "password",
-            "username": self._access_key_id,
-            "password": self._access_key_secret,
-        }
 
 
 def _oauth_error_code(answer: httpx.Response) -> str:

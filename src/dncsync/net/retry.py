@@ -1,4 +1,4 @@
-"""What to do with a platform's answer: succeed, retry, fail the batch, or stop the run.
+"""What to do with a platform's answer: succeed, retry, fail the batch, or stop the target.
 
     Outcome
     ├── SUCCESS     2xx
@@ -7,9 +7,11 @@
     ├── SKIPPABLE   any other 4xx or 5xx: this request failed with the platform's code;
     │               the batch is reported failed and the run carries on with the others
     └── FATAL       401 (after one fresh token), 403, 404: credentials, permissions or a
-                    list id that will fail every request the same way; the run stops
+                    list id that will fail every request the same way; the target stops
 
-The decision is pure (`classify`), and so is the backoff (`full_jitter_backoff`,
+The outcome is read from the error class `errors.error_for_status` gives (its `retriable` and
+`fatal` properties): one table from status to error, one place. The decision is pure
+(`classify`), and so is the backoff (`full_jitter_backoff`,
 `parse_retry_after`); the only sleeping happens inside stamina's retry loop in `net.api`.
 """
 
@@ -21,11 +23,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
-RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-FATAL_STATUSES = frozenset({401, 403, 404})
-
-# Codes that mean the list itself cannot take numbers: every batch would fail the same way.
-FATAL_CODES = frozenset({"dnc.source.operation.not.supported"})
+from dncsync.errors import error_for_status
 
 
 class Outcome(StrEnum):
@@ -39,11 +37,12 @@ class Outcome(StrEnum):
 
 def classify(status: int, code: str | None = None) -> Outcome:
     """Map an HTTP status (and the platform's error code) onto an outcome."""
-    if 200 <= status < 300:
+    error = error_for_status(status, code)
+    if error is None:
         return Outcome.SUCCESS
-    if status in RETRIABLE_STATUSES:
+    if error.retriable:
         return Outcome.RETRIABLE
-    if status in FATAL_STATUSES or (code is not None and code in FATAL_CODES):
+    if error.fatal:
         return Outcome.FATAL
     return Outcome.SKIPPABLE
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from dncsync import __version__
+from dncsync import __version__, privacy
 from dncsync.business_days import (
     HONOUR_WITHIN_BUSINESS_DAYS,
     business_days_between,
     honour_deadline,
 )
+from dncsync.errors import Failure
 from dncsync.logs import mask_phone, mask_text, redact_text
 from dncsync.model import Accounting, Entry, SourceInfo
 from dncsync.report.model import (
@@ -47,8 +48,9 @@ from dncsync.report.model import (
 if TYPE_CHECKING:
     from dncsync.audit import AuditSeal
     from dncsync.plan import Plan
+    from dncsync.targets.base import BatchResult
 
-SAMPLE_SIZE = 5  # masked examples per plan action and of late entries
+SAMPLE_SIZE = privacy.SAMPLE_SIZE  # masked examples per plan action and of late entries
 
 
 def utc(moment: datetime) -> datetime:
@@ -58,51 +60,14 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-class _BatchLike(Protocol):
-    """What `record_result` needs of a batch (`plan.Batch`, `targets.WriteBatch`)."""
-
-    @property
-    def action(self) -> str: ...
-
-    @property
-    def phones(self) -> tuple[str, ...]: ...
-
-    @property
-    def expires(self) -> date | None: ...
-
-
-class _ResultLike(Protocol):
-    """What `record_result` needs of a target's `BatchResult`."""
-
-    @property
-    def acknowledged(self) -> Sequence[str]: ...
-
-    @property
-    def failed(self) -> Mapping[str, str]: ...
-
-    @property
-    def correlation_ids(self) -> Sequence[str]: ...
-
-    @property
-    def attempts(self) -> int: ...
-
-    @property
-    def rate_limited(self) -> int: ...
-
-    @property
-    def waited_seconds(self) -> float: ...
-
-    @property
-    def duration_seconds(self) -> float: ...
-
-    @property
-    def status(self) -> int | None: ...
-
-
-def _split_error(text: str) -> tuple[str, str]:
-    """A target's "code: message" as (code, message)."""
-    code, sep, message = text.partition(": ")
-    return (code.strip() or "unknown", message.strip()) if sep else (text.strip() or "unknown", "")
+def _split_error(failure: str) -> tuple[str, str]:
+    """A failure as (code, message); plain text is read as `code: message`."""
+    if isinstance(failure, Failure):
+        return failure.code.strip() or "unknown", failure.message.strip()
+    code, sep, message = failure.partition(": ")
+    if sep:
+        return code.strip() or "unknown", message.strip()
+    return failure.strip() or "unknown", ""
 
 
 def _clean_message(text: str) -> str:
@@ -260,72 +225,35 @@ class TargetReportBuilder:
         with self._lock:
             self._waits.append(RateLimitWait(utc(started_at), seconds, status, batch, count))
 
-    def record_result(
-        self,
-        batch: _BatchLike,
-        result: _ResultLike,
-        *,
-        started_at: datetime,
-    ) -> BatchRecord:
-        """Record a target's `BatchResult` for a batch (`plan.Batch` or `WriteBatch`)."""
-        return self.record_answer(
-            action=batch.action,
-            count=len(batch.phones),
-            acknowledged=len(result.acknowledged),
-            failed=result.failed.items(),
-            attempts=result.attempts,
-            duration_seconds=result.duration_seconds,
-            correlation_ids=result.correlation_ids,
-            status=result.status,
-            rate_limited=result.rate_limited,
-            waited_seconds=result.waited_seconds,
-            expires=batch.expires,
-            started_at=started_at,
-        )
-
-    def record_answer(
-        self,
-        *,
-        action: str,
-        count: int,
-        acknowledged: int,
-        failed: Iterable[tuple[str, str]],
-        attempts: int,
-        duration_seconds: float,
-        correlation_ids: Sequence[str],
-        status: int | None,
-        rate_limited: int,
-        waited_seconds: float,
-        expires: date | None,
-        started_at: datetime,
-    ) -> BatchRecord:
-        """Record one batch from the platform's answer; `failed` as (phone, "code: message").
+    def record_result(self, result: BatchResult, *, started_at: datetime) -> BatchRecord:
+        """Record one batch from the target's `BatchResult` (full numbers; they are masked).
 
         A batch's waits are summed, so the timeline shows them as one span at the batch's
         start, standing for all the 429s it met.
         """
-        failures = [(phone, *_split_error(text)) for phone, text in failed]
+        failures = [(phone, *_split_error(failure)) for phone, failure in result.failed.items()]
         codes = {code for _, code, _ in failures}
+        correlation_ids = result.correlation_ids
         record = self.record_batch(
-            action=action,
-            count=count,
-            acknowledged=acknowledged,
-            attempts=max(attempts, 1),
+            action=result.action,
+            count=result.count,
+            acknowledged=len(result.acknowledged),
+            attempts=max(result.attempts, 1),
             started_at=started_at,
-            duration_seconds=duration_seconds,
+            duration_seconds=result.duration_seconds,
             correlation_id=correlation_ids[-1] if correlation_ids else None,
-            http_status=status,
+            http_status=result.status,
             error_code=codes.pop() if len(codes) == 1 else None,
             failures=failures,
-            expires=expires,
+            expires=result.expires,
         )
-        if waited_seconds > 0 or rate_limited:
+        if result.waited_seconds > 0 or result.rate_limited:
             self.record_wait(
                 started_at,
-                waited_seconds,
-                status=429 if rate_limited else None,
+                result.waited_seconds,
+                status=429 if result.rate_limited else None,
                 batch=record.number,
-                count=max(rate_limited, 1),
+                count=max(result.rate_limited, 1),
             )
         return record
 

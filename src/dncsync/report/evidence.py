@@ -1,6 +1,6 @@
 """A run's evidence from start to seal: the audit log while it runs, the reports when it ends.
 
-What the engine calls (DOMAIN.md principle 8):
+What the run's lifecycle (`dncsync.run.lifecycle`) calls (DOMAIN.md principle 8):
 
     files = RunFiles.for_run(runs_dir_for(config, base), run_id)
     with recording_run(files, run_id) as audit:       # every log event of the run -> audit.jsonl
@@ -8,7 +8,7 @@ What the engine calls (DOMAIN.md principle 8):
         evidence = finish_run(result, files, audit, config=config)
     store.run_ended(..., **evidence.run_record())     # report paths and the audit seal
 
-`finish_run` turns the engine's `RunResult` into a `RunReport`, logs the run's end, seals the
+`finish_run` turns the run's `RunResult` into a `RunReport`, logs the run's end, seals the
 audit log and writes `report.json` and `report.html` beside it.
 """
 
@@ -19,18 +19,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dncsync import logs
 from dncsync.audit import AuditLog, AuditSeal, RunFiles
 from dncsync.config import Config, resolve_path
+from dncsync.drift import Drift
 from dncsync.model import Accounting, Entry
+from dncsync.outcome import RunResult, TargetOutcome
 from dncsync.report import write_reports
 from dncsync.report.builder import RunReportBuilder, TargetReportBuilder
-from dncsync.report.model import AuditReference, RunReport
-
-if TYPE_CHECKING:
-    from dncsync.engine import BatchOutcome, RunResult, TargetOutcome
+from dncsync.report.model import AuditReference, RunReport, VerificationStatus
 
 log = logs.logger("dncsync.evidence")
 
@@ -142,28 +141,23 @@ def build_report(
                 seen.add(source.name)
                 builder.add_source(source)
     builder.set_accounting(total_accounting(i.accounting for i in result.ingest.values()))
-    list_ids = _list_ids(config)
     origin = _origin(result.targets, monotonic_origin)
     pushed_on = (result.ended_at or result.started_at).astimezone(UTC).date()
     pushed: dict[str, set[str]] = {}
     for outcome in result.targets:
         target = builder.target(
-            outcome.name,
-            platform=outcome.platform,
-            list_id=list_ids.get(outcome.name, ""),
-            mode=outcome.mode,
+            outcome.name, platform=outcome.platform, list_id=outcome.list_id, mode=outcome.mode
         )
         fill_target(target, outcome, result.started_at, origin)
-        drift = getattr(outcome, "verification", None)  # set by `sync --verify`
-        if drift is not None:
-            from dncsync.reconcile import record_verification  # reconcile imports the engine
-
-            record_verification(target, drift, result.ended_at or datetime.now(UTC))
-        if outcome.batches:
+        if outcome.verification is not None:  # `sync --verify` and reconcile read it back
+            checked_at = outcome.verified_at or result.ended_at or datetime.now(UTC)
+            record_verification(target, outcome.verification, checked_at)
+        if outcome.batches and outcome.plan is not None:
             # Timeliness ages what was sent; failures are listed (masked) on their own.
             pushed[outcome.name] = {w.phone for w in (*outcome.plan.adds, *outcome.plan.updates)}
     if pushed:
         _note_timeliness(builder, result, pushed, pushed_on, entries)
+    error = error or result.error
     if error:
         builder.fail(error)
     if result.status == "failed" and not error:
@@ -187,16 +181,6 @@ def total_accounting(parts: Iterable[Accounting]) -> Accounting:
     return total
 
 
-def _list_ids(config: Config | None) -> dict[str, str]:
-    if config is None:
-        return {}
-    ids: dict[str, str] = {}
-    for target in config.target:
-        list_id = getattr(target, "dnc_list_id", None) or getattr(target, "dnc_group_id", "")
-        ids[target.name] = str(list_id)
-    return ids
-
-
 def _origin(outcomes: Sequence[TargetOutcome], monotonic_origin: float | None) -> float:
     if monotonic_origin is not None:
         return monotonic_origin
@@ -211,26 +195,15 @@ def _wall(started: datetime, origin: float, moment: float) -> datetime:
 def fill_target(
     target: TargetReportBuilder, outcome: TargetOutcome, started: datetime, origin: float
 ) -> None:
-    """Put one target's plan and batches (from the engine's `TargetOutcome`) into a report."""
-    target.set_plan(outcome.plan)
+    """Put one target's plan and batches (from the run's `TargetOutcome`) into a report."""
+    if outcome.plan is not None:
+        target.set_plan(outcome.plan)
     if outcome.stopped:
         target.stop(outcome.stopped)
-    batches: list[BatchOutcome] = sorted(outcome.batches, key=lambda b: b.started_at)
+    batches = sorted(outcome.batches, key=lambda b: b.started_at)
     for batch in batches:
-        target.record_answer(
-            action=batch.action,
-            count=batch.count,
-            acknowledged=batch.acknowledged,
-            failed=batch.errors,  # full numbers: the builder masks them
-            attempts=batch.attempts,
-            duration_seconds=batch.duration_seconds,
-            correlation_ids=batch.correlation_ids,
-            status=batch.status,
-            rate_limited=batch.rate_limited,
-            waited_seconds=batch.waited_seconds,
-            expires=batch.expires,
-            started_at=_wall(started, origin, batch.started_at),
-        )
+        # Full numbers go in: the builder keeps only masked ones.
+        target.record_result(batch, started_at=_wall(started, origin, batch.started_at))
     if batches:
         first = _wall(started, origin, batches[0].started_at)
         last = max(
@@ -238,6 +211,19 @@ def fill_target(
             for b in batches
         )
         target.set_push_window(first, last)
+
+
+def record_verification(report: TargetReportBuilder, drift: Drift, checked_at: datetime) -> None:
+    """Put a read-back comparison into a run report as the target's verification."""
+    report.set_verification(
+        VerificationStatus.DRIFT if drift.drifted else VerificationStatus.MATCH,
+        expected=drift.expected,
+        actual=drift.held,
+        missing=len(drift.missing),
+        unexpected=len(drift.unexpected),
+        foreign=len(drift.foreign),
+        checked_at=checked_at,
+    )
 
 
 def _note_timeliness(
@@ -269,6 +255,7 @@ __all__ = [
     "default_runs_dir",
     "fill_target",
     "finish_run",
+    "record_verification",
     "recording_run",
     "runs_dir_for",
     "total_accounting",

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Protocol, Self
 
+from dncsync.errors import Failure
+
 Action = Literal["add", "remove"]
 
 
@@ -54,22 +56,44 @@ def expirations(batch: BatchLike) -> list[date | None]:
 
 @dataclass(slots=True)
 class BatchResult:
-    """What the platform did with one batch, number by number, and what it cost."""
+    """What the platform did with one batch, number by number, and what it cost.
 
+    The one shape a batch's outcome has, from the target that sent it through the journal to
+    the report: nothing downstream re-packs it.
+    """
+
+    action: Action = "add"
+    count: int = 0  # numbers in the batch
+    expires: date | None = None  # the batch's platform expiration (the last day held)
     acknowledged: list[str] = field(default_factory=list)  # numbers the platform took
-    failed: dict[str, str] = field(default_factory=dict)  # number -> "code: message" (masked)
+    failed: dict[str, Failure] = field(default_factory=dict)  # number -> why (code, message)
     correlation_ids: list[str] = field(default_factory=list)  # Genesys ININ-Correlation-Id
     requests: int = 0  # logical requests (a 413 split makes more than one)
     attempts: int = 0  # HTTP attempts, retries included
     rate_limited: int = 0  # 429 answers met
     waited_seconds: float = 0.0  # waited on pacing and Retry-After
+    started_at: float = 0.0  # on the monotonic clock
     duration_seconds: float = 0.0
     status: int | None = None  # the last HTTP status; None when the network failed
+
+    @classmethod
+    def of(cls, batch: BatchLike, started_at: float) -> BatchResult:
+        """An empty result for a batch about to be sent."""
+        return cls(
+            action=batch.action,
+            count=len(batch.phones),
+            expires=batch.expires,
+            started_at=started_at,
+        )
 
     @property
     def ok(self) -> bool:
         """Every number acknowledged."""
         return not self.failed
+
+    def error_summary(self, limit: int = 500) -> str | None:
+        """The distinct failures in one line, for the journal."""
+        return "; ".join(sorted(set(self.failed.values())))[:limit] or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +105,20 @@ class RemoteRecord:
     held: bool  # True while the platform blocks it (not yet expired)
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a platform's API allows, read by the planner, the pusher and the report."""
+
+    default_batch_size: int  # numbers per write request unless the target says otherwise
+    max_body_bytes: int | None  # the request body cap, if any
+    max_expiry_days: int | None  # how far ahead a platform expiration may be, if capped
+    expiry_per_record: bool  # one expiration per number (else one per request)
+    capacity: int  # numbers one list (or group) holds at most
+    capacity_scope: Literal["list", "account"]  # whether `capacity` bounds a list or the account
+    number_form: str  # how numbers are written, for docs and the report
+    reads_by: Literal["export", "pages"]  # how the whole list is read back
+
+
 class Target(Protocol):
     """One DNC list on one platform."""
 
@@ -89,7 +127,12 @@ class Target(Protocol):
 
     @property
     def platform(self) -> str:
-        """`genesys` or `cxone`."""
+        """The platform's configuration name."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the platform's API allows."""
         ...
 
     @property

@@ -11,13 +11,20 @@ from typing import Any, ClassVar, Protocol, Self
 import httpx
 
 from dncsync import logs
-from dncsync.errors import AuthError, ConfigError, PartialFailure
+from dncsync.errors import (
+    AuthError,
+    ConfigError,
+    Failure,
+    ListNotFound,
+    PartialFailure,
+    error_for_status,
+)
 from dncsync.logs import mask_phone, mask_text
 from dncsync.net.api import ApiClient, Exchange, utc_now
 from dncsync.net.client import build_client
 from dncsync.net.pacing import Pacer
-from dncsync.net.retry import Outcome, RetryPolicy, classify
-from dncsync.targets.base import Action, BatchResult, RemoteRecord
+from dncsync.net.retry import Outcome, RetryPolicy
+from dncsync.targets.base import Action, BatchResult, Capabilities, RemoteRecord
 
 log = logs.logger()
 
@@ -84,6 +91,7 @@ class HttpTarget:
     platform_title: ClassVar[str]
     permissions_hint: ClassVar[str]
     list_key: ClassVar[str]  # the config key naming the list, for messages
+    capabilities: ClassVar[Capabilities]
     max_body_bytes: int | None = None
     max_expiry_days: int | None = None
 
@@ -144,9 +152,10 @@ class HttpTarget:
         if exchange.response is None:
             return
         code, message = platform_error(exchange)
-        if classify(exchange.response.status_code, code) is not Outcome.FATAL:
-            return
         status = exchange.response.status_code
+        error = error_for_status(status, code)
+        if error is None or not error.fatal:
+            return
         if status == 401:
             raise AuthError(
                 f"{self.name}: {self.platform_title} refused a freshly issued token "
@@ -157,12 +166,12 @@ class HttpTarget:
                 f"{self.name}: {self.platform_title} denied access (HTTP 403 {code}); "
                 f"{self.permissions_hint}"
             )
-        if status == 404:
-            raise ConfigError(
+        if error is ListNotFound:
+            raise ListNotFound(
                 f"{self.name}: {self.platform_title} has no DNC list {list_id} "
                 f"(HTTP 404 {code}); check the target's {self.list_key}"
             )
-        raise ConfigError(
+        raise error(
             f"{self.name}: {self.platform_title} refused DNC list {list_id} "
             f"(HTTP {status} {code}: {message}); check the target's {self.list_key}"
         )
@@ -199,10 +208,9 @@ def account(result: BatchResult, exchange: Exchange) -> None:
 
 def fail_all(result: BatchResult, phones: Sequence[str], exchange: Exchange) -> None:
     """Mark every number of a request failed with the platform's error."""
-    code, message = platform_error(exchange)
-    reason = f"{code}: {message}" if message else code
+    failure = Failure(*platform_error(exchange))
     for phone in phones:
-        result.failed[phone] = reason
+        result.failed[phone] = failure
 
 
 def log_batch(target: str, action: Action, phones: tuple[str, ...], result: BatchResult) -> None:

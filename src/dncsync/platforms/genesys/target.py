@@ -27,10 +27,17 @@ from typing import Any
 import httpx
 
 from dncsync import logs
-from dncsync.errors import ConfigError, PartialFailure
-from dncsync.net.auth import Clock, GenesysAuth
+from dncsync.errors import ConfigError, Failure, PartialFailure
+from dncsync.net.auth import Clock
 from dncsync.net.retry import Outcome
-from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord, expirations
+from dncsync.platforms.genesys.auth import GenesysAuth
+from dncsync.targets.base import (
+    BatchLike,
+    BatchResult,
+    Capabilities,
+    RemoteRecord,
+    expirations,
+)
 from dncsync.targets.http import (
     E164,
     HttpTarget,
@@ -67,6 +74,16 @@ GENESYS_API_HOSTS: dict[str, str] = {
 
 MAX_BODY_BYTES = 512_000
 MAX_EXPIRY_DAYS = 180
+CAPABILITIES = Capabilities(
+    default_batch_size=1000,
+    max_body_bytes=MAX_BODY_BYTES,
+    max_expiry_days=MAX_EXPIRY_DAYS,
+    expiry_per_record=False,  # one expirationDateTime per PATCH
+    capacity=1_000_000,  # per list; about 2,000,000 per organization (unconfirmed)
+    capacity_scope="list",
+    number_form="E.164 with the +",
+    reads_by="export",
+)
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%MZ"
 _OUTBOUND = "/api/v2/outbound/dnclists"
 
@@ -134,8 +151,9 @@ class GenesysTarget(HttpTarget):
         "outbound:dncList:edit, outbound:dnc:add, outbound:dnc:edit and outbound:dnc:view"
     )
     list_key = "dnc_list_id"
-    max_body_bytes = MAX_BODY_BYTES
-    max_expiry_days = MAX_EXPIRY_DAYS
+    capabilities = CAPABILITIES
+    max_body_bytes = CAPABILITIES.max_body_bytes
+    max_expiry_days = CAPABILITIES.max_expiry_days
 
     def __init__(
         self,
@@ -195,14 +213,14 @@ class GenesysTarget(HttpTarget):
     async def push(self, batch: BatchLike) -> BatchResult:
         """Add or remove one batch; a 413 splits it; other failures mark every number failed."""
         started = time.monotonic()
-        result = BatchResult()
+        result = BatchResult.of(batch, started)
         # One expiration per request: numbers with different ones go in separate requests.
         groups: dict[date | None, list[str]] = {}
         for phone, expires in zip(batch.phones, expirations(batch), strict=True):
             if E164.match(phone):
                 groups.setdefault(expires if batch.action == "add" else None, []).append(phone)
             else:
-                result.failed[phone] = "dncsync.not_e164: not an E.164 number; not sent"
+                result.failed[phone] = Failure("dncsync.not_e164", "not an E.164 number; not sent")
         for expires, phones in groups.items():
             await self._send(batch.action, phones, expires, result)
         result.duration_seconds = time.monotonic() - started

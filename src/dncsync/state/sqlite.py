@@ -1,4 +1,6 @@
-"""The state store: one SQLite file (WAL) holding what dncsync knows between runs.
+"""The SQLite state store: one file (WAL) holding what dncsync knows between runs.
+
+The embedded implementation of `state.protocol.Store`, the one the run lifecycle talks to.
 
 - `snapshot`: per target, the numbers the platform holds (as far as acknowledged writes and
   reconciles show) with their retention end and platform expiration. It changes only when the
@@ -23,13 +25,14 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from dncsync.errors import AlreadyRunning, InputError
 from dncsync.plan import Batch, Held
+from dncsync.state.protocol import RunRecord
+from dncsync.targets.base import BatchResult
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -99,25 +102,6 @@ def _migration_1(db: sqlite3.Connection) -> None:
 MIGRATIONS: Sequence[tuple[str, Callable[[sqlite3.Connection], None]]] = (
     ("0001_initial", _migration_1),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """One row of run history."""
-
-    id: str
-    command: str
-    started_at: str
-    ended_at: str | None
-    status: str
-    config_digest: str | None
-    targets: list[str]
-    summary: dict[str, Any]
-    report_path: str | None
-    html_report_path: str | None
-    audit_path: str | None
-    audit_hash: str | None
-    audit_lines: int | None
 
 
 def _iso(value: date | None) -> str | None:
@@ -327,20 +311,10 @@ class StateStore:
             return int(cursor.lastrowid or 0)
 
     def batch_settled(
-        self,
-        batch_id: int,
-        target: str,
-        batch: Batch,
-        acknowledged: Iterable[str],
-        *,
-        failed: int,
-        attempts: int,
-        correlation_id: str | None,
-        error: str | None,
-        run_id: str,
+        self, batch_id: int, target: str, batch: Batch, result: BatchResult, *, run_id: str
     ) -> None:
         """Record the platform's answer and, in the same transaction, apply it to the snapshot."""
-        acked = set(acknowledged)
+        acked = set(result.acknowledged)
         with self.atomic() as db:
             if batch.action == "add":
                 db.executemany(
@@ -369,13 +343,13 @@ class StateStore:
                 "UPDATE batches SET state = ?, settled_at = ?, acknowledged = ?, failed = ?, "
                 "attempts = ?, correlation_id = ?, error = ? WHERE id = ?",
                 (
-                    "failed" if failed else "acknowledged",
+                    "failed" if result.failed else "acknowledged",
                     _now(),
                     len(acked),
-                    failed,
-                    attempts,
-                    correlation_id,
-                    error,
+                    len(result.failed),
+                    result.attempts,
+                    ",".join(result.correlation_ids) or None,
+                    result.error_summary(),
                     batch_id,
                 ),
             )

@@ -28,11 +28,18 @@ from typing import Any, Literal
 
 import httpx
 
-from dncsync.errors import ConfigError, PartialFailure
-from dncsync.net.auth import Clock, CxoneAuth
-from dncsync.net.discovery import discover
+from dncsync.errors import ConfigError, Failure, NumberNotSendable, PartialFailure
+from dncsync.net.auth import Clock
 from dncsync.net.retry import Outcome
-from dncsync.targets.base import BatchLike, BatchResult, RemoteRecord, expirations
+from dncsync.platforms.cxone.auth import CxoneAuth
+from dncsync.platforms.cxone.discovery import discover
+from dncsync.targets.base import (
+    BatchLike,
+    BatchResult,
+    Capabilities,
+    RemoteRecord,
+    expirations,
+)
 from dncsync.targets.http import E164, HttpTarget, account, check_settings, fail_all, log_batch
 
 DEFAULT_DISCOVERY_URL = "https://cxone.niceincontact.com"
@@ -44,6 +51,17 @@ INTERNATIONAL_SKIPPED = "dncsync.international_skipped"
 # A DELETE of a record the group does not hold: the number is not held, which is what a
 # removal wants.
 _ABSENT_CODES = frozenset({"RecordNotFound"})
+
+CAPABILITIES = Capabilities(
+    default_batch_size=500,
+    max_body_bytes=None,  # none documented
+    max_expiry_days=None,  # CXone keeps any expiredDate
+    expiry_per_record=True,  # each record carries its own expiredDate
+    capacity=1_000_000,  # per tenant, across its groups
+    capacity_scope="account",
+    number_form="digits: 10 for North America, else 011 + country code + national number",
+    reads_by="pages",
+)
 
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -92,28 +110,17 @@ class CxoneSettings:
         return (self.base_url or DEFAULT_DISCOVERY_URL).rstrip("/")
 
 
-class UnsendableNumber(ValueError):
-    """A number CXone cannot be sent, with the code it is reported failed under."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.args[0]}"
-
-
 def cxone_number(phone: str, international: str = "011") -> str:
     """The digits CXone is sent for an E.164 number: NANP 10 digits, else `011` + E.164 digits."""
     if not E164.match(phone):
-        raise UnsendableNumber(NOT_E164, "not an E.164 number; not sent")
+        raise NumberNotSendable(NOT_E164, "not an E.164 number; not sent")
     digits = phone[1:]
     if digits.startswith("1"):
         if len(digits) != 11:
-            raise UnsendableNumber(NOT_E164, "a +1 number must have 10 national digits; not sent")
+            raise NumberNotSendable(NOT_E164, "a +1 number must have 10 national digits; not sent")
         return digits[1:]
     if international == "skip":
-        raise UnsendableNumber(
+        raise NumberNotSendable(
             INTERNATIONAL_SKIPPED,
             'numbers outside North America are not sent (international = "skip")',
         )
@@ -162,6 +169,7 @@ class CxoneTarget(HttpTarget):
         "the access key's user needs a role that may view and edit DNC groups and their records"
     )
     list_key = "dnc_group_id"
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -214,14 +222,14 @@ class CxoneTarget(HttpTarget):
     async def push(self, batch: BatchLike) -> BatchResult:
         """Add (POST) or remove (DELETE) one batch, counting every per-record result."""
         started = time.monotonic()
-        result = BatchResult()
+        result = BatchResult.of(batch, started)
         sent: dict[str, str] = {}  # CXone digits -> E.164
         ends: dict[str, date | None] = {}  # CXone digits -> the last day held
         for phone, expires in zip(batch.phones, expirations(batch), strict=True):
             try:
                 digits = cxone_number(phone, self.settings.international)
-            except UnsendableNumber as refused:
-                result.failed[phone] = str(refused)
+            except NumberNotSendable as refused:
+                result.failed[phone] = Failure(refused.code, str(refused.args[0]))
                 continue
             sent[digits], ends[digits] = phone, expires
         if sent:
@@ -261,7 +269,7 @@ class CxoneTarget(HttpTarget):
             except ValueError:
                 body = None
         outcome = _per_record(body, list(sent), removing=action == "remove")
-        if isinstance(outcome, str):  # the answer does not account for every record
+        if isinstance(outcome, Failure):  # the answer does not account for every record
             for phone in phones:
                 result.failed[phone] = outcome
             return
@@ -326,8 +334,8 @@ class CxoneTarget(HttpTarget):
 
 def _per_record(
     body: Any, sent: list[str], *, removing: bool
-) -> list[tuple[str, str | None]] | str:
-    """Pair each record sent with its result; a string explains why the answer cannot be used.
+) -> list[tuple[str, Failure | None]] | Failure:
+    """Pair each record sent with its result; a `Failure` says why the answer cannot be used.
 
     Results are matched by their phoneNumber when every one names a number sent, else by
     position; a count that differs from the records sent, or an `errorCount` that disagrees
@@ -339,13 +347,13 @@ def _per_record(
     results = holder.get("recordResults") if isinstance(holder, dict) else None
     if not isinstance(results, list) or len(results) != len(sent):
         count = len(results) if isinstance(results, list) else 0
-        return (
-            f"cxone.results_mismatch: the platform reported {count} results for "
-            f"{len(sent)} records sent"
+        return Failure(
+            "cxone.results_mismatch",
+            f"the platform reported {count} results for {len(sent)} records sent",
         )
     named = [str(r.get("phoneNumber")) if isinstance(r, dict) else "" for r in results]
     order = named if sorted(named) == sorted(sent) else sent
-    paired: list[tuple[str, str | None]] = []
+    paired: list[tuple[str, Failure | None]] = []
     failures = 0
     for digits, item in zip(order, results, strict=True):
         success = isinstance(item, dict) and item.get("success") is True
@@ -355,11 +363,12 @@ def _per_record(
         error = item.get("error") if isinstance(item, dict) else None
         code = error if isinstance(error, str) and error else "cxone.record_failed"
         failures += 1
-        paired.append((digits, None if removing and code in _ABSENT_CODES else code))
+        paired.append((digits, None if removing and code in _ABSENT_CODES else Failure(code)))
     reported = holder.get("errorCount") if isinstance(holder, dict) else None
     if isinstance(reported, int) and reported != failures:
-        return (
-            f"cxone.results_mismatch: errorCount {reported} but {failures} records reported failed"
+        return Failure(
+            "cxone.results_mismatch",
+            f"errorCount {reported} but {failures} records reported failed",
         )
     return paired
 

@@ -1,0 +1,193 @@
+"""Drift: what a platform really holds against what it should, in both directions.
+
+Pure: `compare()` takes the desired entries (from the sources), the target's snapshot (what
+dncsync believes the platform holds) and the platform's whole list (read back through the
+target's `read_all()`), and sorts every number into one bucket:
+
+    desired, held, expiry right     ok
+    desired, held, expires earlier  expiry_mismatch  (drift: the platform would release it early)
+    desired, not held               missing          (drift)
+    held, not desired:
+        mirror mode                 unexpected       (drift: sync removes it)
+        upsert, in the snapshot     retained         (ours; upsert never removes; not drift)
+        upsert, retention ended
+          and expiry configured     unexpected       (drift: sync expires it)
+        upsert, not in snapshot     foreign          (someone else's; not drift)
+
+Separately it measures how far the snapshot itself drifted from the platform (numbers removed
+or added in the platform's UI), and `corrected_snapshot()` gives the snapshot to store so that
+the next plan sends exactly what repairs the list: missing numbers are no longer in it (so
+they are re-added), unexpected ones are (so mirror mode removes them), and expiry mismatches
+carry the platform's expiry (so they are updated). Foreign numbers stay out of an upsert
+target's snapshot: they are not dncsync's to manage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from dncsync.model import Entry
+from dncsync.plan import Held, Mode, platform_expiry
+from dncsync.privacy import SAMPLE_SIZE, mask_phone
+from dncsync.targets.base import RemoteRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """How one target's platform list differs from what it should hold.
+
+    The number tuples hold full numbers, for `--repair`; `summary()` only shows them masked.
+    """
+
+    target: str
+    mode: str
+    expected: int  # numbers the platform should hold (desired, retention not ended)
+    held: int  # numbers the platform holds (not expired on the platform)
+    missing: tuple[str, ...]
+    unexpected: tuple[str, ...]
+    foreign: tuple[str, ...]
+    expiry_mismatch: tuple[str, ...]
+    retained: int  # upsert: ours, gone from the sources, kept on purpose
+    snapshot_stale: int  # in the snapshot, not on the platform (removed on the platform side)
+    snapshot_unknown: int  # on the platform, not in the snapshot (added on the platform side)
+
+    @property
+    def drifted(self) -> bool:
+        """True when the platform does not hold what it should."""
+        return bool(self.missing or self.unexpected or self.expiry_mismatch)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and masked samples, JSON-ready."""
+        return {
+            "status": "drift" if self.drifted else "match",
+            "mode": self.mode,
+            "expected": self.expected,
+            "held": self.held,
+            "missing": len(self.missing),
+            "unexpected": len(self.unexpected),
+            "foreign": len(self.foreign),
+            "expiry_mismatch": len(self.expiry_mismatch),
+            "retained": self.retained,
+            "snapshot_stale": self.snapshot_stale,
+            "snapshot_unknown": self.snapshot_unknown,
+            "sample": {
+                "missing": [mask_phone(p) for p in self.missing[:SAMPLE_SIZE]],
+                "unexpected": [mask_phone(p) for p in self.unexpected[:SAMPLE_SIZE]],
+                "foreign": [mask_phone(p) for p in self.foreign[:SAMPLE_SIZE]],
+                "expiry_mismatch": [mask_phone(p) for p in self.expiry_mismatch[:SAMPLE_SIZE]],
+            },
+        }
+
+
+def _expires_early(platform: date | None, should: date | None) -> bool:
+    """True when the platform would stop blocking a number before it should."""
+    if platform is None:
+        return False
+    return should is None or platform < should
+
+
+def compare(
+    entries: Iterable[Entry],
+    snapshot: Mapping[str, Held],
+    remote: Iterable[RemoteRecord],
+    *,
+    target: str,
+    mode: Mode,
+    today: date,
+    max_expiry_days: int | None = None,
+    expire_after_retention: bool = False,
+) -> Drift:
+    """Sort every number into ok / missing / unexpected / foreign / retained / mismatched."""
+    desired = {e.phone: e for e in entries if not e.expired(today)}
+    held = {r.phone: r for r in remote if r.held}
+    missing: list[str] = []
+    mismatch: list[str] = []
+    for phone, entry in desired.items():
+        record = held.get(phone)
+        if record is None:
+            missing.append(phone)
+        elif _expires_early(
+            record.expires, platform_expiry(entry.expires_at, today, max_expiry_days)
+        ):
+            mismatch.append(phone)
+    unexpected: list[str] = []
+    foreign: list[str] = []
+    retained = 0
+    for phone in held:
+        if phone in desired:
+            continue
+        ours = snapshot.get(phone)
+        if mode is Mode.MIRROR:
+            unexpected.append(phone)
+        elif ours is None:
+            foreign.append(phone)
+        elif (
+            expire_after_retention and ours.retention_end is not None and ours.retention_end < today
+        ):
+            unexpected.append(phone)
+        else:
+            retained += 1
+    return Drift(
+        target=target,
+        mode=mode.value,
+        expected=len(desired),
+        held=len(held),
+        missing=tuple(sorted(missing)),
+        unexpected=tuple(sorted(unexpected)),
+        foreign=tuple(sorted(foreign)),
+        expiry_mismatch=tuple(sorted(mismatch)),
+        retained=retained,
+        snapshot_stale=sum(1 for phone in snapshot if phone not in held),
+        snapshot_unknown=sum(1 for phone in held if phone not in snapshot),
+    )
+
+
+def corrected_snapshot(
+    entries: Iterable[Entry],
+    snapshot: Mapping[str, Held],
+    remote: Iterable[RemoteRecord],
+    drift: Drift,
+    *,
+    today: date,
+) -> list[tuple[str, Held]]:
+    """The snapshot to store: what the platform holds, so the next plan repairs the drift."""
+    desired = {e.phone: e for e in entries if not e.expired(today)}
+    foreign = set(drift.foreign)
+    mismatched = set(drift.expiry_mismatch)
+    result: list[tuple[str, Held]] = []
+    for record in remote:
+        if not record.held or record.phone in foreign:
+            continue
+        entry = desired.get(record.phone)
+        ours = snapshot.get(record.phone)
+        if entry is not None and record.phone not in mismatched:
+            # Held as it should be: the plan sees it unchanged.
+            result.append((record.phone, Held(entry.expires_at, record.expires)))
+        elif entry is not None:
+            # Held with an early platform expiry: a retention the plan sees as different,
+            # so it sends an update with the right expiry.
+            result.append((record.phone, Held(record.expires, record.expires)))
+        elif ours is not None:
+            result.append((record.phone, Held(ours.retention_end, record.expires)))
+        else:
+            result.append((record.phone, Held(record.expires, record.expires)))
+    result.sort()
+    return result
+
+
+def counts(drift: Drift) -> dict[str, int]:
+    """The drift's counts, for log events."""
+    return {
+        "expected": drift.expected,
+        "held": drift.held,
+        "missing": len(drift.missing),
+        "unexpected": len(drift.unexpected),
+        "foreign": len(drift.foreign),
+        "expiry_mismatch": len(drift.expiry_mismatch),
+    }
+
+
+__all__ = ["Drift", "compare", "corrected_snapshot", "counts"]

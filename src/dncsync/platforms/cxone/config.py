@@ -1,0 +1,25 @@
+"""A `[[target]]` with `platform = "cxone"`: one DNC group of a tenant (docs/configuration.md)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from dncsync.platforms.base import TargetConfigBase
+
+
+class CxoneTargetConfig(TargetConfigBase):
+    """A `[[target]]` with `platform = "cxone"`."""
+
+    platform: Literal["cxone"]
+    tenant_id: str
+    dnc_group_id: int
+    international: Literal["011", "skip"] = "011"
+    api_version: int = Field(31, ge=1)  # the Admin API's v{NN}.0
+    access_key_id_env: str = "CXONE_ACCESS_KEY_ID"
+    access_key_secret_env: str = "CXONE_ACCESS_KEY_SECRET"  # noqa: S105 - a variable name
+    client_id_env: str = "CXONE_CLIENT_ID"
+    client_secret_env: str = "CXONE_CLIENT_SECRET"  # noqa: S105 - a variable name
+    batch_size: int = Field(500, ge=1, le=100_000)
+    page_size: int = Field(1000, ge=1, le=10_000)  # records per GET when reading the group

@@ -1,0 +1,115 @@
+"""What the run lifecycle needs of a state store, whatever keeps it.
+
+`StateStore` (SQLite, `state.sqlite`) is the embedded implementation. The run, its steps and
+the history commands talk to this protocol, so a second store (a server database shared by
+several processes) is a new class, not a new copy of the run.
+
+The rules every implementation keeps: the snapshot changes only in the transaction that
+settles an acknowledged batch (or that a reconcile corrects from the platform's own list);
+a batch is journaled as intended before it is sent; a lock per target stops overlapping runs
+at once and is released when its holder dies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from dncsync.plan import Batch, Held
+from dncsync.targets.base import BatchResult
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One row of run history."""
+
+    id: str
+    command: str
+    started_at: str
+    ended_at: str | None
+    status: str
+    config_digest: str | None
+    targets: list[str]
+    summary: dict[str, Any]
+    report_path: str | None
+    html_report_path: str | None
+    audit_path: str | None
+    audit_hash: str | None
+    audit_lines: int | None
+
+
+class Store(Protocol):
+    """A state store: snapshots, the batch journal, first sightings, run history, locks."""
+
+    def close(self) -> None:
+        """Release the store."""
+        ...
+
+    def lock(self, target: str) -> AbstractContextManager[None]:
+        """Hold the target's run lock, or raise `AlreadyRunning` at once."""
+        ...
+
+    def snapshot(self, target: str) -> dict[str, Held]:
+        """What the platform holds for a target, as far as acknowledged writes show."""
+        ...
+
+    def is_seeded(self, target: str) -> bool:
+        """Whether the target's snapshot was ever read from the platform or written."""
+        ...
+
+    def replace_snapshot(self, target: str, held: Iterable[tuple[str, Held]], run_id: str) -> None:
+        """Replace a target's snapshot with what the platform was read to hold."""
+        ...
+
+    def first_seen(
+        self, phones: Iterable[str], today: date, *, record: bool = True
+    ) -> dict[str, date]:
+        """The day each number was first seen (today for new ones, recorded unless asked not)."""
+        ...
+
+    def batch_intended(self, run_id: str, target: str, batch: Batch) -> int:
+        """Journal a batch about to be sent; its journal id."""
+        ...
+
+    def batch_settled(
+        self, batch_id: int, target: str, batch: Batch, result: BatchResult, *, run_id: str
+    ) -> None:
+        """Journal the platform's answer and apply the acknowledged numbers to the snapshot."""
+        ...
+
+    def journal(self, target: str | None = None) -> list[dict[str, Any]]:
+        """The batch journal, oldest first."""
+        ...
+
+    def run_started(
+        self, run_id: str, command: str, started_at: str, config_digest: str, targets: list[str]
+    ) -> None:
+        """Record a run as started."""
+        ...
+
+    def run_ended(
+        self,
+        run_id: str,
+        *,
+        ended_at: str,
+        status: str,
+        summary: dict[str, Any],
+        report_path: str | None = None,
+        html_report_path: str | None = None,
+        audit_path: str | None = None,
+        audit_hash: str | None = None,
+        audit_lines: int | None = None,
+    ) -> None:
+        """Record how a run ended and where its evidence lies."""
+        ...
+
+    def runs(self, target: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Run history, newest first."""
+        ...
+
+    def run(self, run_id: str) -> RunRecord | None:
+        """One run's record."""
+        ...
