@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from dncsync.dates import add_months, add_years, parse_date
 from dncsync.errors import ConfigError
-from dncsync.model import Entry, ExpirationPolicy, Reason
+from dncsync.model import ExpirationPolicy, Reason
 
 NEVER = ExpirationPolicy.NEVER
 RELATIVE = ExpirationPolicy.RELATIVE
@@ -230,34 +230,6 @@ class Policy:
 DEFAULT_POLICY = Policy()
 
 
-def _retention_rank(entry: Entry) -> tuple[int, int, int]:
-    """Longest retention first: NEVER beats any date, a later date beats an earlier one."""
-    if entry.expiration_policy is NEVER or entry.expires_at is None:
-        return (1, 0, 0)
-    return (0, entry.expires_at.toordinal(), 1 if entry.expiration_policy is RELATIVE else 0)
-
-
-def merge(first: Entry, second: Entry) -> Entry:
-    """Merge two entries of one number most protectively; the result ignores argument order.
-
-    Strongest reason (ties: the source name that sorts first gives the source), longest
-    retention (ties between RELATIVE and ABSOLUTE on one day: RELATIVE), earliest date collected.
-    """
-    if first.phone != second.phone:
-        raise ValueError("merge needs two entries of the same number")
-    strong = min(first, second, key=lambda entry: (-entry.reason.strength, entry.source))
-    kept = max(first, second, key=_retention_rank)
-    dates = [entry.date_collected for entry in (first, second) if entry.date_collected]
-    return Entry(
-        phone=first.phone,
-        reason=strong.reason,
-        expiration_policy=kept.expiration_policy,
-        expires_at=kept.expires_at,
-        date_collected=min(dates) if dates else None,
-        source=strong.source,
-    )
-
-
 __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_REASON_ALIASES",
@@ -268,7 +240,6 @@ __all__ = [
     "Retention",
     "RetentionRule",
     "alias_key",
-    "merge",
     "read_date_collected",
     "read_expiration",
 ]

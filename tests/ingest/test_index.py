@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from dncsync.columnar.index import MergeIndex, expiry_code, pack, unpack
 from dncsync.ingest import SourceNames
 from dncsync.model import Entry, ExpirationPolicy, Reason
-from dncsync.policy import merge
+
+from .helpers import merge
 
 NAMES = ["web", "crm", "legal", "ivr"]
 rows = st.tuples(

@@ -16,10 +16,11 @@ from dncsync.policy import (
     Policy,
     RequestKind,
     RetentionRule,
-    merge,
     read_date_collected,
     read_expiration,
 )
+
+from .helpers import merge
 
 TODAY = date(2026, 11, 22)
 NEVER, RELATIVE, ABSOLUTE = ExpirationPolicy

@@ -10,7 +10,8 @@ import typer
 
 from dncsync import config as config_module
 from dncsync.audit import AuditChainBroken, verify
-from dncsync.cli.runs import ConfigOption, FormatOption, History, OutputFormat
+from dncsync.cli.history import History
+from dncsync.cli.options import ConfigOption, FormatOption, OutputFormat
 from dncsync.errors import InputError
 
 app = typer.Typer(

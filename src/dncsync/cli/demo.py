@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from dncsync.cli.sync import FormatOption, OutputFormat, emit
+from dncsync.cli.options import FormatOption, OutputFormat
+from dncsync.cli.sync import emit
 from dncsync.demo import run_demo
 from dncsync.errors import DriftFound
 

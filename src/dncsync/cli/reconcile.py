@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dncsync import config as config_module
-from dncsync.cli.runs import ConfigOption, FormatOption, OutputFormat
+from dncsync.cli.options import ConfigOption, FormatOption, OutputFormat
 from dncsync.errors import DriftFound
 from dncsync.run.reconcile import ReconcileResult, run_reconcile
 

@@ -10,7 +10,8 @@ import typer
 
 from dncsync import config as config_module
 from dncsync.audit import write_private
-from dncsync.cli.runs import ConfigOption, History
+from dncsync.cli.history import History
+from dncsync.cli.options import ConfigOption
 from dncsync.errors import InputError
 from dncsync.report import ReportFormat, load_report, render
 

@@ -1,16 +1,10 @@
-"""`dncsync runs`: run history from the state store, newest first.
-
-Also home of what the evidence commands (`runs`, `report`, `audit verify`) share: finding the
-state store and a run's evidence folder from the configuration.
-"""
+"""`dncsync runs`: run history from the state store, newest first."""
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,83 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from dncsync import config as config_module
-from dncsync.audit import RunFiles
-from dncsync.errors import InputError
-from dncsync.state import RunRecord, StateStore
-
-
-class OutputFormat(StrEnum):
-    """How an evidence command prints its result."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="The configuration file.", show_default=True)
-]
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", "-f", help="text for people, json for scripts.")
-]
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """Where a configuration keeps its state store and its runs' evidence."""
-
-    state_path: Path
-    runs_dir: Path
-
-    @classmethod
-    def from_config(cls, path: Path) -> History:
-        """Resolve the state file and runs folder the way `sync` does."""
-        parsed, base = config_module.load(path)
-        state_path = Path(config_module.resolve_path(base, parsed.state.path))
-        runs_dir = (
-            Path(config_module.resolve_path(base, parsed.state.runs_dir))
-            if parsed.state.runs_dir
-            else state_path.with_name(state_path.name + ".runs")
-        )
-        return cls(state_path, runs_dir)
-
-    def exists(self) -> bool:
-        """True once some run has created the state store."""
-        return self.state_path.exists()
-
-    def open(self) -> StateStore:
-        """The state store; a missing one is an input error (no run happened yet)."""
-        if not self.exists():
-            raise InputError(
-                f"no state store at {self.state_path}: no run has been recorded yet "
-                "(run `dncsync sync` first, or give the right --config)"
-            )
-        return StateStore(self.state_path)
-
-    def find(self, store: StateStore, run_id: str) -> RunRecord:
-        """One run by id, unique id prefix, or `latest`."""
-        if run_id == "latest":
-            runs = store.runs(limit=1)
-            if not runs:
-                raise InputError(f"no run recorded in {self.state_path} yet")
-            return runs[0]
-        record = store.run(run_id)
-        if record is None:
-            raise InputError(
-                f"no run {run_id!r} in {self.state_path} (see `dncsync runs` for run ids)"
-            )
-        return record
-
-    def files(self, record: RunRecord) -> RunFiles:
-        """The run's evidence paths: as recorded, else where a run would have put them."""
-        default = RunFiles.for_run(self.runs_dir, record.id)
-        return RunFiles(
-            directory=default.directory,
-            audit=Path(record.audit_path) if record.audit_path else default.audit,
-            report_json=Path(record.report_path) if record.report_path else default.report_json,
-            report_html=(
-                Path(record.html_report_path) if record.html_report_path else default.report_html
-            ),
-        )
+from dncsync.cli.history import History
+from dncsync.cli.options import ConfigOption, FormatOption, OutputFormat
+from dncsync.state import RunRecord
 
 
 def _duration(record: RunRecord) -> float | None:

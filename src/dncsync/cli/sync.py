@@ -6,7 +6,6 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,37 +15,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dncsync import config as config_module
+from dncsync.cli.options import (
+    AllowMassRemovalOption,
+    ConfigOption,
+    FormatOption,
+    OutputFormat,
+    TargetOption,
+)
 from dncsync.errors import RunEnded
 from dncsync.outcome import RunResult
 from dncsync.run.sync import RunOptions, run_sync
-
-
-class OutputFormat(StrEnum):
-    """How a command prints its result."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
-ConfigOption = Annotated[
-    Path,
-    typer.Option("--config", "-c", help="The configuration file.", show_default=True),
-]
-TargetOption = Annotated[
-    str | None, typer.Option("--target", "-t", help="Only this target (default: every target).")
-]
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", "-f", help="text for people, json for scripts.")
-]
-
-
-AllowMassRemovalOption = Annotated[
-    bool,
-    typer.Option(
-        "--allow-mass-removal",
-        help="Let a mirror target remove more than max_removal_fraction of its list.",
-    ),
-]
 
 
 def plan_command(
