@@ -8,18 +8,20 @@ target's `read_all()`), and sorts every number into one bucket:
     desired, held, expires earlier  expiry_mismatch  (drift: the platform would release it early)
     desired, not held               missing          (drift)
     held, not desired:
-        mirror mode                 unexpected       (drift: sync removes it)
-        upsert, in the snapshot     retained         (ours; upsert never removes; not drift)
-        upsert, retention ended
-          and expiry configured     unexpected       (drift: sync expires it)
-        upsert, not in snapshot     foreign          (someone else's; not drift)
+        not put there by dncsync    foreign          (someone's opt-out; kept in every mode,
+                                                      not drift; with `remove_foreign` in
+                                                      mirror mode: unexpected)
+        ours, mirror mode           unexpected       (drift: sync removes it)
+        ours, upsert                retained         (upsert never removes; not drift)
+        ours, upsert, retention
+          ended, expiry configured  unexpected       (drift: sync expires it)
 
 Separately it measures how far the snapshot itself drifted from the platform (numbers removed
 or added in the platform's UI), and `corrected_snapshot()` gives the snapshot to store so that
 the next plan sends exactly what repairs the list: missing numbers are no longer in it (so
 they are re-added), unexpected ones are (so mirror mode removes them), and expiry mismatches
-carry the platform's expiry (so they are updated). Foreign numbers stay out of an upsert
-target's snapshot: they are not dncsync's to manage.
+carry the platform's expiry (so they are updated). Numbers found on the platform that
+dncsync did not put there enter the snapshot marked as not ours, so no plan removes them.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def compare(
     today: date,
     max_expiry_days: int | None = None,
     expire_after_retention: bool = False,
+    remove_foreign: bool = False,
 ) -> Drift:
     """Sort every number into ok / missing / unexpected / foreign / retained / mismatched."""
     desired = {e.phone: e for e in entries if not e.expired(today)}
@@ -120,11 +123,10 @@ def compare(
         if phone in desired:
             continue
         ours = snapshot.get(phone)
-        if mode is Mode.MIRROR:
-            unexpected.append(phone)
-        elif ours is None:
-            foreign.append(phone)
-        elif (
+        if ours is None or not ours.ours:
+            removable = remove_foreign and mode is Mode.MIRROR
+            (unexpected if removable else foreign).append(phone)
+        elif mode is Mode.MIRROR or (
             expire_after_retention and ours.retention_end is not None and ours.retention_end < today
         ):
             unexpected.append(phone)
@@ -159,22 +161,25 @@ def corrected_snapshot(
     mismatched = set(drift.expiry_mismatch)
     result: list[tuple[str, Held]] = []
     for record in remote:
-        if not record.held or record.phone in foreign:
+        if not record.held:
             continue
         entry = desired.get(record.phone)
         ours = snapshot.get(record.phone)
+        # A number dncsync finds on the platform without having put it there is not ours:
+        # the protective reading, so no plan ever removes it (DOMAIN.md principle 4).
+        mine = ours is not None and ours.ours and record.phone not in foreign
         if entry is not None and record.phone not in mismatched:
             # Held as it should be: the plan sees it unchanged.
-            result.append((record.phone, Held(entry.expires_at, record.expires)))
+            result.append((record.phone, Held(entry.expires_at, record.expires, mine)))
         elif entry is not None:
             # Held with an early platform expiry: a retention the plan sees as different,
             # so it sends an update with the right expiry.
-            result.append((record.phone, Held(record.expires, record.expires)))
-        elif ours is not None:
-            result.append((record.phone, Held(ours.retention_end, record.expires)))
+            result.append((record.phone, Held(record.expires, record.expires, mine)))
+        elif ours is not None and mine:
+            result.append((record.phone, Held(ours.retention_end, record.expires, mine)))
         else:
-            result.append((record.phone, Held(record.expires, record.expires)))
-    result.sort()
+            result.append((record.phone, Held(record.expires, record.expires, ours=False)))
+    result.sort(key=lambda item: item[0])
     return result
 
 

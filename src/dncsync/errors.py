@@ -10,12 +10,16 @@
     │   ├── PlatformUnavailable  4  429, 5xx, a timeout or a dropped connection       retriable
     │   ├── NumberNotSendable    4  a number the platform's form cannot carry         skippable
     │   └── RunIncomplete        4  the run ended with numbers not acknowledged
+    ├── RunFailed            1..6  targets ended differently: the most severe code wins
+    ├── RunInterrupted   130, 143  SIGINT or SIGTERM: no new batch, what was in flight settled
     ├── SafetyStop               5  a run stopped before any write (mass removal, empty source)
     │   ├── AlreadyRunning       5  another run of the same target holds the lock
     │   └── RunStopped           5  the run ended with a target stopped for safety
     └── DriftFound               6  reconcile found the platform differs from what it should hold
         ├── RunDrifted           6  `sync --verify` read back a platform that differs
         └── AuditChainBroken     6  an audit file no longer matches what was recorded
+
+    Interrupted (BaseException) 130, 143  the signal itself, on its way to the run's end
 
 `fatal`: every request to the target would fail the same way, so the target stops.
 `retriable`: the same request may succeed later, within the retry budget.
@@ -31,6 +35,8 @@ The messages are meant for an operator: one line that says what is wrong and wha
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterable
 from enum import IntEnum
 from typing import Any, ClassVar
 
@@ -45,12 +51,35 @@ class ExitCode(IntEnum):
     PARTIAL_FAILURE = 4
     SAFETY_STOP = 5
     DRIFT = 6
+    INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
+    TERMINATED = 143  # SIGTERM: 128 + 15
+
+
+# When targets end differently, the run exits with the most severe: an interrupt first, then
+# a bug, configuration, input, unacknowledged numbers, a safety stop, drift.
+SEVERITY: tuple[ExitCode, ...] = (
+    ExitCode.TERMINATED,
+    ExitCode.INTERRUPTED,
+    ExitCode.INTERNAL,
+    ExitCode.CONFIG_OR_AUTH,
+    ExitCode.USAGE_OR_INPUT,
+    ExitCode.PARTIAL_FAILURE,
+    ExitCode.SAFETY_STOP,
+    ExitCode.DRIFT,
+    ExitCode.OK,
+)
+
+
+def most_severe(codes: Iterable[ExitCode]) -> ExitCode:
+    """The exit code that wins among targets' (`SEVERITY` order); OK when there are none."""
+    found = set(codes)
+    return next((code for code in SEVERITY if code in found), ExitCode.OK)
 
 
 class DncsyncError(Exception):
     """Base of every error dncsync raises on purpose."""
 
-    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
+    exit_code: ExitCode = ExitCode.INTERNAL
     retriable: ClassVar[bool] = False
     fatal: ClassVar[bool] = False
 
@@ -128,12 +157,34 @@ class AuditChainBroken(DriftFound):
     """An audit file no longer matches what was recorded (exit 6, like other drift)."""
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. A BaseException, like KeyboardInterrupt, so no handler of
+    errors catches it on its way to the run's end, which records the run as interrupted."""
+
+    def __init__(self, signum: int) -> None:
+        name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+        super().__init__(f"interrupted by {name}")
+        self.signum = signum
+        self.exit_code = ExitCode.INTERRUPTED if signum == signal.SIGINT else ExitCode.TERMINATED
+
+
 class RunEnded(DncsyncError):
     """A run that ended short of success but still has a summary and evidence to show."""
 
-    def __init__(self, message: str, result: Any) -> None:
+    def __init__(self, message: str, result: Any, exit_code: ExitCode | None = None) -> None:
         super().__init__(message)
-        self.result = result  # the run's result (`run.results.RunResult`)
+        self.result = result  # the run's result (`outcome.RunResult`)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class RunFailed(RunEnded):
+    """Some target failed outright (configuration, credentials, the platform, a bug): the
+    others ran; the exit code is the most severe of the targets'."""
+
+
+class RunInterrupted(RunEnded):
+    """The run was interrupted: no new batch was sent, what was in flight was settled."""
 
 
 class RunIncomplete(RunEnded, PartialFailure):

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from dncsync.drift import Drift
+from dncsync.errors import ExitCode
 from dncsync.ingest import IngestResult
 from dncsync.plan import Plan
 from dncsync.privacy import SAMPLE_SIZE, mask_phone
@@ -34,6 +35,40 @@ class TargetOutcome:
     push_seconds: float = 0.0  # from the first batch sent to the last answer
     verification: Drift | None = None  # the platform read back (sync --verify, reconcile)
     verified_at: datetime | None = None
+    key: str = ""  # the list's identity: what its state, journal and lock are kept under
+    error: str | None = None  # what failed this target (the others ran)
+    exit_code: ExitCode | None = None  # the exit code its failure calls for
+    interrupted: bool = False  # SIGINT or SIGTERM reached the run while this target ran
+    not_run: str | None = None  # why the run never started this target
+    read_reason: str | None = None  # why the whole list was read before planning
+    clock: dict[str, Any] | None = None  # local and platform time, when they disagree
+
+    @property
+    def status(self) -> str:
+        """How this target ended: interrupted, failed, safety_stop, partial, drift, success."""
+        if self.interrupted or self.not_run:
+            return "interrupted"
+        if self.error is not None and self.exit_code != ExitCode.SAFETY_STOP:
+            return "failed"
+        if self.stopped:
+            return "safety_stop"
+        if self.failed:
+            return "partial"
+        if self.verification is not None and self.verification.drifted:
+            return "drift"
+        return "success"
+
+    @property
+    def outcome_code(self) -> ExitCode:
+        """The exit code this target alone would end the run with."""
+        codes = {
+            "failed": self.exit_code or ExitCode.INTERNAL,
+            "safety_stop": ExitCode.SAFETY_STOP,
+            "partial": ExitCode.PARTIAL_FAILURE,
+            "drift": ExitCode.DRIFT,
+            "success": ExitCode.OK,
+        }
+        return codes.get(self.status, ExitCode.INTERRUPTED)
 
     @property
     def sent(self) -> int:
@@ -56,6 +91,7 @@ class TargetOutcome:
         result: dict[str, Any] = {
             "platform": self.platform,
             "mode": self.mode,
+            "status": self.status,
             "held_before": plan.held_before,
             "adds": len(plan.adds),
             "updates": len(plan.updates),
@@ -63,6 +99,7 @@ class TargetOutcome:
             "expiries": len(plan.expiries),
             "unchanged": plan.unchanged,
             "expired_not_pushed": plan.expired,
+            "foreign": plan.foreign,
             "sample": {
                 "adds": [mask_phone(w.phone) for w in plan.adds[:SAMPLE_SIZE]],
                 "updates": [mask_phone(w.phone) for w in plan.updates[:SAMPLE_SIZE]],
@@ -74,6 +111,14 @@ class TargetOutcome:
             result["seeded_from_platform"] = self.seeded_from_platform
         if self.stopped:
             result["stopped"] = self.stopped
+        if self.error is not None:
+            result["error"] = self.error
+        if self.not_run is not None:
+            result["not_run"] = self.not_run
+        if self.read_reason is not None:
+            result["read_reason"] = self.read_reason
+        if self.clock is not None:
+            result["clock"] = self.clock
         if self.verification is not None:
             result["verification"] = self.verification.summary()
         if self.batches:

@@ -9,7 +9,10 @@ Rules (DOMAIN.md principles 4 to 6):
   (re-adding replaces the platform's expiration on both platforms).
 - An entry whose retention already ended is counted as *expired* and never pushed.
 - With `expire_after_retention`, a held number whose retention ended is an *expiry*: removed.
-- In mirror mode, a held number that no source has is a *remove*.
+- In mirror mode, a held number that no source has is a *remove*, if dncsync put it there.
+- A held number that no source has and that dncsync did not put there (an agent's
+  disposition, an IVR, what the list held when dncsync first read it) is *foreign*: someone's
+  opt-out, kept in every mode and only counted, unless the target says `remove_foreign`.
 - Removes and expiries count toward the removal cap; mirror mode with no entries at all is
   refused outright, since an empty or truncated source must never empty a list.
 - Retention longer than the platform allows (Genesys: 180 days) is pushed without a platform
@@ -44,6 +47,7 @@ class Held:
 
     retention_end: date | None  # our retention's last day; None = never ends
     platform_expires: date | None  # the last day the platform holds it; None = no expiration
+    ours: bool = True  # dncsync put it there (an acknowledged add); else found on the platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class TargetRules:
     mode: Mode = Mode.UPSERT
     max_expiry_days: int | None = None  # the platform's cap on an expiration, if any
     expire_after_retention: bool = False
+    remove_foreign: bool = False  # mirror and expiry may take foreign numbers off too
 
 
 @dataclass(slots=True)
@@ -75,6 +80,7 @@ class Plan:
     expired: int = 0  # desired entries whose retention ended before today: not pushed
     held_before: int = 0  # numbers the snapshot held before the run
     unchanged: int = 0
+    foreign: int = 0  # held, no source has them, dncsync did not add them: kept
 
     @property
     def removals(self) -> int:
@@ -122,7 +128,7 @@ def plan(
         held = snapshot.get(entry.phone)
         if entry.expired(today):
             result.expired += 1
-            if held is not None and rules.expire_after_retention:
+            if held is not None and rules.expire_after_retention and _removable(held, rules):
                 result.expiries.append(entry.phone)
             continue
         write = Write(
@@ -139,7 +145,9 @@ def plan(
     for phone, held in snapshot.items():
         if phone in seen:
             continue
-        if rules.mode is Mode.MIRROR:
+        if not _removable(held, rules):
+            result.foreign += 1
+        elif rules.mode is Mode.MIRROR:
             result.removes.append(phone)
         elif (
             rules.expire_after_retention
@@ -152,6 +160,11 @@ def plan(
     result.removes.sort()
     result.expiries.sort()
     return result
+
+
+def _removable(held: Held, rules: TargetRules) -> bool:
+    """Only numbers dncsync put there leave the list, unless the target says otherwise."""
+    return held.ours or rules.remove_foreign
 
 
 @dataclass(frozen=True, slots=True)

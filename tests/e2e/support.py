@@ -371,6 +371,7 @@ def genesys_target(platforms: Platforms, **overrides: object) -> dict[str, objec
         "requests_per_minute": FAST,
         "retry_budget_seconds": 60.0,
         "request_timeout_seconds": 10.0,
+        "export_poll_seconds": 0.05,  # the emulator's exports are ready within 50 ms
     }
     table.update(overrides)
     return table
@@ -424,6 +425,16 @@ def write_config(
     path = folder / "dncsync.toml"
     path.write_text("\n".join(lines) + extra, encoding="utf-8")
     return path
+
+
+def list_key(config: Path, target: str) -> str:
+    """The key a target's list is kept under in the state store: the list's identity."""
+    from dncsync import config as config_module
+    from dncsync.platforms import platform_of
+
+    parsed, _ = config_module.load(config)
+    (chosen,) = parsed.targets_named(target)
+    return platform_of(chosen).list_identity(chosen)
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from .support import (
     command,
     cxone_target,
     genesys_target,
+    list_key,
     nanp_numbers,
     poll,
     write_config,
@@ -100,10 +101,11 @@ def _state(config: Path) -> tuple[dict[str, set[str]], dict[str, int]]:
     with StateStore(config.parent / "state" / "dncsync.db") as store:
         killed = store.runs()[0].id
         for platform, target in TARGETS.items():
-            snapshot[platform] = set(store.snapshot(target))
+            key = list_key(config, target)
+            snapshot[platform] = set(store.snapshot(key))
             unsettled[platform] = sum(
                 1
-                for row in store.journal(target)
+                for row in store.journal(key)
                 if row["run_id"] == killed and row["state"] == "intended"
             )
     return snapshot, unsettled

@@ -34,7 +34,7 @@ def _error_line(finished: Finished) -> str:
     return line
 
 
-def test_a_missing_credential_variable_exits_3_before_any_request(
+def test_a_missing_credential_variable_fails_its_target_alone_with_exit_3(
     platforms: Platforms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("E2E_UNSET_SECRET", raising=False)
@@ -53,7 +53,12 @@ def test_a_missing_credential_variable_exits_3_before_any_request(
     line = _error_line(finished)
     assert "E2E_UNSET_SECRET" in line
     assert "client_secret_env" in line
-    assert platforms.requests() == []  # not even the other target was started
+    assert "the other targets ran: 'cxone-e2e'" in line
+    assert [r.platform for r in platforms.requests()] == ["cxone"] * len(platforms.requests())
+    assert len(platforms.held("cxone")) == 10  # the other target was synced in full
+    targets = finished.summary()["targets"]
+    assert targets["genesys-e2e"]["status"] == "failed"
+    assert targets["cxone-e2e"]["status"] == "success"
 
 
 def test_a_bad_configuration_key_exits_3_naming_it(platforms: Platforms, tmp_path: Path) -> None:

@@ -1,8 +1,4 @@
-"""Safe: a mirror run that would gut a list stops before any write; overlapping runs stop.
-
-The mirror targets here start on platforms that already hold numbers (planted directly, as a
-previous tool would have left them); their first run reads those lists, then plans.
-"""
+"""Safe: a mirror run that would gut a list stops before any write; overlapping runs stop."""
 
 from __future__ import annotations
 
@@ -43,15 +39,17 @@ def test_mirror_removing_more_than_the_cap_stops_before_any_write_until_overridd
     platforms: Platforms, tmp_path: Path
 ) -> None:
     held = nanp_numbers(1_000, 8)
-    platforms.plant(held)
+    write_source(tmp_path / "source.csv", held, seed=8)
+    config = _mirror_config(platforms, tmp_path)
+    assert run_sync(config).code == 0  # dncsync put these numbers there
     keep = held[:900]  # the source lost a tenth of its rows: 100 removals, 10% > 5%
     write_source(tmp_path / "source.csv", keep, seed=8)
-    config = _mirror_config(platforms, tmp_path)
+    mark = platforms.mark()
 
     stopped = run_sync(config)
 
     assert stopped.code == SAFETY_STOP
-    assert platforms.number_writes() == []
+    assert platforms.number_writes(mark) == []
     assert platforms.held("genesys") == set(held)
     assert platforms.held("cxone") == set(held)
     assert "Traceback" not in stopped.stderr

@@ -176,8 +176,10 @@ def test_drift_planted_in_the_platforms_is_found_and_repaired(world: World) -> N
     found = world.subprocess("reconcile", "--format", "json")
     assert found.returncode == 6, found.stderr
     assert counts(found.stdout) == {
-        "genesys-main": {"missing": 3, "unexpected": 0, "foreign": 2},  # upsert: not drift
-        "cxone-main": {"missing": 2, "unexpected": 1, "foreign": 0},
+        # Numbers added in the platforms' UIs are someone's opt-outs: foreign, not drift, in
+        # upsert and mirror mode alike.
+        "genesys-main": {"missing": 3, "unexpected": 0, "foreign": 2},
+        "cxone-main": {"missing": 2, "unexpected": 0, "foreign": 1},
     }
     assert "drift on genesys-main, cxone-main" in found.stderr
     # Numbers are masked in everything printed.
@@ -189,10 +191,10 @@ def test_drift_planted_in_the_platforms_is_found_and_repaired(world: World) -> N
     summary = json.loads(repaired.stdout)["targets"]
     assert summary["genesys-main"]["repair"]["adds"] == 3
     assert summary["cxone-main"]["repair"]["adds"] == 2
-    assert summary["cxone-main"]["repair"]["removes"] == 1
+    assert summary["cxone-main"]["repair"]["removes"] == 0  # the agent's number stays
     assert summary["cxone-main"]["after"]["status"] == "match"
     assert world.genesys() == set(NUMBERS) | {"+12125550101", "+12125550102"}
-    assert world.cxone() == {n[2:] for n in NUMBERS}
+    assert world.cxone() == {n[2:] for n in NUMBERS} | {"6175550123"}
 
     again = world.dncsync("reconcile", "--format", "json")
     assert again.returncode == 0, again.stderr
@@ -225,7 +227,40 @@ def test_reconcile_leaves_verifiable_evidence(world: World) -> None:
     assert '"event":"dnc.reconciled"' in audit
 
 
+def test_numbers_an_agent_added_survive_mirror_syncs_until_remove_foreign(world: World) -> None:
+    agents = ["6175550123", "6175550124"]
+    world.emulator.state.cxone_edit(world.group_id, upsert=agents)
+
+    seen = world.dncsync("reconcile", "--target", "cxone-main", "--format", "json")
+    assert seen.returncode == 0, seen.stderr  # someone's opt-outs: not drift
+    assert counts(seen.stdout)["cxone-main"] == {"missing": 0, "unexpected": 0, "foreign": 2}
+
+    # The next mirror sync keeps them, and says so.
+    synced = world.dncsync("sync", "--target", "cxone-main", "--format", "json")
+    assert synced.returncode == 0, synced.stderr
+    target = json.loads(synced.stdout)["targets"]["cxone-main"]
+    assert (target["removes"], target["foreign"]) == (0, 2)
+    assert world.cxone() >= set(agents)
+    repaired = world.dncsync("reconcile", "--target", "cxone-main", "--repair")
+    assert repaired.returncode == 0, repaired.stderr
+    assert world.cxone() >= set(agents)
+
+    # `remove_foreign = true` is the explicit way to take them off.
+    _set(world, 'mode = "mirror"', 'mode = "mirror"\nremove_foreign = true')
+    removed = world.dncsync("sync", "--target", "cxone-main", "--format", "json")
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(removed.stdout)["targets"]["cxone-main"]["removes"] == 2
+    assert world.cxone() == {n[2:] for n in NUMBERS}
+
+
+def _set(world: World, old: str, new: str) -> None:
+    text = world.config.read_text(encoding="utf-8")
+    assert old in text
+    world.config.write_text(text.replace(old, new), encoding="utf-8")
+
+
 def test_a_mirror_repair_stays_under_the_removal_cap(world: World) -> None:
+    _set(world, 'mode = "mirror"', 'mode = "mirror"\nremove_foreign = true')
     extra = [f"650555{n:04d}" for n in range(100)]  # 100 unexpected on a list of 120: 45%...
     world.emulator.state.cxone_edit(
         world.group_id, upsert=extra + [f"65055502{n:02d}" for n in range(30)]

@@ -56,11 +56,15 @@ def test_upsert_sorts_missing_foreign_and_retained() -> None:
     assert summary["sample"]["missing"] == ["+1415555****"]
 
 
-def test_mirror_calls_every_extra_number_unexpected() -> None:
-    drift = compare([entry(P[0])], {P[0]: Held(None, None)}, [held(P[0]), held(P[5])],
-                    target="g", mode=Mode.MIRROR, today=TODAY)  # fmt: skip
-    assert drift.unexpected == (P[5],)
-    assert drift.foreign == ()
+def test_mirror_calls_its_own_extra_numbers_unexpected_and_keeps_everyone_elses() -> None:
+    snapshot = {P[0]: Held(None, None), P[1]: Held(None, None), P[2]: Held(None, None, ours=False)}
+    remote = [held(P[0]), held(P[1]), held(P[2]), held(P[5])]
+    drift = compare([entry(P[0])], snapshot, remote, target="g", mode=Mode.MIRROR, today=TODAY)
+    assert drift.unexpected == (P[1],)  # dncsync put it there; no source has it any more
+    assert drift.foreign == (P[2], P[5])  # found on the list, or added since: kept, not drift
+    removing = compare([entry(P[0])], snapshot, remote, target="g", mode=Mode.MIRROR,
+                       today=TODAY, remove_foreign=True)  # fmt: skip
+    assert removing.unexpected == (P[1], P[2], P[5])
 
 
 def test_upsert_with_expiry_calls_an_ended_retention_unexpected() -> None:
@@ -111,11 +115,12 @@ def test_the_corrected_snapshot_plans_exactly_the_repair(mode: Mode) -> None:
     assert [w.phone for w in the_plan.adds] == [P[1]]  # missing: re-added
     assert [w.phone for w in the_plan.updates] == [P[2]]  # early expiry: updated
     if mode is Mode.MIRROR:
-        assert the_plan.removes == [P[3], P[4]]  # unexpected: removed
+        assert the_plan.removes == [P[3]]  # ours, unexpected: removed
     else:
         assert the_plan.removes == []
-        assert P[4] not in fixed  # foreign stays out of an upsert snapshot
-        assert P[3] in fixed  # retained: still ours
+        assert fixed[P[3]].ours  # retained: still ours
+    assert not fixed[P[4]].ours  # someone else's: kept in the snapshot, never removed
+    assert the_plan.foreign == 1
 
 
 phones = st.lists(st.sampled_from(P), unique=True)

@@ -23,6 +23,7 @@ from dncsync.emulator import (
     create_app,
 )
 from dncsync.errors import RunIncomplete
+from dncsync.platforms import platform_of
 from dncsync.platforms.cxone import CxoneTarget
 from dncsync.platforms.genesys import GenesysTarget
 from dncsync.run import RunOptions, run_reconcile, run_sync
@@ -103,9 +104,10 @@ def test_a_sync_and_a_reconcile_run_in_process(world: tuple[Path, httpx.ASGITran
         assert not outcome.verification.drifted
     assert result.evidence is not None
     assert result.evidence.files.report_json.exists()
+    keys = [platform_of(t).list_identity(t) for t in config.target]
     with StateStore(base / "state.db") as store:
         assert [run.status for run in store.runs()] == ["success"]
-        assert len(store.snapshot("g")) == len(store.snapshot("c")) == 40
+        assert [len(store.snapshot(key)) for key in keys] == [40, 40]
 
     # The same lifecycle records a reconcile; the platforms hold exactly what they should.
     checked = run_reconcile(config, base, transport=transport)

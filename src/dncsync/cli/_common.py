@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import traceback
+from types import FrameType
 
 import click
 import typer
 
-from dncsync.errors import DncsyncError, ExitCode
+from dncsync.errors import DncsyncError, ExitCode, Interrupted
 
 
 def fail(message: str) -> None:
@@ -17,10 +20,23 @@ def fail(message: str) -> None:
     print(f"dncsync: error: {message}", file=sys.stderr)
 
 
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
 def main_entry(app: typer.Typer) -> None:
-    """Run the app; domain errors become one line and their exit code, bugs exit 1."""
+    """Run the app; domain errors become one line and their exit code, bugs exit 1.
+
+    SIGTERM ends any command like Ctrl-C does: one line and exit 143 (130 for SIGINT). A run
+    (`sync`, `reconcile`) takes both signals over while it runs, to end cleanly.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         app(standalone_mode=False)
+    except Interrupted as stop:
+        fail(str(stop))
+        sys.exit(int(stop.exit_code))
     except DncsyncError as error:
         fail(str(error))
         sys.exit(int(error.exit_code))

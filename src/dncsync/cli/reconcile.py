@@ -13,7 +13,7 @@ from rich.table import Table
 
 from dncsync import config as config_module
 from dncsync.cli.options import ConfigOption, FormatOption, OutputFormat
-from dncsync.errors import DriftFound
+from dncsync.errors import DriftFound, RunEnded
 from dncsync.run.reconcile import ReconcileResult, run_reconcile
 
 
@@ -46,13 +46,15 @@ def command(
     store's snapshot is corrected to what the platform holds, so the next sync repairs it.
     """
     parsed, base = config_module.load(config)
-    result = run_reconcile(
-        parsed, base, target=target, repair=repair, allow_mass_removal=allow_mass_removal
-    )
-    if output_format is OutputFormat.JSON:
-        print(json.dumps(result.summary(), indent=2))
-    else:
-        _print(result)
+    try:
+        result = run_reconcile(
+            parsed, base, target=target, repair=repair, allow_mass_removal=allow_mass_removal
+        )
+    except RunEnded as ended:  # a target could not be read, or the run was interrupted
+        if isinstance(ended.result, ReconcileResult):
+            _show(ended.result, output_format)
+        raise
+    _show(result, output_format)
     if not result.clean:
         drifted = [name for name, t in result.targets.items() if not t.clean]
         raise DriftFound(
@@ -63,6 +65,13 @@ def command(
                 else "run `dncsync reconcile --repair` or the next `dncsync sync` to fix it"
             )
         )
+
+
+def _show(result: ReconcileResult, output_format: OutputFormat) -> None:
+    if output_format is OutputFormat.JSON:
+        print(json.dumps(result.summary(), indent=2))
+    else:
+        _print(result)
 
 
 def _print(result: ReconcileResult) -> None:
@@ -88,7 +97,11 @@ def _print(result: ReconcileResult) -> None:
             f"{len(drift.foreign):,}",
             verdict,
         )
+    for name in result.failures:
+        table.add_row(name, "", "", "", "", "", "", "FAILED")
     console.print(table)
+    for name, error in result.failures.items():
+        console.print(f"  {name}: {error}", markup=False, soft_wrap=True)
     for name, part in result.targets.items():
         sample = part.drift.summary()["sample"]
         for kind in ("missing", "unexpected", "foreign", "expiry_mismatch"):

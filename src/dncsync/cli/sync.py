@@ -119,6 +119,7 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
     for name, target in targets.items():
         table.add_column(f"{name}\n{target['platform']}, {target['mode']}", justify="right")
     rows = [
+        ("outcome", "status"),
         ("held before", "held_before"),
         ("adds", "adds"),
         ("updates", "updates"),
@@ -126,6 +127,7 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
         ("expiries", "expiries"),
         ("unchanged", "unchanged"),
         ("expired, not pushed", "expired_not_pushed"),
+        ("foreign, kept", "foreign"),
     ]
     if summary["command"] == "sync":
         rows += [
@@ -144,10 +146,26 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
         if sample and summary["command"] == "plan":
             for kind, phones in sample.items():
                 console.print(f"  {name} {kind} (sample): {', '.join(phones)}")
+        # Platform text is printed literally: it is never read as console markup.
         for phone, error in target.get("failures", {}).items():
-            console.print(f"  [red]{name}: {phone} not acknowledged: {error}[/]")
+            console.print(f"  {name}: {phone} not acknowledged: {error}", style="red", markup=False)
         if target.get("stopped"):
-            console.print(f"  [red]{name}: stopped: {target['stopped']}[/]")
+            console.print(f"  {name}: stopped: {target['stopped']}", style="red", markup=False)
+        elif target.get("error"):
+            console.print(f"  {name}: failed: {target['error']}", style="red", markup=False)
+        if target.get("not_run"):
+            console.print(f"  {name}: not run: {target['not_run']}", markup=False)
+        if target.get("read_reason"):
+            console.print(f"  {name}: read the whole list: {target['read_reason']}", markup=False)
+        clock = target.get("clock")
+        if clock:
+            console.print(
+                f"  {name}: this machine's clock ({clock['local_time']}) and the platform's "
+                f"({clock['platform_time']}) differ by {clock['skew_seconds']} s; decided by "
+                f"the platform's time (today = {clock['today']})",
+                style="yellow",
+                markup=False,
+            )
         verification = target.get("verification")
         if verification:
             console.print(

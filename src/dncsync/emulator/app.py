@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from email.utils import formatdate
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from dncsync.emulator import answers, cxone_api, genesys_api, inspection_api
 from dncsync.emulator.front_door import FrontDoor, platform_of
@@ -34,7 +36,29 @@ class EmulatorApp(Starlette):
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._door(scope, receive, send)
+        if scope["type"] != "http":
+            await self._door(scope, receive, send)
+            return
+        # Every answer carries `Date` from the emulator's own clock, as a platform's carries
+        # its own: a test can set the platform's clock apart from the client's.
+        stamp = formatdate(self.emulator.now_seconds(), usegmt=True).encode("ascii")
+        await self._door(scope, receive, _Dated(send, stamp))
+
+
+class _Dated:
+    """A `send` that sets the answer's `Date` header."""
+
+    def __init__(self, send: Send, stamp: bytes) -> None:
+        self._send = send
+        self._stamp = stamp
+        # The cut fault aborts the socket behind the server's own `send` (front_door._cut).
+        self.server_send = getattr(send, "server_send", send)
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+            message = {**message, "headers": [*headers, (b"date", self._stamp)]}
+        await self._send(message)
 
 
 async def _no_route(request: Request, error: Exception) -> Response:

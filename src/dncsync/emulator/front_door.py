@@ -163,7 +163,7 @@ class FrontDoor:
             await send(message)
 
         # Keep the server's own send reachable: a cut needs its transport.
-        decorated.server_send = send  # type: ignore[attr-defined]
+        decorated.server_send = getattr(send, "server_send", send)  # type: ignore[attr-defined]
         return decorated
 
     def _limit(

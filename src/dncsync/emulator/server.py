@@ -135,6 +135,7 @@ def uvicorn_server(app: EmulatorApp) -> QuickServer:
         lifespan="off",
         log_config=None,
         access_log=False,
+        date_header=False,  # the app dates each answer by the emulator's clock
         timeout_graceful_shutdown=2,
         timeout_keep_alive=5,
     )

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dncsync.net.auth import Clock
 from dncsync.plan import Mode
@@ -39,6 +39,33 @@ class TargetConfigBase(BaseModel):
     retry_budget_seconds: float = Field(300.0, gt=0)
     request_timeout_seconds: float = Field(60.0, gt=0)
     requests_per_minute: float = Field(300.0, gt=0)  # the starting pace; 429s and headers adapt it
+    remove_foreign: bool = False  # mirror may remove numbers dncsync did not put on the list
+    verify_every: str = "7d"  # read the whole list at least this often ("0" = every run)
+
+    @field_validator("verify_every")
+    @classmethod
+    def _verify_every_parses(cls, value: str) -> str:
+        duration_seconds(value)
+        return value
+
+    @property
+    def verify_every_seconds(self) -> float:
+        """`verify_every` in seconds."""
+        return duration_seconds(self.verify_every)
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds in a duration such as "7d", "12h", "30m" or "0"; ValueError otherwise."""
+    value = text.strip().lower()
+    if value == "0":
+        return 0.0
+    number, unit = value[:-1], value[-1:]
+    if unit not in _DURATION_UNITS or not number.isdigit():
+        raise ValueError(f"{text!r} is not a duration (use e.g. 7d, 12h, 30m or 0)")
+    return float(int(number) * _DURATION_UNITS[unit])
 
 
 class Platform(ABC):
@@ -59,6 +86,11 @@ class Platform(ABC):
     def list_id(self, config: Any) -> str:
         """The id of the list (or group) a configured target writes to, as text."""
 
+    @abstractmethod
+    def list_identity(self, config: Any) -> str:
+        """What makes the list one list, whatever the target is called: the key its state,
+        journal and lock are kept under (two targets naming it are a configuration error)."""
+
     def build_target(
         self,
         settings: Any,
@@ -72,4 +104,4 @@ class Platform(ABC):
         return self.target_type(settings, client, now=now, clock=clock, rng=rng)
 
 
-__all__ = ["Capabilities", "Platform", "TargetConfigBase"]
+__all__ = ["Capabilities", "Platform", "TargetConfigBase", "duration_seconds"]

@@ -2,9 +2,14 @@
 
     with Run(config, base, "sync") as run:          # id, state store, audit log, run record
         for target in run.targets:
-            with run.locked(target):               # one run per list at a time
-                run.add(await_step(run, target))   # plan, sync or reconcile one target
-    run.conclude()                                  # the exit the run's status calls for
+            run.attempt(target, step)               # locked; its failure fails it alone
+    run.conclude()                                  # the exit the targets' outcomes call for
+
+Each target is independent: its configuration, credentials, network or platform failing
+fails that target only, and the run's exit code is the most severe of the targets'
+(`errors.SEVERITY`). SIGINT and SIGTERM stop the run cleanly: while batches are being pushed,
+no new one is sent and those in flight are settled; at any other moment the step stops at
+once. Either way the run ends recorded as `interrupted`, with its report and sealed audit log.
 
 On leaving the block, whatever happened (success, an error, an interrupt), the run's end is
 recorded once: its status, the report built from its `RunResult`, the audit log sealed, and
@@ -15,19 +20,33 @@ anywhere: no run record, no audit log, no first sightings.
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, Self
 
 from dncsync import logs, wiring
 from dncsync.audit import AuditLog, RunFiles
 from dncsync.config import Config, SourceConfig, resolve_path
-from dncsync.errors import RunDrifted, RunIncomplete, RunStopped, SafetyStop
+from dncsync.errors import (
+    AlreadyRunning,
+    DncsyncError,
+    ExitCode,
+    Interrupted,
+    RunDrifted,
+    RunFailed,
+    RunIncomplete,
+    RunInterrupted,
+    RunStopped,
+    SafetyStop,
+    most_severe,
+)
 from dncsync.ingest import IngestResult, ingest
 from dncsync.model import Entry
 from dncsync.outcome import RunResult, TargetOutcome
@@ -47,15 +66,22 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
+_STATUS_OF_CODE = {
+    ExitCode.TERMINATED: "interrupted",
+    ExitCode.INTERRUPTED: "interrupted",
+    ExitCode.INTERNAL: "failed",
+    ExitCode.CONFIG_OR_AUTH: "failed",
+    ExitCode.USAGE_OR_INPUT: "failed",
+    ExitCode.PARTIAL_FAILURE: "partial",
+    ExitCode.SAFETY_STOP: "safety_stop",
+    ExitCode.DRIFT: "drift",
+    ExitCode.OK: "success",
+}
+
+
 def sync_status(result: RunResult, stops: list[SafetyStop]) -> str:
-    """How a plan or sync ended: a safety stop, numbers not acknowledged, drift, or success."""
-    if stops:
-        return "safety_stop"
-    if any(t.failed for t in result.targets):
-        return "partial"
-    if any(t.verification is not None and t.verification.drifted for t in result.targets):
-        return "drift"
-    return "success"
+    """How a plan or sync ended: its most severe target's outcome (`errors.SEVERITY`)."""
+    return _STATUS_OF_CODE[most_severe(t.outcome_code for t in result.targets)]
 
 
 class Run:
@@ -77,9 +103,19 @@ class Run:
         self.base = base
         self.command = command
         self.records = records  # False: a dry run writes nothing anywhere
-        # Every credential is read before anything touches a network or the state store.
+        # Every credential is read before anything touches a network or the state store; a
+        # target whose credentials are missing fails alone, when its turn comes.
         self.targets = config.targets_named(target)
-        self.settings = {t.name: wiring.target_settings(t) for t in self.targets}
+        self.settings: dict[str, Any] = {}
+        self._setting_errors: dict[str, DncsyncError] = {}
+        for chosen in self.targets:
+            try:
+                self.settings[chosen.name] = wiring.target_settings(chosen)
+            except DncsyncError as error:
+                self._setting_errors[chosen.name] = error
+        self.interrupted: int | None = None  # the signal that asked the run to stop
+        self.pushing = False  # batches are in flight: a signal stops new ones only
+        self._keys: dict[str, str] = {}
         self.started_at = datetime.now(UTC)
         self.origin = time.monotonic()  # the monotonic clock's reading at `started_at`
         self.today = today or self.started_at.date()
@@ -112,6 +148,7 @@ class Run:
                 )
             else:
                 stack.enter_context(logs.recording(self.id))
+            stack.enter_context(self._signals())
             log.info(
                 "dnc.run_started", command=self.command, targets=[t.name for t in self.targets]
             )
@@ -125,7 +162,10 @@ class Run:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            if exc is not None:
+            if isinstance(exc, Interrupted) or self.interrupted is not None:
+                self.result.status = "interrupted"
+                self.result.error = self._interrupt_message()
+            elif exc is not None:
                 self.result.status = "failed"
                 self.result.error = str(exc) or type(exc).__name__
             else:
@@ -149,46 +189,142 @@ class Run:
             self._stack.__exit__(exc_type, exc, traceback)
 
     def conclude(self) -> RunResult:
-        """The result of a run that ended well; otherwise the error its status calls for."""
+        """The result of a run that ended well; otherwise the error its targets call for.
+
+        The exit code is the most severe of the targets' (`errors.SEVERITY`); the message says
+        what failed and what was done to the other targets.
+        """
         result = self.result
-        if self.stops:
-            raise RunStopped("; ".join(str(stop) for stop in self.stops), result)
-        if result.status == "partial":
-            failed = {t.name: t.failed for t in result.targets if t.failed}
-            detail = ", ".join(f"{name}: {count}" for name, count in failed.items())
-            raise RunIncomplete(
-                f"run {result.run_id}: numbers not acknowledged after retries ({detail}); "
-                "they stay planned and the next sync sends them again",
-                result,
+        if self.interrupted is not None:
+            raise RunInterrupted(
+                self._interrupt_message(), result, Interrupted(self.interrupted).exit_code
             )
-        if result.status == "drift":
-            drifted = [t.name for t in result.targets if t.verification and t.verification.drifted]
-            raise RunDrifted(
-                f"run {result.run_id}: after the sync, {', '.join(drifted)} still differ from "
-                "what they should hold; `dncsync reconcile` shows the numbers",
-                result,
+        code = most_severe(t.outcome_code for t in result.targets)
+        if code is ExitCode.OK:
+            return result
+        message = f"run {result.run_id}: " + self.describe_outcomes()
+        if code is ExitCode.PARTIAL_FAILURE:
+            raise RunIncomplete(message, result)
+        if code is ExitCode.SAFETY_STOP:
+            raise RunStopped(message, result)
+        if code is ExitCode.DRIFT:
+            raise RunDrifted(message, result)
+        raise RunFailed(message, result, code)
+
+    def describe_outcomes(self) -> str:
+        """One line: each target that did not end well and why, then what the others did."""
+        problems: list[str] = []
+        partial: list[str] = []
+        others: list[str] = []
+        for outcome in self.result.targets:
+            match outcome.status:
+                case "failed":
+                    problems.append(f"target {outcome.name!r} failed: {outcome.error}")
+                case "safety_stop":
+                    problems.append(f"target {outcome.name!r} stopped: {outcome.stopped}")
+                case "partial":
+                    partial.append(f"{outcome.name}: {outcome.failed}")
+                case "drift":
+                    problems.append(
+                        f"target {outcome.name!r} still differs from what it should hold after "
+                        "the sync; `dncsync reconcile` shows the numbers"
+                    )
+                case _:
+                    others.append(f"{outcome.name!r} ({_done(outcome)})")
+        if partial:
+            problems.append(
+                f"numbers not acknowledged after retries ({', '.join(partial)}); they stay "
+                "planned and the next sync sends them again"
             )
-        return result
+        if others:
+            problems.append("the other targets ran: " + ", ".join(others))
+        return "; ".join(problems)
+
+    # --- interrupts ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM end the run cleanly (signals reach the main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        for sig in previous:
+            signal.signal(sig, self._on_signal)
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        first = self.interrupted is None
+        if first:
+            self.interrupted = signum
+            log.warning("dnc.interrupted", signal=signal.Signals(signum).name)
+        if not (first and self.pushing):
+            # Nothing in flight worth waiting for (or asked twice): stop where we are.
+            raise Interrupted(signum)
+
+    def _interrupt_message(self) -> str:
+        signum = self.interrupted or signal.SIGINT
+        name = signal.Signals(signum).name
+        settled = sum(len(t.batches) for t in self.result.targets)
+        return (
+            f"run {self.id} interrupted by {name}: no new batch was sent after it, the "
+            f"{settled} batches sent were settled, and the run's report and audit log were "
+            "written; the next sync picks up where this one stopped"
+        )
 
     # --- what steps use --------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def locked(self, target: TargetConfigBase) -> Iterator[None]:
-        """Hold the target's lock for the block; another run holding it raises AlreadyRunning."""
-        with self.store.lock(target.name):
-            yield
+    def key(self, target: TargetConfigBase) -> str:
+        """The list's identity, the key its state is kept under; a state written under the
+        target's name before list identities is moved to it (never reset)."""
+        cached = self._keys.get(target.name)
+        if cached is not None:
+            return cached
+        identity = platform_of(target).list_identity(target)
+        if self.records:
+            if self.store.adopt(target.name, identity):
+                log.info("dnc.state_migrated", target=target.name, list=identity)
+            key = identity
+        else:  # a dry run writes nothing: it reads an unmigrated state where it lies
+            key = self.store.resolve(target.name, identity)
+        self._keys[target.name] = key
+        return key
 
-    def stop(self, target: TargetConfigBase, stop: SafetyStop) -> None:
-        """Note a target stopped for safety; the run goes on with the others."""
-        log.warning("dnc.safety_stop", target=target.name, reason=str(stop))
-        self.stops.append(stop)
-
-    def add(self, outcome: TargetOutcome) -> None:
-        """Record one target's outcome; a safety stop in it is noted for the run's end."""
+    def attempt(self, target: TargetConfigBase, step: Callable[[TargetOutcome], object]) -> None:
+        """Run one target's step, locked; whatever fails there fails this target alone."""
+        outcome = self.outcome(target)
         self.result.targets.append(outcome)
+        if self.interrupted is not None:
+            outcome.not_run = "the run was interrupted before this target started"
+            return
+        try:
+            error = self._setting_errors.get(target.name)
+            if error is not None:
+                raise error
+            outcome.key = self.key(target)
+            with self.store.lock(outcome.key, target.name):
+                step(outcome)
+        except Interrupted:
+            outcome.interrupted = True
+        except AlreadyRunning as busy:
+            outcome.stopped = str(busy)
+            outcome.error, outcome.exit_code = str(busy), busy.exit_code
+        except DncsyncError as failed:
+            outcome.error, outcome.exit_code = str(failed), failed.exit_code
+            log.error("dnc.target_failed", target=target.name, error=str(failed))
+        except Exception as bug:  # a bug in one target's step must not cost the others
+            outcome.error = f"internal error ({type(bug).__name__}: {bug})"
+            outcome.exit_code = ExitCode.INTERNAL
+            log.exception("dnc.target_failed", target=target.name)
         if outcome.stopped:
-            log.warning("dnc.safety_stop", target=outcome.name, reason=outcome.stopped)
+            log.warning("dnc.safety_stop", target=target.name, reason=outcome.stopped)
             self.stops.append(SafetyStop(outcome.stopped))
+        if self.interrupted is not None:
+            outcome.interrupted = True
 
     def outcome(self, target: TargetConfigBase) -> TargetOutcome:
         """An empty outcome for a target, named as the report shows it."""
@@ -221,3 +357,11 @@ class Run:
         return ingest(
             wiring.source_specs(sources, self.base), wiring.policy(self.config), today=self.today
         )
+
+
+def _done(outcome: TargetOutcome) -> str:
+    if outcome.status == "interrupted":
+        return "interrupted"
+    if outcome.batches:
+        return f"{outcome.acknowledged} numbers acknowledged"
+    return "nothing to send" if outcome.plan is not None else "read"

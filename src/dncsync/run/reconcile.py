@@ -9,7 +9,7 @@ as `sync`: one lifecycle, one report.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,17 @@ import httpx
 from dncsync import logs
 from dncsync.config import Config
 from dncsync.drift import Drift, corrected_snapshot, counts
-from dncsync.errors import SafetyStop
+from dncsync.errors import RunEnded, SafetyStop
 from dncsync.outcome import RunResult, TargetOutcome
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.run.lifecycle import Run
-from dncsync.run.sync import RunOptions, open_target, read_and_compare, sync_target
+from dncsync.run.sync import (
+    RunOptions,
+    decide_today,
+    open_target,
+    read_and_compare,
+    sync_target,
+)
 
 log = logs.logger("dncsync.reconcile")
 
@@ -73,18 +79,22 @@ class ReconcileResult:
     run_id: str
     targets: dict[str, TargetReconcile]
     evidence: Any = None  # the run's `report.evidence.RunEvidence`
+    failures: dict[str, str] = field(default_factory=dict)  # targets that could not be read
 
     @property
     def clean(self) -> bool:
-        """True when no target drifted (or every drift was repaired and re-checked)."""
-        return all(t.clean for t in self.targets.values())
+        """True when every target was read and none drifted (or drifts were repaired)."""
+        return not self.failures and all(t.clean for t in self.targets.values())
 
     def summary(self) -> dict[str, Any]:
         """`{"run_id": ..., "targets": {NAME: {...}}}`."""
+        targets: dict[str, Any] = {name: t.summary() for name, t in self.targets.items()}
+        for name, error in self.failures.items():
+            targets[name] = {"status": "failed", "error": error}
         return {
             "run_id": self.run_id,
             "status": "match" if self.clean else "drift",
-            "targets": {name: t.summary() for name, t in self.targets.items()},
+            "targets": targets,
         }
 
 
@@ -115,48 +125,59 @@ def run_reconcile(
     with run:
         log.info("dnc.reconcile_started", targets=[t.name for t in run.targets], repair=repair)
         for chosen in run.targets:
-            with run.locked(chosen):
-                found, outcome = asyncio.run(
+
+            def step(outcome: TargetOutcome, chosen: TargetConfigBase = chosen) -> None:
+                result.targets[chosen.name] = asyncio.run(
                     reconcile_target(
                         run,
                         chosen,
+                        outcome,
                         repair=repair,
                         allow_mass_removal=allow_mass_removal,
                         transport=transport,
                     )
                 )
-            result.targets[chosen.name] = found
-            run.result.targets.append(outcome)
+
+            run.attempt(chosen, step)
         log.info("dnc.reconcile_finished", status="success" if result.clean else "drift")
     result.evidence = run.result.evidence
+    failed = [t for t in run.result.targets if t.status in ("failed", "interrupted")]
+    if failed:
+        result.failures = {t.name: t.error or t.not_run or "interrupted" for t in failed}
+        try:
+            run.conclude()
+        except RunEnded as ended:
+            ended.result = result
+            raise
     return result
 
 
 async def reconcile_target(
     run: Run,
     target: TargetConfigBase,
+    outcome: TargetOutcome,
     *,
     repair: bool,
     allow_mass_removal: bool,
     transport: httpx.AsyncBaseTransport | None = None,
-) -> tuple[TargetReconcile, TargetOutcome]:
+) -> TargetReconcile:
     """Read, compare and correct one target; with `repair`, push the difference and re-read."""
     store = run.store
     # A repair records first sightings (it may push); a read-only reconcile writes none.
     entries = run.entries(target, record=repair)
-    snapshot = store.snapshot(target.name)
-    outcome = run.outcome(target)
+    key = outcome.key or run.key(target)
+    snapshot = store.snapshot(key)
     async with open_target(run, target, transport) as handle:
-        drift, remote = await read_and_compare(handle, entries, snapshot, target, run.today)
+        facts = await handle.describe()
+        today = decide_today(run, target, facts, outcome)
+        drift, remote = await read_and_compare(handle, entries, snapshot, target, today)
     log.info("dnc.reconciled", target=target.name, **counts(drift))
     outcome.verification, outcome.verified_at = drift, datetime.now(UTC)
     found = TargetReconcile(drift)
     if drift.snapshot_stale or drift.snapshot_unknown or drift.expiry_mismatch:
         # The platform is the truth about what it holds: the next plan repairs from there.
         store.replace_snapshot(
-            target.name,
-            corrected_snapshot(entries, snapshot, remote, drift, today=run.today),
-            run.id,
+            key, corrected_snapshot(entries, snapshot, remote, drift, today=today), run.id
         )
         log.info(
             "dnc.snapshot_corrected",
@@ -164,25 +185,31 @@ async def reconcile_target(
             removed_on_platform=drift.snapshot_stale,
             added_on_platform=drift.snapshot_unknown,
         )
+    else:
+        store.mark_read(key, target.name)
     if not (repair and drift.drifted):
-        return found, outcome
+        return found
+    # The repair is the sync step on the corrected snapshot: the same journal and caps.
+    repaired = run.outcome(target)
+    repaired.key = key
     found.repaired = await sync_target(
         run,
         target,
         RunOptions(target=target.name, allow_mass_removal=allow_mass_removal),
+        repaired,
         entries=entries,
         transport=transport,
     )
-    outcome.plan, outcome.batches = found.repaired.plan, found.repaired.batches
-    outcome.push_seconds = found.repaired.push_seconds
-    if found.repaired.stopped:  # the removal cap refused the repair before any write
-        found.stopped = outcome.stopped = found.repaired.stopped
+    outcome.plan, outcome.batches = repaired.plan, repaired.batches
+    outcome.push_seconds = repaired.push_seconds
+    if repaired.stopped:  # the removal cap refused the repair before any write
+        found.stopped = outcome.stopped = repaired.stopped
         log.warning("dnc.repair_stopped", target=target.name, reason=found.stopped)
-        return found, outcome
+        return found
+    if run.interrupted is not None:
+        return found
     async with open_target(run, target, transport) as handle:
-        found.after, _ = await read_and_compare(
-            handle, entries, store.snapshot(target.name), target, run.today
-        )
+        found.after, _ = await read_and_compare(handle, entries, store.snapshot(key), target, today)
     log.info("dnc.repair_checked", target=target.name, **counts(found.after))
     outcome.verification, outcome.verified_at = found.after, datetime.now(UTC)
-    return found, outcome
+    return found

@@ -24,7 +24,7 @@ import httpx
 
 from dncsync import logs
 from dncsync.config import Config
-from dncsync.drift import Drift, compare
+from dncsync.drift import Drift, compare, corrected_snapshot
 from dncsync.errors import DncsyncError, SafetyStop
 from dncsync.model import Entry
 from dncsync.outcome import RunResult, TargetOutcome
@@ -33,7 +33,7 @@ from dncsync.platforms import build_target
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.run.lifecycle import Run
 from dncsync.state import Store
-from dncsync.targets.base import RemoteRecord, Target
+from dncsync.targets.base import Capabilities, ListFacts, RemoteRecord, Target
 
 log = logs.logger("dncsync.run")
 
@@ -62,24 +62,25 @@ def run_sync(
 ) -> RunResult:
     """Plan (and with `options.apply`, push) every chosen target, leaving the run's evidence.
 
-    A target stopped for safety does not stop the others; the run then ends with
-    `RunStopped` (exit 5). Numbers not acknowledged end it with `RunIncomplete` (exit 4).
-    Both carry the result, so the caller can still print the summary and the report paths.
+    Each target runs on its own: one failing (configuration, credentials, network, platform)
+    does not stop the others. A run that did not do everything it should raises the
+    `RunEnded` its most severe target calls for (exit 1 to 6, or 130/143 when interrupted),
+    carrying the result, so the caller can still print the summary and the report paths.
     `transport` sends every request through it instead of the network (tests, in-process).
     """
     with Run(
         config, base, command, target=options.target, records=options.apply, today=options.today
     ) as run:
         for target in run.targets:
-            try:
-                with run.locked(target):
-                    outcome = asyncio.run(
-                        sync_target(run, target, options, progress=progress, transport=transport)
+
+            def step(outcome: TargetOutcome, target: TargetConfigBase = target) -> None:
+                asyncio.run(
+                    sync_target(
+                        run, target, options, outcome, progress=progress, transport=transport
                     )
-            except SafetyStop as stop:  # another run holds this target
-                run.stop(target, stop)
-                continue
-            run.add(outcome)
+                )
+
+            run.attempt(target, step)
     return run.conclude()
 
 
@@ -103,26 +104,53 @@ async def sync_target(
     run: Run,
     target: TargetConfigBase,
     options: RunOptions,
+    outcome: TargetOutcome,
     *,
     entries: Sequence[Entry] | None = None,
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> TargetOutcome:
-    """Plan one target and, unless this is a dry run, push the plan."""
+    """Plan one target and, unless this is a dry run, push the plan; fills `outcome`."""
     started = time.monotonic()
+    try:
+        await _sync_target(run, target, options, outcome, entries, progress, transport)
+    finally:
+        outcome.duration_seconds = time.monotonic() - started
+    return outcome
+
+
+async def _sync_target(
+    run: Run,
+    target: TargetConfigBase,
+    options: RunOptions,
+    outcome: TargetOutcome,
+    entries: Sequence[Entry] | None,
+    progress: Progress | None,
+    transport: httpx.AsyncBaseTransport | None,
+) -> None:
     if entries is None:
         entries = run.entries(target)
     accepted = run.ingested(target).accounting.accepted
     store = run.store
-    outcome = run.outcome(target)
+    key = outcome.key or run.key(target)
     async with open_target(run, target, transport) as handle:
-        snapshot = await _snapshot(run, target, handle, outcome, apply=options.apply)
+        # One cheap request first: the list exists and takes numbers (else this target fails
+        # with exit 3, even with nothing to send), how many it holds, and the platform's clock.
+        facts = await handle.describe()
+        today = decide_today(run, target, facts, outcome)
+        snapshot = store.snapshot(key)
+        reason = _read_reason(store, key, target, facts, snapshot, handle.capabilities)
+        if reason is not None:
+            snapshot = await _read_list(
+                run, target, key, handle, entries, snapshot, today, reason, outcome, options
+            )
         rules = TargetRules(
             mode=target.mode,
             max_expiry_days=handle.capabilities.max_expiry_days,
             expire_after_retention=target.expire_after_retention,
+            remove_foreign=target.remove_foreign,
         )
-        outcome.plan = the_plan = plan(entries, snapshot, run.today, rules)
+        outcome.plan = the_plan = plan(entries, snapshot, today, rules)
         log.info(
             "dnc.planned",
             target=target.name,
@@ -132,13 +160,13 @@ async def sync_target(
             expiries=len(the_plan.expiries),
             expired=the_plan.expired,
             unchanged=the_plan.unchanged,
+            foreign=the_plan.foreign,
         )
         try:
             check_safety(outcome, target, accepted, options.allow_mass_removal)
         except SafetyStop as stop:
             outcome.stopped = str(stop)
-            outcome.duration_seconds = time.monotonic() - started
-            return outcome
+            return
         if options.apply and the_plan.writes:
             work = list(
                 batches(
@@ -149,32 +177,121 @@ async def sync_target(
                 )
             )
             pushing = time.monotonic()
-            await push_all(handle, store, run.id, target, work, outcome, _advance(work, progress))
-            outcome.push_seconds = time.monotonic() - pushing
+            run.pushing = True
+            try:
+                await push_all(
+                    handle,
+                    store,
+                    run.id,
+                    target,
+                    work,
+                    outcome,
+                    _advance(work, progress),
+                    key=key,
+                    stopping=lambda: run.interrupted is not None,
+                )
+            finally:
+                run.pushing = False
+                outcome.push_seconds = time.monotonic() - pushing
+        if run.interrupted is not None:
+            outcome.interrupted = True
+            return
         if options.verify:
             outcome.verification, _ = await read_and_compare(
-                handle, entries, store.snapshot(target.name), target, run.today
+                handle, entries, store.snapshot(key), target, today
             )
             outcome.verified_at = datetime.now(UTC)
-    outcome.duration_seconds = time.monotonic() - started
-    return outcome
+            if options.apply and not outcome.verification.drifted:
+                store.mark_read(key, target.name)
 
 
-async def _snapshot(
-    run: Run, target: TargetConfigBase, handle: Target, outcome: TargetOutcome, *, apply: bool
+# Past this much disagreement between this machine's clock and the platform's, every
+# time-dependent decision for the target is made by the platform's clock.
+CLOCK_SKEW_LIMIT_SECONDS = 300.0
+
+
+def decide_today(
+    run: Run, target: TargetConfigBase, facts: ListFacts, outcome: TargetOutcome
+) -> date:
+    """The day the target's plan is made for: the run's, or the platform's when the clocks
+    disagree by more than five minutes (retention, what has expired, the 180-day cap)."""
+    if facts.platform_time is None:
+        return run.today
+    skew = (facts.platform_time - facts.local_time).total_seconds()
+    if abs(skew) <= CLOCK_SKEW_LIMIT_SECONDS:
+        return run.today
+    # The platform's day, as an offset from this machine's, applied to the run's day (which
+    # tests may set apart from the machine's clock).
+    offset = facts.platform_time.astimezone(UTC).date() - facts.local_time.astimezone(UTC).date()
+    today = run.today + offset
+    outcome.clock = {
+        "local_time": facts.local_time.isoformat(),
+        "platform_time": facts.platform_time.isoformat(),
+        "skew_seconds": round(skew, 1),
+        "decided_by": "platform",
+        "today": today.isoformat(),
+    }
+    log.warning(
+        "dnc.clock_skew",
+        target=target.name,
+        skew_seconds=round(skew, 1),
+        local_time=facts.local_time.isoformat(),
+        platform_time=facts.platform_time.isoformat(),
+    )
+    return today
+
+
+def _read_reason(
+    store: Store,
+    key: str,
+    target: TargetConfigBase,
+    facts: ListFacts,
+    snapshot: dict[str, Held],
+    capabilities: Capabilities,
+) -> str | None:
+    """Why the whole list must be read before planning, if it must."""
+    last = store.last_read(key)
+    if last is None:
+        return "first run against this list: reading what it already holds"
+    if facts.size is not None:
+        # Genesys' size lags its writes: a small shortfall is the lag, not a lost number.
+        tolerance = max(10, len(snapshot) // 100) if capabilities.size_is_eventual else 0
+        if facts.size < len(snapshot) - tolerance:
+            return (
+                f"the platform says the list holds {facts.size} numbers, the state "
+                f"{len(snapshot)}: reading the list to find what is missing"
+            )
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    age = (datetime.now(UTC) - last).total_seconds()
+    if age >= target.verify_every_seconds:
+        return f"last read in full {age / 86400:.1f} days ago (verify_every {target.verify_every})"
+    return None
+
+
+async def _read_list(
+    run: Run,
+    target: TargetConfigBase,
+    key: str,
+    handle: Target,
+    entries: Sequence[Entry],
+    snapshot: dict[str, Held],
+    today: date,
+    reason: str,
+    outcome: TargetOutcome,
+    options: RunOptions,
 ) -> dict[str, Held]:
-    """What the target holds: the state's snapshot, seeded from the platform on a first mirror."""
-    store = run.store
-    if target.mode is not Mode.MIRROR or store.is_seeded(target.name):
-        return store.snapshot(target.name)
-    records = await handle.read_all()
-    held = [(r.phone, Held(r.expires, r.expires)) for r in records if r.held]
-    outcome.seeded_from_platform = len(held)
-    log.info("dnc.snapshot_seeded", target=target.name, numbers=len(held))
-    if not apply:
-        return dict(held)
-    store.replace_snapshot(target.name, held, run.id)
-    return store.snapshot(target.name)
+    """Read the whole list and take it as the snapshot: missing numbers are planned again,
+    numbers someone else put there are marked as not ours."""
+    log.info("dnc.list_read", target=target.name, reason=reason)
+    outcome.read_reason = reason
+    drift, remote = await read_and_compare(handle, entries, snapshot, target, today)
+    corrected = corrected_snapshot(entries, snapshot, remote, drift, today=today)
+    if options.apply:
+        run.store.replace_snapshot(key, corrected, run.id)
+    if not snapshot:
+        outcome.seeded_from_platform = len(corrected)
+    return dict(corrected)
 
 
 def _advance(work: list[Batch], progress: Progress | None) -> Callable[[str, int], None]:
@@ -220,15 +337,21 @@ async def push_all(
     work: list[Batch],
     outcome: TargetOutcome,
     advance: Callable[[str, int], None] | None = None,
+    *,
+    key: str,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Push batches with bounded concurrency, each journaled before it is sent and settled after."""
+    """Push batches with bounded concurrency, each journaled before it is sent and settled
+    after; once `stopping()` says so (an interrupt), no new batch is sent."""
     limit = asyncio.Semaphore(target.concurrency)
 
     async def one(batch: Batch) -> None:
         async with limit:
-            batch_id = store.batch_intended(run_id, target.name, batch)
+            if stopping():
+                return
+            batch_id = store.batch_intended(run_id, key, batch)
             result = await handle.push(batch)
-            store.batch_settled(batch_id, target.name, batch, result, run_id=run_id)
+            store.batch_settled(batch_id, key, batch, result, run_id=run_id)
             outcome.batches.append(result)
             log.info(
                 "dnc.batch_settled",
@@ -274,5 +397,6 @@ async def read_and_compare(
         today=today,
         max_expiry_days=handle.capabilities.max_expiry_days,
         expire_after_retention=target.expire_after_retention,
+        remove_foreign=target.remove_foreign,
     )
     return drift, remote

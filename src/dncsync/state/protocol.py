@@ -4,10 +4,12 @@
 the history commands talk to this protocol, so a second store (a server database shared by
 several processes) is a new class, not a new copy of the run.
 
-The rules every implementation keeps: the snapshot changes only in the transaction that
-settles an acknowledged batch (or that a reconcile corrects from the platform's own list);
-a batch is journaled as intended before it is sent; a lock per target stops overlapping runs
-at once and is released when its holder dies.
+The rules every implementation keeps: state is keyed by a list's identity (platform host
+and list id, `Platform.list_identity`), never by a target's name; the snapshot changes only
+in the transaction that settles an acknowledged batch (or that corrects it from the
+platform's own list); a batch is journaled as intended before it is sent; a lock per list
+stops overlapping runs at once and is released when its holder dies, and so is each run's
+own lock, so a run whose process died reads as `interrupted`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from dncsync.plan import Batch, Held
@@ -48,20 +50,32 @@ class Store(Protocol):
         """Release the store."""
         ...
 
-    def lock(self, target: str) -> AbstractContextManager[None]:
-        """Hold the target's run lock, or raise `AlreadyRunning` at once."""
+    def lock(self, key: str, label: str | None = None) -> AbstractContextManager[None]:
+        """Hold a list's run lock, or raise `AlreadyRunning` at once (`label` for messages)."""
         ...
 
-    def snapshot(self, target: str) -> dict[str, Held]:
-        """What the platform holds for a target, as far as acknowledged writes show."""
+    def adopt(self, name: str, key: str) -> bool:
+        """Move state kept under a target's name before list identities to the list's key."""
         ...
 
-    def is_seeded(self, target: str) -> bool:
-        """Whether the target's snapshot was ever read from the platform or written."""
+    def resolve(self, name: str, key: str) -> str:
+        """The key a read-only run reads a list under (a legacy name until it is adopted)."""
         ...
 
-    def replace_snapshot(self, target: str, held: Iterable[tuple[str, Held]], run_id: str) -> None:
-        """Replace a target's snapshot with what the platform was read to hold."""
+    def snapshot(self, key: str) -> dict[str, Held]:
+        """What the platform holds for a list, as far as acknowledged writes and reads show."""
+        ...
+
+    def last_read(self, key: str) -> datetime | None:
+        """When the platform's whole list was last read (None: never)."""
+        ...
+
+    def mark_read(self, key: str, label: str | None = None) -> None:
+        """Record that the platform's whole list was read now and the snapshot agrees."""
+        ...
+
+    def replace_snapshot(self, key: str, held: Iterable[tuple[str, Held]], run_id: str) -> None:
+        """Replace a list's snapshot with what the platform was read to hold."""
         ...
 
     def first_seen(
@@ -70,17 +84,17 @@ class Store(Protocol):
         """The day each number was first seen (today for new ones, recorded unless asked not)."""
         ...
 
-    def batch_intended(self, run_id: str, target: str, batch: Batch) -> int:
+    def batch_intended(self, run_id: str, key: str, batch: Batch) -> int:
         """Journal a batch about to be sent; its journal id."""
         ...
 
     def batch_settled(
-        self, batch_id: int, target: str, batch: Batch, result: BatchResult, *, run_id: str
+        self, batch_id: int, key: str, batch: Batch, result: BatchResult, *, run_id: str
     ) -> None:
         """Journal the platform's answer and apply the acknowledged numbers to the snapshot."""
         ...
 
-    def journal(self, target: str | None = None) -> list[dict[str, Any]]:
+    def journal(self, key: str | None = None) -> list[dict[str, Any]]:
         """The batch journal, oldest first."""
         ...
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import sqlite3
@@ -99,8 +100,35 @@ def _migration_1(db: sqlite3.Connection) -> None:
     )
 
 
+def _migration_2(db: sqlite3.Connection) -> None:
+    """State bound to lists, not target names; numbers marked by who put them on the list.
+
+    The `target` columns hold a list's identity from now on (`Platform.list_identity`). The
+    names written before are kept in `legacy_names` until a run maps each to the identity the
+    configuration gives it (`adopt`): never reset, never guessed. Rows a read of the platform
+    wrote (a seeded or corrected snapshot) may hold numbers someone else added, so they are
+    marked as found on the platform: the protective reading, which no plan removes.
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE snapshot ADD COLUMN origin TEXT NOT NULL DEFAULT 'ours';
+        ALTER TABLE targets ADD COLUMN read_at TEXT;
+        ALTER TABLE targets ADD COLUMN label TEXT;
+        CREATE TABLE legacy_names (name TEXT PRIMARY KEY) WITHOUT ROWID;
+        INSERT OR IGNORE INTO legacy_names SELECT DISTINCT target FROM snapshot;
+        INSERT OR IGNORE INTO legacy_names SELECT name FROM targets;
+        INSERT OR IGNORE INTO legacy_names SELECT DISTINCT target FROM batches;
+        UPDATE snapshot SET origin = 'platform'
+            WHERE target IN (SELECT name FROM targets WHERE seeded_at IS NOT NULL);
+        UPDATE targets SET read_at = seeded_at, label = name
+        """,
+    )
+
+
 MIGRATIONS: Sequence[tuple[str, Callable[[sqlite3.Connection], None]]] = (
     ("0001_initial", _migration_1),
+    ("0002_list_identity", _migration_2),
 )
 
 
@@ -133,10 +161,14 @@ class StateStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._depth = 0
+        self._run_locks: dict[str, contextlib.ExitStack] = {}
         self._migrate()
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (and release the lock of any run still open here)."""
+        for held in self._run_locks.values():
+            held.close()
+        self._run_locks.clear()
         self._db.close()
 
     def __enter__(self) -> StateStore:
@@ -180,72 +212,141 @@ class StateStore:
     # -- locking --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def lock(self, target: str) -> Iterator[None]:
-        """Hold the target's run lock, or fail at once if another process holds it.
+    def lock(self, key: str, label: str | None = None) -> Iterator[None]:
+        """Hold a list's run lock, or fail at once if another process holds it.
 
         An OS file lock beside the database, so a process killed with SIGKILL releases it.
+        `label` names the list in the message (the target's name).
         """
+        with self._file_lock(f"list-{_safe_name(key)}") as held:
+            if not held:
+                raise AlreadyRunning(
+                    f"another dncsync run is syncing target {label or key!r} right now "
+                    f"(list {key}); this target stopped before doing anything"
+                )
+            yield
+
+    @contextlib.contextmanager
+    def _file_lock(self, name: str) -> Iterator[bool]:
         lock_dir = self.path.with_name(self.path.name + ".locks")
         lock_dir.mkdir(mode=0o700, exist_ok=True)
-        lock_path = lock_dir / f"{_safe_name(target)}.lock"
-        handle = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        handle = os.open(lock_dir / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise AlreadyRunning(
-                    f"another dncsync run is syncing target {target!r} right now "
-                    f"(lock {lock_path}); this run stopped before doing anything"
-                ) from None
-            yield
+                yield False
+                return
+            yield True
         finally:
             os.close(handle)
 
+    # -- lists and the names they had -----------------------------------------------------
+
+    def adopt(self, name: str, key: str) -> bool:
+        """Move what a state file written before list identities kept under a target's name
+        to the list's identity; True when there was something to move.
+
+        Only a name recorded as legacy moves, and only onto an identity that holds nothing
+        yet: a state is migrated in place, never reset and never merged into another list.
+        """
+        with self.atomic() as db:
+            if not self._is_legacy(name) or name == key:
+                return False
+            db.execute("DELETE FROM legacy_names WHERE name = ?", (name,))
+            if self._known(key):
+                return False
+            db.execute("UPDATE snapshot SET target = ? WHERE target = ?", (key, name))
+            db.execute("UPDATE batches SET target = ? WHERE target = ?", (key, name))
+            db.execute("UPDATE targets SET name = ? WHERE name = ?", (key, name))
+            return True
+
+    def resolve(self, name: str, key: str) -> str:
+        """The key a read-only run reads a list's state under: its identity, or the legacy
+        name an unmigrated state still keeps it under."""
+        if self._known(key) or not self._is_legacy(name):
+            return key
+        return name
+
+    def _is_legacy(self, name: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM legacy_names WHERE name = ?", (name,)).fetchone()
+        return row is not None
+
+    def _known(self, key: str) -> bool:
+        for table, column in (("snapshot", "target"), ("targets", "name"), ("batches", "target")):
+            row = self._db.execute(
+                f"SELECT 1 FROM {table} WHERE {column} = ? LIMIT 1",  # noqa: S608 - fixed names
+                (key,),
+            ).fetchone()
+            if row is not None:
+                return True
+        return False
+
     # -- snapshot -------------------------------------------------------------------------
 
-    def snapshot(self, target: str) -> dict[str, Held]:
-        """What the platform holds for a target, as far as dncsync knows."""
-        interned: dict[tuple[str | None, str | None], Held] = {}
+    def snapshot(self, key: str) -> dict[str, Held]:
+        """What the platform holds for a list, as far as dncsync knows."""
+        interned: dict[tuple[str | None, str | None, str], Held] = {}
         held: dict[str, Held] = {}
-        for phone, retention_end, platform_expires in self._db.execute(
-            "SELECT phone, retention_end, platform_expires FROM snapshot WHERE target = ?",
-            (target,),
+        for phone, retention_end, platform_expires, origin in self._db.execute(
+            "SELECT phone, retention_end, platform_expires, origin FROM snapshot WHERE target = ?",
+            (key,),
         ):
-            key = (retention_end, platform_expires)
-            value = interned.get(key)
+            cache = (retention_end, platform_expires, origin)
+            value = interned.get(cache)
             if value is None:
-                value = interned[key] = Held(_date(retention_end), _date(platform_expires))
+                value = interned[cache] = Held(
+                    _date(retention_end), _date(platform_expires), origin == "ours"
+                )
             held[phone] = value
         return held
 
-    def snapshot_size(self, target: str) -> int:
-        """How many numbers the snapshot holds for a target."""
-        row = self._db.execute(
-            "SELECT count(*) FROM snapshot WHERE target = ?", (target,)
-        ).fetchone()
+    def snapshot_size(self, key: str) -> int:
+        """How many numbers the snapshot holds for a list."""
+        row = self._db.execute("SELECT count(*) FROM snapshot WHERE target = ?", (key,)).fetchone()
         return int(row[0])
 
-    def is_seeded(self, target: str) -> bool:
-        """True once a target's snapshot was seeded from the platform's own list."""
-        row = self._db.execute("SELECT seeded_at FROM targets WHERE name = ?", (target,)).fetchone()
-        return row is not None and row[0] is not None
+    def is_seeded(self, key: str) -> bool:
+        """True once a list's snapshot was read from the platform's own list."""
+        return self.last_read(key) is not None
 
-    def replace_snapshot(self, target: str, held: Iterable[tuple[str, Held]], run_id: str) -> None:
-        """Replace a target's snapshot with what the platform was read to hold."""
+    def last_read(self, key: str) -> datetime | None:
+        """When the platform's whole list was last read (None: never)."""
+        row = self._db.execute("SELECT read_at FROM targets WHERE name = ?", (key,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return datetime.fromisoformat(row[0])
+
+    def mark_read(self, key: str, label: str | None = None) -> None:
+        """Record that the platform's whole list was read now and the snapshot agrees."""
         with self.atomic() as db:
-            db.execute("DELETE FROM snapshot WHERE target = ?", (target,))
+            db.execute(
+                "INSERT INTO targets (name, seeded_at, read_at, label) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET read_at = excluded.read_at, "
+                "label = coalesce(excluded.label, targets.label)",
+                (key, _now(), _now(), label),
+            )
+
+    def replace_snapshot(self, key: str, held: Iterable[tuple[str, Held]], run_id: str) -> None:
+        """Replace a list's snapshot with what the platform was read to hold."""
+        with self.atomic() as db:
+            db.execute("DELETE FROM snapshot WHERE target = ?", (key,))
             db.executemany(
-                "INSERT INTO snapshot VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO snapshot (target, phone, retention_end, platform_expires, "
+                "updated_run, origin) VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    (target, phone, _iso(h.retention_end), _iso(h.platform_expires), run_id)
+                    (
+                        key,
+                        phone,
+                        _iso(h.retention_end),
+                        _iso(h.platform_expires),
+                        run_id,
+                        "ours" if h.ours else "platform",
+                    )
                     for phone, h in held
                 ),
             )
-            db.execute(
-                "INSERT INTO targets (name, seeded_at) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET seeded_at = excluded.seeded_at",
-                (target, _now()),
-            )
+            self.mark_read(key)
 
     # -- first seen -----------------------------------------------------------------------
 
@@ -292,7 +393,7 @@ class StateStore:
 
     # -- journal --------------------------------------------------------------------------
 
-    def batch_intended(self, run_id: str, target: str, batch: Batch) -> int:
+    def batch_intended(self, run_id: str, key: str, batch: Batch) -> int:
         """Record a batch as about to be sent; returns its journal id."""
         with self.atomic() as db:
             cursor = db.execute(
@@ -300,7 +401,7 @@ class StateStore:
                 "intended_at) VALUES (?, ?, ?, ?, ?, ?, 'intended', ?)",
                 (
                     run_id,
-                    target,
+                    key,
                     batch.key,
                     batch.action,
                     _iso(batch.expires),
@@ -311,20 +412,23 @@ class StateStore:
             return int(cursor.lastrowid or 0)
 
     def batch_settled(
-        self, batch_id: int, target: str, batch: Batch, result: BatchResult, *, run_id: str
+        self, batch_id: int, key: str, batch: Batch, result: BatchResult, *, run_id: str
     ) -> None:
         """Record the platform's answer and, in the same transaction, apply it to the snapshot."""
         acked = set(result.acknowledged)
         with self.atomic() as db:
             if batch.action == "add":
+                # A number found on the platform before keeps that mark: re-sending it does
+                # not make it dncsync's to remove.
                 db.executemany(
-                    "INSERT INTO snapshot VALUES (?, ?, ?, ?, ?) ON CONFLICT (target, phone) "
+                    "INSERT INTO snapshot (target, phone, retention_end, platform_expires, "
+                    "updated_run) VALUES (?, ?, ?, ?, ?) ON CONFLICT (target, phone) "
                     "DO UPDATE SET retention_end = excluded.retention_end, "
                     "platform_expires = excluded.platform_expires, "
                     "updated_run = excluded.updated_run",
                     (
                         (
-                            target,
+                            key,
                             phone,
                             _iso(batch.retention_ends[index] if batch.retention_ends else None),
                             _iso(batch.platform_expiry_of(index)),
@@ -337,7 +441,7 @@ class StateStore:
             else:
                 db.executemany(
                     "DELETE FROM snapshot WHERE target = ? AND phone = ?",
-                    ((target, phone) for phone in batch.phones if phone in acked),
+                    ((key, phone) for phone in batch.phones if phone in acked),
                 )
             db.execute(
                 "UPDATE batches SET state = ?, settled_at = ?, acknowledged = ?, failed = ?, "
@@ -370,7 +474,10 @@ class StateStore:
     def run_started(
         self, run_id: str, command: str, started_at: str, config_digest: str, targets: list[str]
     ) -> None:
-        """Record a run as started."""
+        """Record a run as started; its lock is held until it ends or its process dies."""
+        held = contextlib.ExitStack()
+        held.enter_context(self._file_lock(f"run-{_safe_name(run_id)}"))
+        self._run_locks[run_id] = held
         with self.atomic() as db:
             db.execute(
                 "INSERT INTO runs (id, command, started_at, status, config_digest, targets) "
@@ -409,9 +516,13 @@ class StateStore:
                     run_id,
                 ),
             )
+        held = self._run_locks.pop(run_id, None)
+        if held is not None:
+            held.close()
 
     def runs(self, target: str | None = None, limit: int | None = None) -> list[RunRecord]:
         """Run history, newest first; optionally only runs that touched one target."""
+        self._settle_dead_runs()
         rows = [
             self._run(row)
             for row in self._db.execute("SELECT * FROM runs ORDER BY started_at DESC, id DESC")
@@ -422,6 +533,7 @@ class StateStore:
 
     def run(self, run_id: str) -> RunRecord | None:
         """One run by id (or by a unique prefix of it)."""
+        self._settle_dead_runs()
         rows = self._db.execute(
             "SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY id", (run_id, run_id + "%")
         ).fetchall()
@@ -429,6 +541,23 @@ class StateStore:
         if exact:
             return self._run(exact[0])
         return self._run(rows[0]) if len(rows) == 1 else None
+
+    def _settle_dead_runs(self) -> None:
+        """A run still `running` whose lock is free died (SIGKILL, power): it was interrupted."""
+        running = [
+            row[0] for row in self._db.execute("SELECT id FROM runs WHERE status = 'running'")
+        ]
+        for run_id in running:
+            if run_id in self._run_locks:
+                continue
+            with self._file_lock(f"run-{_safe_name(run_id)}") as free:
+                if free:
+                    with self.atomic() as db:
+                        db.execute(
+                            "UPDATE runs SET status = 'interrupted' "
+                            "WHERE id = ? AND status = 'running'",
+                            (run_id,),
+                        )
 
     @staticmethod
     def _run(row: tuple[Any, ...]) -> RunRecord:
@@ -450,4 +579,6 @@ class StateStore:
 
 
 def _safe_name(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "_"
+    """A file name for a key: readable, and unique however the key is spelled."""
+    readable = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80]
+    return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:12]}"

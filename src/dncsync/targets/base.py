@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Literal, Protocol, Self
 
 from dncsync.errors import Failure
@@ -97,6 +97,16 @@ class BatchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ListFacts:
+    """What one cheap request tells of a list: that it exists and takes numbers, its size,
+    and the platform's clock when it answered."""
+
+    size: int | None  # numbers the platform says the list holds (Genesys: eventually)
+    platform_time: datetime | None  # the answer's `Date` header
+    local_time: datetime  # this machine's clock when the answer came
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteRecord:
     """One number as the platform stores it."""
 
@@ -115,6 +125,7 @@ class Capabilities:
     expiry_per_record: bool  # one expiration per number (else one per request)
     capacity: int  # numbers one list (or group) holds at most
     capacity_scope: Literal["list", "account"]  # whether `capacity` bounds a list or the account
+    size_is_eventual: bool  # the list's reported size may lag what it holds
     number_form: str  # how numbers are written, for docs and the report
     reads_by: Literal["export", "pages"]  # how the whole list is read back
 
@@ -153,6 +164,11 @@ class Target(Protocol):
 
     async def push(self, batch: BatchLike) -> BatchResult:
         """Send one batch; per-number results. Raises AuthError/ConfigError when fatal."""
+        ...
+
+    async def describe(self) -> ListFacts:
+        """One cheap read of the list: raises `ListNotFound` (or `ConfigError` when the list
+        cannot take numbers), else its size and the platform's clock."""
         ...
 
     def records(self) -> AsyncIterator[RemoteRecord]:

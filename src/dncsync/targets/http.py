@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol, Self
 
 import httpx
@@ -24,7 +25,7 @@ from dncsync.net.api import ApiClient, Exchange, utc_now
 from dncsync.net.client import build_client
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import Outcome, RetryPolicy
-from dncsync.targets.base import Action, BatchResult, Capabilities, RemoteRecord
+from dncsync.targets.base import Action, BatchResult, Capabilities, ListFacts, RemoteRecord
 
 log = logs.logger()
 
@@ -194,6 +195,25 @@ class HttpTarget:
         raise PartialFailure(
             f"{self.name}: {what} failed (HTTP {exchange.status or '-'} {code}: {message})"
         )
+
+
+def list_facts(exchange: Exchange, size: object, local: datetime) -> ListFacts:
+    """The facts of a list from the answer that described it (a count given as text too)."""
+    stamp = exchange.response.headers.get("Date") if exchange.response is not None else None
+    platform_time = None
+    if stamp:
+        try:
+            platform_time = parsedate_to_datetime(stamp)
+        except (TypeError, ValueError, IndexError):
+            platform_time = None
+        if platform_time is not None and platform_time.tzinfo is None:
+            platform_time = platform_time.replace(tzinfo=UTC)
+    count: int | None = None
+    if isinstance(size, int) and not isinstance(size, bool):
+        count = size
+    elif isinstance(size, str) and size.strip().isdigit():
+        count = int(size.strip())
+    return ListFacts(count, platform_time, local)
 
 
 def account(result: BatchResult, exchange: Exchange) -> None:

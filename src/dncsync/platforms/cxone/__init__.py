@@ -70,6 +70,11 @@ class Cxone(Platform):
         assert isinstance(config, CxoneTargetConfig)
         return str(config.dnc_group_id)
 
+    def list_identity(self, config: Any) -> str:
+        """The tenant and the group's id (group ids are numbered per tenant)."""
+        assert isinstance(config, CxoneTargetConfig)
+        return f"cxone:{config.tenant_id.lower()}/{config.dnc_group_id}"
+
 
 PLATFORM = Cxone()
 

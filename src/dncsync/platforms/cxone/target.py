@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import httpx
 
-from dncsync.errors import ConfigError, Failure, NumberNotSendable, PartialFailure
+from dncsync.errors import ConfigError, Failure, ListNotFound, NumberNotSendable, PartialFailure
 from dncsync.net.auth import Clock
 from dncsync.net.retry import Outcome
 from dncsync.platforms.cxone.auth import CxoneAuth
@@ -37,10 +37,19 @@ from dncsync.targets.base import (
     BatchLike,
     BatchResult,
     Capabilities,
+    ListFacts,
     RemoteRecord,
     expirations,
 )
-from dncsync.targets.http import E164, HttpTarget, account, check_settings, fail_all, log_batch
+from dncsync.targets.http import (
+    E164,
+    HttpTarget,
+    account,
+    check_settings,
+    fail_all,
+    list_facts,
+    log_batch,
+)
 
 DEFAULT_DISCOVERY_URL = "https://cxone.niceincontact.com"
 DEFAULT_API_VERSION = 31
@@ -59,6 +68,7 @@ CAPABILITIES = Capabilities(
     expiry_per_record=True,  # each record carries its own expiredDate
     capacity=1_000_000,  # per tenant, across its groups
     capacity_scope="account",
+    size_is_eventual=False,
     number_form="digits: 10 for North America, else 011 + country code + national number",
     reads_by="pages",
 )
@@ -280,6 +290,25 @@ class CxoneTarget(HttpTarget):
                 result.failed[sent[digits]] = failure
 
     # --- reads -----------------------------------------------------------------------------
+
+    async def describe(self) -> ListFacts:
+        """The group exists; how many records it holds (`validRecords`)."""
+        if not self.dnc_group_id:
+            raise ConfigError(f"target {self.name!r}: dnc_group_id is not set")
+        exchange = await self.api.call(
+            "GET", f"{await self.admin_api()}/dnc-groups/{self.dnc_group_id}"
+        )
+        local = self._now()
+        body = self.require_success(exchange, "reading the DNC group", self.dnc_group_id)
+        holder = body.get("resultSet", body) if isinstance(body, dict) else None
+        groups = holder.get("dncGroups") if isinstance(holder, dict) else None
+        group = groups[0] if isinstance(groups, list) and groups else None
+        if not isinstance(group, dict):
+            raise ListNotFound(
+                f"{self.name}: NICE CXone has no DNC group {self.dnc_group_id}; check the "
+                "target's dnc_group_id"
+            )
+        return list_facts(exchange, group.get("validRecords"), local)
 
     async def records(self) -> AsyncIterator[RemoteRecord]:
         """Every record of the group, held and expired, page by page."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from dncsync.credentials import secret_from_env
 from dncsync.platforms.base import Platform
 from dncsync.platforms.genesys.auth import GenesysAuth
@@ -59,6 +61,15 @@ class Genesys(Platform):
         """The DNC list's id."""
         assert isinstance(config, GenesysTargetConfig)
         return config.dnc_list_id
+
+    def list_identity(self, config: Any) -> str:
+        """The API host (an org lives in one region) and the list's id."""
+        assert isinstance(config, GenesysTargetConfig)
+        if config.base_url:
+            host = httpx.URL(config.base_url).netloc.decode("ascii", "replace")
+        else:
+            host = GENESYS_API_HOSTS.get(config.region, config.region)
+        return f"genesys:{host.lower()}/{config.dnc_list_id}"
 
 
 PLATFORM = Genesys()

@@ -35,6 +35,7 @@ from dncsync.targets.base import (
     BatchLike,
     BatchResult,
     Capabilities,
+    ListFacts,
     RemoteRecord,
     expirations,
 )
@@ -44,6 +45,7 @@ from dncsync.targets.http import (
     account,
     check_settings,
     fail_all,
+    list_facts,
     log_batch,
 )
 
@@ -81,6 +83,7 @@ CAPABILITIES = Capabilities(
     expiry_per_record=False,  # one expirationDateTime per PATCH
     capacity=1_000_000,  # per list; about 2,000,000 per organization (unconfirmed)
     capacity_scope="list",
+    size_is_eventual=True,  # the list's `size` lags the numbers it holds
     number_form="E.164 with the +",
     reads_by="export",
 )
@@ -252,6 +255,24 @@ class GenesysTarget(HttpTarget):
         fail_all(result, phones, exchange)
 
     # --- reads -----------------------------------------------------------------------------
+
+    async def describe(self) -> ListFacts:
+        """The list exists and is Internal (`rds`, the only type that takes numbers); its size."""
+        exchange = await self.api.call("GET", self._list_url(), params={"includeSize": "true"})
+        local = self._now()
+        body = self.require_success(exchange, "reading the DNC list", self.dnc_list_id)
+        if not isinstance(body, dict):
+            raise PartialFailure(
+                f"{self.name}: reading DNC list {self.dnc_list_id} answered no list"
+            )
+        kind = body.get("dncSourceType")
+        if isinstance(kind, str) and kind.lower() != "rds":
+            raise ConfigError(
+                f"{self.name}: Genesys Cloud DNC list {self.dnc_list_id} is of type {kind!r}, "
+                "which does not take numbers (only Internal `rds` lists do); check the "
+                "target's dnc_list_id"
+            )
+        return list_facts(exchange, body.get("size"), local)
 
     async def records(self) -> AsyncIterator[RemoteRecord]:
         """Every number on the list, from a fresh export."""
