@@ -33,7 +33,13 @@ def main_entry(app: typer.Typer) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        app(standalone_mode=False)
+        # Not standalone, so errors reach the handlers below; but then click *returns* the
+        # exit code of an `Exit` (typer turns Ctrl-C into Exit(130)) instead of exiting.
+        returned = app(standalone_mode=False)
+        if isinstance(returned, int) and returned != ExitCode.OK:
+            if returned == ExitCode.INTERRUPTED:
+                fail("interrupted by SIGINT")
+            sys.exit(returned)
     except Interrupted as stop:
         fail(str(stop))
         sys.exit(int(stop.exit_code))

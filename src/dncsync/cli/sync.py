@@ -148,15 +148,28 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
                 console.print(f"  {name} {kind} (sample): {', '.join(phones)}")
         # Platform text is printed literally: it is never read as console markup.
         for phone, error in target.get("failures", {}).items():
-            console.print(f"  {name}: {phone} not acknowledged: {error}", style="red", markup=False)
+            console.print(
+                f"  {name}: {phone} not acknowledged: {error}",
+                style="red",
+                markup=False,
+                soft_wrap=True,
+            )
         if target.get("stopped"):
-            console.print(f"  {name}: stopped: {target['stopped']}", style="red", markup=False)
+            console.print(
+                f"  {name}: stopped: {target['stopped']}", style="red", markup=False, soft_wrap=True
+            )
         elif target.get("error"):
-            console.print(f"  {name}: failed: {target['error']}", style="red", markup=False)
+            console.print(
+                f"  {name}: failed: {target['error']}", style="red", markup=False, soft_wrap=True
+            )
         if target.get("not_run"):
-            console.print(f"  {name}: not run: {target['not_run']}", markup=False)
+            console.print(f"  {name}: not run: {target['not_run']}", markup=False, soft_wrap=True)
         if target.get("read_reason"):
-            console.print(f"  {name}: read the whole list: {target['read_reason']}", markup=False)
+            console.print(
+                f"  {name}: read the whole list: {target['read_reason']}",
+                markup=False,
+                soft_wrap=True,
+            )
         clock = target.get("clock")
         if clock:
             console.print(
@@ -165,6 +178,7 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
                 f"the platform's time (today = {clock['today']})",
                 style="yellow",
                 markup=False,
+                soft_wrap=True,
             )
         verification = target.get("verification")
         if verification:

@@ -122,6 +122,7 @@ class TargetReportBuilder:
             expired=plan.expired,
             held_before=plan.held_before,
             sample=sample,
+            foreign=plan.foreign,
         )
 
     def set_plan_counts(
@@ -135,12 +136,13 @@ class TargetReportBuilder:
         expired: int = 0,
         held_before: int = 0,
         sample: Iterable[PlanSample] = (),
+        foreign: int = 0,
     ) -> None:
         """Record plan counts directly (samples are masked again, to be safe)."""
         masked = tuple(replace(s, phone=mask_text(s.phone)) for s in sample)
         with self._lock:
             self._plan = PlanSummary(
-                adds, updates, removes, expiries, unchanged, expired, held_before, masked
+                adds, updates, removes, expiries, unchanged, expired, held_before, masked, foreign
             )
 
     # -- push -----------------------------------------------------------------------------
@@ -330,6 +332,12 @@ class TargetReportBuilder:
             self._status = RunStatus.FAILED
             self._stop_reason = _clean_message(reason)
 
+    def interrupt(self, reason: str) -> None:
+        """SIGINT or SIGTERM stopped the target (what was in flight was settled)."""
+        with self._lock:
+            self._status = RunStatus.INTERRUPTED
+            self._stop_reason = _clean_message(reason)
+
     def build(self) -> TargetReport:
         """The target's frozen report."""
         with self._lock:
@@ -419,6 +427,7 @@ class RunReportBuilder:
         self._warnings: list[ReportWarning] = []
         self._audit: AuditReference | None = None
         self._error: str | None = None
+        self._interrupted = False
 
     def add_source(self, info: SourceInfo) -> None:
         """Record a source as read (URI, SHA-256, bytes, rows, registry date, S3 version)."""
@@ -458,6 +467,12 @@ class RunReportBuilder:
         with self._lock:
             self._error = _clean_message(message)
 
+    def interrupt(self, message: str) -> None:
+        """SIGINT or SIGTERM ended the run."""
+        with self._lock:
+            self._error = _clean_message(message)
+            self._interrupted = True
+
     def set_audit(self, file: str, seal: AuditSeal | None = None) -> None:
         """Point the report at the run's audit log and the seal the state store keeps."""
         with self._lock:
@@ -472,7 +487,9 @@ class RunReportBuilder:
             freshness = tuple(self._freshness())
             warnings = [*self._derived_warnings(targets, freshness), *self._warnings]
             statuses = [t.status for t in targets]
-            if self._error is not None:
+            if self._interrupted:
+                statuses.append(RunStatus.INTERRUPTED)
+            elif self._error is not None:
                 statuses.append(RunStatus.FAILED)
             status = max(statuses, key=lambda s: s.severity, default=RunStatus.SUCCESS)
             return RunReport(

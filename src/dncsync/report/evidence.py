@@ -149,6 +149,25 @@ def build_report(
             outcome.name, platform=outcome.platform, list_id=outcome.list_id, mode=outcome.mode
         )
         fill_target(target, outcome, result.started_at, origin)
+        if outcome.read_reason is not None:
+            builder.warn("list_read", outcome.read_reason, target=outcome.name)
+        if outcome.clock is not None:
+            clock = outcome.clock
+            builder.warn(
+                "clock_skew",
+                f"this machine's clock ({clock['local_time']}) and the platform's "
+                f"({clock['platform_time']}) differ by {clock['skew_seconds']} s: retention, "
+                f"expiry and the platform's cap were decided by the platform's day "
+                f"({clock['today']})",
+                target=outcome.name,
+            )
+        if outcome.plan is not None and outcome.plan.foreign:
+            builder.warn(
+                "foreign_numbers",
+                f"{outcome.plan.foreign} numbers on the list were put there by someone else "
+                "(an agent, an IVR, before dncsync): kept, not removed",
+                target=outcome.name,
+            )
         if outcome.verification is not None:  # `sync --verify` and reconcile read it back
             checked_at = outcome.verified_at or result.ended_at or datetime.now(UTC)
             record_verification(target, outcome.verification, checked_at)
@@ -158,7 +177,9 @@ def build_report(
     if pushed:
         _note_timeliness(builder, result, pushed, pushed_on, entries)
     error = error or result.error
-    if error:
+    if result.status == "interrupted":
+        builder.interrupt(error or "interrupted")
+    elif error:
         builder.fail(error)
     if result.status == "failed" and not error:
         builder.fail("the run stopped on an error (see the audit log)")
@@ -198,8 +219,12 @@ def fill_target(
     """Put one target's plan and batches (from the run's `TargetOutcome`) into a report."""
     if outcome.plan is not None:
         target.set_plan(outcome.plan)
-    if outcome.stopped:
+    if outcome.interrupted or outcome.not_run:
+        target.interrupt(outcome.not_run or "interrupted by a signal")
+    elif outcome.stopped:
         target.stop(outcome.stopped)
+    elif outcome.error is not None:
+        target.fail(outcome.error)
     batches = sorted(outcome.batches, key=lambda b: b.started_at)
     for batch in batches:
         # Full numbers go in: the builder keeps only masked ones.

@@ -101,12 +101,14 @@ _STATUS_TONE = {
     RunStatus.PARTIAL: "bad",
     RunStatus.SAFETY_STOP: "warn",
     RunStatus.FAILED: "bad",
+    RunStatus.INTERRUPTED: "bad",
 }
 _STATUS_WORDS = {
     RunStatus.SUCCESS: "success",
     RunStatus.PARTIAL: "partly failed",
     RunStatus.SAFETY_STOP: "stopped for safety",
     RunStatus.FAILED: "failed",
+    RunStatus.INTERRUPTED: "interrupted",
 }
 _CHECK_WORDS = {
     VerificationStatus.NOT_RUN: ("not checked", "muted"),

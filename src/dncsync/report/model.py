@@ -24,6 +24,7 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"  # some batch or record not acknowledged after retries
     SAFETY_STOP = "safety_stop"  # stopped before any write (mass removal, empty source)
     FAILED = "failed"  # stopped by an error (configuration, authentication, input)
+    INTERRUPTED = "interrupted"  # SIGINT or SIGTERM: no new batch after it, in flight settled
 
     @property
     def severity(self) -> int:
@@ -36,6 +37,7 @@ _SEVERITY = {
     RunStatus.PARTIAL: 1,
     RunStatus.SAFETY_STOP: 2,
     RunStatus.FAILED: 3,
+    RunStatus.INTERRUPTED: 4,
 }
 
 
@@ -106,6 +108,7 @@ class PlanSummary:
     expired: int = 0  # desired entries whose retention already ended: counted, not pushed
     held_before: int = 0  # numbers the target held before the run (per the state store)
     sample: tuple[PlanSample, ...] = ()
+    foreign: int = 0  # held, no source has them, dncsync did not put them there: kept
 
     @property
     def writes(self) -> int:

@@ -37,6 +37,13 @@ def verdict(report: RunReport) -> Verdict:
     verified = bool(targets) and all(
         t.verification.status is VerificationStatus.MATCH for t in targets
     )
+    if report.status is RunStatus.INTERRUPTED:
+        return Verdict(
+            Tone.BAD,
+            "Interrupted — not finished",
+            "The run was stopped by a signal: no new batch was sent after it, and what was "
+            "already sent is accounted for below. Run the sync again to finish.",
+        )
     if report.status is RunStatus.FAILED:
         reasons = [report.error] if report.error else []
         reasons += [f"{t.name}: {t.stop_reason}" for t in targets if t.stop_reason]

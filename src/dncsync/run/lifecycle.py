@@ -19,17 +19,18 @@ anywhere: no run record, no audit log, no first sightings.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from dncsync import logs, wiring
 from dncsync.audit import AuditLog, RunFiles
@@ -59,6 +60,7 @@ from dncsync.state import StateStore, Store
 log = logs.logger("dncsync.run")
 
 StoreFactory = Callable[[Path], Store]
+T = TypeVar("T")
 
 
 def new_run_id(now: datetime) -> str:
@@ -115,6 +117,7 @@ class Run:
                 self._setting_errors[chosen.name] = error
         self.interrupted: int | None = None  # the signal that asked the run to stop
         self.pushing = False  # batches are in flight: a signal stops new ones only
+        self.task: asyncio.Task[Any] | None = None  # the step running now, to cancel on a signal
         self._keys: dict[str, str] = {}
         self.started_at = datetime.now(UTC)
         self.origin = time.monotonic()  # the monotonic clock's reading at `started_at`
@@ -258,13 +261,15 @@ class Run:
                 signal.signal(sig, handler)
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        first = self.interrupted is None
-        if first:
-            self.interrupted = signum
-            log.warning("dnc.interrupted", signal=signal.Signals(signum).name)
-        if not (first and self.pushing):
-            # Nothing in flight worth waiting for (or asked twice): stop where we are.
-            raise Interrupted(signum)
+        # Runs between two bytecodes of the main thread, which may hold a lock (a log line
+        # half written): it only sets the flag and asks the step's task to stop at its next
+        # await. The run stops at its next safe point: before a batch, a target, a page.
+        if self.interrupted is not None:
+            raise Interrupted(signum)  # asked twice: stop where we are
+        self.interrupted = signum
+        task = self.task
+        if task is not None and not self.pushing:
+            task.get_loop().call_soon_threadsafe(task.cancel)
 
     def _interrupt_message(self) -> str:
         signum = self.interrupted or signal.SIGINT
@@ -308,7 +313,9 @@ class Run:
             outcome.key = self.key(target)
             with self.store.lock(outcome.key, target.name):
                 step(outcome)
-        except Interrupted:
+        except (Interrupted, asyncio.CancelledError):
+            if self.interrupted is None:  # cancelled by something else than a signal: a bug
+                raise
             outcome.interrupted = True
         except AlreadyRunning as busy:
             outcome.stopped = str(busy)
@@ -325,6 +332,20 @@ class Run:
             self.stops.append(SafetyStop(outcome.stopped))
         if self.interrupted is not None:
             outcome.interrupted = True
+            log.warning(
+                "dnc.interrupted",
+                target=target.name,
+                signal=signal.Signals(self.interrupted).name,
+            )
+
+    async def running(self, step: Awaitable[T]) -> T:
+        """Await a step as the task a signal cancels (outside the push, where in-flight
+        batches are settled first)."""
+        self.task = asyncio.current_task()
+        try:
+            return await step
+        finally:
+            self.task = None
 
     def outcome(self, target: TargetConfigBase) -> TargetOutcome:
         """An empty outcome for a target, named as the report shows it."""

@@ -128,13 +128,15 @@ def run_reconcile(
 
             def step(outcome: TargetOutcome, chosen: TargetConfigBase = chosen) -> None:
                 result.targets[chosen.name] = asyncio.run(
-                    reconcile_target(
-                        run,
-                        chosen,
-                        outcome,
-                        repair=repair,
-                        allow_mass_removal=allow_mass_removal,
-                        transport=transport,
+                    run.running(
+                        reconcile_target(
+                            run,
+                            chosen,
+                            outcome,
+                            repair=repair,
+                            allow_mass_removal=allow_mass_removal,
+                            transport=transport,
+                        )
                     )
                 )
 

@@ -75,8 +75,10 @@ def run_sync(
 
             def step(outcome: TargetOutcome, target: TargetConfigBase = target) -> None:
                 asyncio.run(
-                    sync_target(
-                        run, target, options, outcome, progress=progress, transport=transport
+                    run.running(
+                        sync_target(
+                            run, target, options, outcome, progress=progress, transport=transport
+                        )
                     )
                 )
 
