@@ -140,7 +140,9 @@ def build_report(
             if source.name not in seen:
                 seen.add(source.name)
                 builder.add_source(source)
-    builder.set_accounting(total_accounting(i.accounting for i in result.ingest.values()))
+    accounting = result.accounting()  # each distinct source once, as the console shows it
+    if accounting is not None:
+        builder.set_accounting(accounting)
     origin = _origin(result.targets, monotonic_origin)
     pushed_on = (result.ended_at or result.started_at).astimezone(UTC).date()
     pushed: dict[str, set[str]] = {}
@@ -149,6 +151,9 @@ def build_report(
             outcome.name, platform=outcome.platform, list_id=outcome.list_id, mode=outcome.mode
         )
         fill_target(target, outcome, result.started_at, origin)
+        own = result.target_accounting(outcome)
+        if own is not None:
+            target.set_accounting(own, outcome.sources)
         if outcome.verification is not None:  # `sync --verify` and reconcile read it back
             checked_at = outcome.verified_at or result.ended_at or datetime.now(UTC)
             record_verification(target, outcome.verification, checked_at)
@@ -166,7 +171,11 @@ def build_report(
 
 
 def total_accounting(parts: Iterable[Accounting]) -> Accounting:
-    """Accounting summed over the run's source sets (targets may read different sources)."""
+    """Accountings added up, part by part.
+
+    Not a run's accounting when targets share a source: that one counts each source once
+    (`RunResult.accounting`).
+    """
     total = Accounting()
     for part in parts:
         total.rows += part.rows

@@ -239,6 +239,9 @@ class TargetReport:
     verification: Verification = field(default_factory=Verification)
     timeliness: Timeliness = field(default_factory=Timeliness)
     stop_reason: str | None = None
+    # The sources the target syncs from, and their accounting (None in older reports).
+    sources: tuple[str, ...] = ()
+    accounting: AccountingEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,14 @@ def _target_lines(target: TargetReport) -> list[str]:
     ]
     if target.stop_reason:
         lines.append(f"  stopped: {target.stop_reason}")
+    if target.accounting is not None:
+        a = target.accounting
+        lines.append(
+            f"  sources  {', '.join(target.sources) or '-'}: rows {a.rows:,} = accepted "
+            f"{a.accepted:,} + duplicates {a.duplicates:,} + rejected {a.rejected:,}"
+            + ("" if a.balanced else "   DOES NOT ADD UP")
+            + (f"; corrections {sum(a.warnings.values()):,}" if a.warnings else "")
+        )
     lines += [
         f"  plan     {plan.adds:,} adds, {plan.updates:,} updates, {plan.removes:,} removes, "
         f"{plan.expiries:,} expiries; {plan.unchanged:,} unchanged, {plan.expired:,} expired "

@@ -30,7 +30,7 @@ from dncsync.config import Config, SourceConfig, resolve_path
 from dncsync.errors import RunDrifted, RunIncomplete, RunStopped, SafetyStop
 from dncsync.ingest import IngestResult, ingest
 from dncsync.model import Entry
-from dncsync.outcome import RunResult, TargetOutcome
+from dncsync.outcome import RunResult, TargetOutcome, source_set_key
 from dncsync.platforms import platform_of
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.report.evidence import finish_run, recording_run, runs_dir_for
@@ -198,12 +198,13 @@ class Run:
             mode=target.mode.value,
             plan=None,
             list_id=platform_of(target).list_id(target),
+            sources=tuple(s.name for s in self.config.sources_for(target)),
         )
 
     def ingested(self, target: TargetConfigBase) -> IngestResult:
         """The target's sources read and merged; read once per set of sources in a run."""
         sources = self.config.sources_for(target)
-        key = ",".join(s.name for s in sources)
+        key = source_set_key(s.name for s in sources)
         if key not in self.result.ingest:
             self.result.ingest[key] = self._ingest(sources)
         return self.result.ingest[key]
