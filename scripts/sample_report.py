@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from dncsync.report import (
     RunReport,
     RunReportBuilder,
     VerificationStatus,
+    WarningsReference,
     render,
 )
 
@@ -195,7 +197,11 @@ def build_sample(scenario: str = "partial") -> RunReport:
         missing=0 if scenario != "partial" else 3,
         checked_at=finished,
     )
-    return builder.build(finished_at=finished + timedelta(seconds=2))
+    report = builder.build(finished_at=finished + timedelta(seconds=2))
+    if not accounting.warnings:
+        return report
+    warned = f"dncsync.db.runs/{report.run_id}/warnings.csv"
+    return replace(report, warnings_file=WarningsReference(warned, 12))
 
 
 def main(argv: list[str] | None = None) -> int:

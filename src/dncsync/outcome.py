@@ -176,6 +176,7 @@ class RunResult:
                 "audit_log": str(files.audit),
                 "report_json": str(files.report_json),
                 "report_html": str(files.report_html),
+                "warnings": str(files.warnings),
             },
         }
 

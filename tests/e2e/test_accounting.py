@@ -1,13 +1,19 @@
 """Two targets syncing from overlapping sources: what `dncsync sync` prints and what its report
-says agree, and each warning counts once.
+says agree, each warning counts once, and the run folder lists every warned row.
 
-`dncsync sync` runs as a subprocess against the emulator over a real loopback socket: Genesys
-syncs from `optouts`, CXone from `optouts` and `partners`, so `optouts` is read for both.
+`dncsync sync` and `dncsync reconcile` run as subprocesses against the emulator over a real
+loopback socket: Genesys syncs from `optouts`, CXone from `optouts` and `partners`, so
+`optouts` is read for both.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import re
+import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +22,9 @@ import pytest
 from .support import Platforms, cxone_target, genesys_target, run_sync, write_config
 
 pytestmark = pytest.mark.slow
+
+# Any 10+ digit run not followed by the mask: a full number in some form.
+FULL_NUMBER = re.compile(r"(?<![\w.])\+?\d{10,15}(?![\d*\w])")
 
 OPTOUTS = [
     "phone,reason,date_collected,expiration",
@@ -53,6 +62,11 @@ WARNED = {
 def _figures(accounting: dict[str, Any]) -> dict[str, Any]:
     """An accounting without the report's derived `balanced`."""
     return {key: value for key, value in accounting.items() if key != "balanced"}
+
+
+def _warned_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
 
 
 def test_console_and_report_agree_and_each_warning_counts_once(
@@ -97,3 +111,33 @@ def test_console_and_report_agree_and_each_warning_counts_once(
     assert run["warnings"] == {kind: 1 for _, _, kind in WARNED}
     assert genesys["warnings"] == {kind: 1 for source, _, kind in WARNED if source == "optouts"}
     assert sum(1 for w in report["warnings"] if w["code"] == "missing_reason") == 1
+
+    # The run folder's warnings.csv: one line per warned row, with its source and line.
+    warnings = Path(console["evidence"]["warnings"])
+    assert warnings.parent == Path(console["evidence"]["audit_log"]).parent
+    assert warnings.name == "warnings.csv"
+    assert stat.S_IMODE(warnings.stat().st_mode) == 0o600
+    header, *rows = _warned_rows(warnings)
+    assert header == ["source", "line", "kind", "detail"]
+    assert {(source, int(line), kind) for source, line, kind, _ in rows} == WARNED
+    assert len(rows) == len(WARNED) == sum(run["warnings"].values())
+    details = {kind: detail for _, _, kind, detail in rows}
+    assert details["extension_dropped"] == "'+1415555****"
+    assert details["unmapped_reason"] == "call back on 415555****"
+    assert details["unreadable_date_collected"] == "last tuesday"
+    assert FULL_NUMBER.search(warnings.read_text(encoding="utf-8")) is None
+    assert report["warnings_file"] == {"file": str(warnings), "rows": len(WARNED)}
+
+    # A reconcile is a run too: its folder gets its own list, the same rows.
+    argv = ["reconcile", "--config", str(config), "--format", "json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "dncsync", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    again = warnings.parent.with_name(json.loads(done.stdout)["run_id"]) / "warnings.csv"
+    assert again != warnings
+    assert _warned_rows(again) == [header, *rows]

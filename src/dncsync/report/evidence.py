@@ -9,7 +9,8 @@ What the run's lifecycle (`dncsync.run.lifecycle`) calls (DOMAIN.md principle 8)
     store.run_ended(..., **evidence.run_record())     # report paths and the audit seal
 
 `finish_run` turns the run's `RunResult` into a `RunReport`, logs the run's end, seals the
-audit log and writes `report.json` and `report.html` beside it.
+audit log and writes `report.json` and `report.html` beside it. The run's `warnings.csv` (its
+warned rows, written as ingest reads them) is referenced from the report.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ from dncsync.model import Accounting, Entry
 from dncsync.outcome import RunResult, TargetOutcome
 from dncsync.report import write_reports
 from dncsync.report.builder import RunReportBuilder, TargetReportBuilder
-from dncsync.report.model import AuditReference, RunReport, VerificationStatus
+from dncsync.report.model import (
+    AuditReference,
+    RunReport,
+    VerificationStatus,
+    WarningsReference,
+)
 
 log = logs.logger("dncsync.evidence")
 
@@ -116,7 +122,15 @@ def finish_run(
 
 
 def _with_audit(report: RunReport, files: RunFiles, seal: AuditSeal) -> RunReport:
-    return replace(report, audit=AuditReference(str(files.audit), seal.final_hash, seal.lines))
+    warnings = None
+    if files.warnings.exists():  # the run wrote its warned rows (plan writes nothing)
+        rows = sum(report.accounting.warnings.values())
+        warnings = WarningsReference(str(files.warnings), rows)
+    return replace(
+        report,
+        audit=AuditReference(str(files.audit), seal.final_hash, seal.lines),
+        warnings_file=warnings,
+    )
 
 
 def build_report(

@@ -422,6 +422,11 @@ def _accounting_section(report: RunReport) -> str:
                 numeric=(1,),
             )
         )
+        if report.warnings_file is not None:
+            parts.append(
+                '<p class="sub">Each corrected row, with its source and line: '
+                f'<span class="mono">{_e(report.warnings_file.file)}</span></p>'
+            )
     parts.append("</section>")
     return "".join(parts)
 
@@ -501,6 +506,13 @@ def _footer(report: RunReport) -> str:
                     f'<span class="mono hash">{_e(report.audit.final_hash)}</span>',
                 )
             )
+    if report.warnings_file is not None:
+        rows.append(
+            (
+                f"Warned rows ({report.warnings_file.rows:,})",
+                f'<span class="mono">{_e(report.warnings_file.file)}</span>',
+            )
+        )
     if report.error:
         rows.append(("Error", _e(report.error)))
     body = "".join(f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in rows)

@@ -254,6 +254,14 @@ class AuditReference:
 
 
 @dataclass(frozen=True, slots=True)
+class WarningsReference:
+    """Where the run's warned rows are (`source,line,kind,detail`), and how many it holds."""
+
+    file: str
+    rows: int = 0  # one per warned row and kind: the accounting's warnings, added up
+
+
+@dataclass(frozen=True, slots=True)
 class RunReport:
     """The evidence of one run."""
 
@@ -272,6 +280,7 @@ class RunReport:
     audit: AuditReference | None = None
     error: str | None = None
     schema: str = SCHEMA
+    warnings_file: WarningsReference | None = None
 
     @property
     def duration_seconds(self) -> float | None:
@@ -309,4 +318,5 @@ __all__ = [
     "Timeliness",
     "Verification",
     "VerificationStatus",
+    "WarningsReference",
 ]

@@ -83,6 +83,12 @@ def render_text(report: RunReport) -> str:
             out.append(
                 f"  sealed: {report.audit.lines} lines, final hash {report.audit.final_hash}"
             )
+    if report.warnings_file is not None:
+        out += [
+            "",
+            f"Warned rows  {report.warnings_file.file}",
+            f"  {report.warnings_file.rows:,} rows (source, line, kind, detail; numbers masked)",
+        ]
     return "\n".join(out) + "\n"
 
 

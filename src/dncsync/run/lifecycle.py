@@ -34,6 +34,7 @@ from dncsync.outcome import RunResult, TargetOutcome, source_set_key
 from dncsync.platforms import platform_of
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.report.evidence import finish_run, recording_run, runs_dir_for
+from dncsync.row_warnings import OncePerSource, WarningsCsv
 from dncsync.run.retention import retention_from_first_seen
 from dncsync.state import StateStore, Store
 
@@ -92,6 +93,7 @@ class Run:
         self._files = RunFiles.for_run(runs_dir_for(config, base), self.id)
         self._stack = ExitStack()
         self._audit: AuditLog | None = None
+        self._warnings: OncePerSource | None = None  # the run folder's warnings.csv
         self.store: Store
 
     # --- beginning and end ---------------------------------------------------------------
@@ -103,6 +105,8 @@ class Run:
             stack.callback(self.store.close)
             if self.records:
                 self._audit = stack.enter_context(recording_run(self._files, self.id))
+                warnings = WarningsCsv(str(self._files.warnings))
+                self._warnings = OncePerSource(stack.enter_context(warnings))
                 self.store.run_started(
                     self.id,
                     self.command,
@@ -219,6 +223,11 @@ class Run:
         )
 
     def _ingest(self, sources: list[SourceConfig]) -> IngestResult:
+        # Each warned row is written once: a source read for another target before is not.
+        warned = self._warnings.reading(s.name for s in sources) if self._warnings else None
         return ingest(
-            wiring.source_specs(sources, self.base), wiring.policy(self.config), today=self.today
+            wiring.source_specs(sources, self.base),
+            wiring.policy(self.config),
+            today=self.today,
+            warnings=warned,
         )
