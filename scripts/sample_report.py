@@ -10,11 +10,18 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from dncsync.model import Accounting, Entry, ExpirationPolicy, Reason, SourceInfo
-from dncsync.report import RunReport, RunReportBuilder, VerificationStatus, render
+from dncsync.report import (
+    RunReport,
+    RunReportBuilder,
+    VerificationStatus,
+    WarningsReference,
+    render,
+)
 
 START = datetime(2026, 11, 20, 14, 0, 0, tzinfo=UTC)
 
@@ -111,20 +118,20 @@ def build_sample(scenario: str = "partial") -> RunReport:
             registry_date=date(2026, 10, 5) if scenario == "partial" else date(2026, 11, 1),
         )
     )
-    builder.set_accounting(
-        Accounting(
-            rows=5_215,
-            accepted=5_000,
-            duplicates=150,
-            rejected=65,
-            blank_lines=3,
-            warnings={"unknown_reason": 12} if scenario == "partial" else {},
-            reject_reasons={"not_a_number": 41, "too_short": 17, "possible_not_valid": 7},
-        )
+    accounting = Accounting(
+        rows=5_215,
+        accepted=5_000,
+        duplicates=150,
+        rejected=65,
+        blank_lines=3,
+        warnings={"unmapped_reason": 12} if scenario == "partial" else {},
+        reject_reasons={"not_a_number": 41, "too_short": 17, "possible_not_valid": 7},
     )
+    builder.set_accounting(accounting)  # both targets sync from both sources: the same figures
     genesys = builder.target(
         "genesys-main", platform="genesys", list_id="8d7e2f41-6c1a", mode="upsert"
     )
+    genesys.set_accounting(accounting, ("optouts", "national-registry"))
     genesys.set_plan_counts(adds=5_000, unchanged=0, held_before=0)
     end = _push(
         builder,
@@ -139,6 +146,7 @@ def build_sample(scenario: str = "partial") -> RunReport:
         rng=rng,
     )
     cxone = builder.target("cxone-main", platform="cxone", list_id="1042", mode="mirror")
+    cxone.set_accounting(accounting, ("optouts", "national-registry"))
     cxone.set_plan_counts(adds=4_950, removes=12, unchanged=50, held_before=62)
     end_cx = _push(
         builder,
@@ -189,7 +197,11 @@ def build_sample(scenario: str = "partial") -> RunReport:
         missing=0 if scenario != "partial" else 3,
         checked_at=finished,
     )
-    return builder.build(finished_at=finished + timedelta(seconds=2))
+    report = builder.build(finished_at=finished + timedelta(seconds=2))
+    if not accounting.warnings:
+        return report
+    warned = f"dncsync.db.runs/{report.run_id}/warnings.csv"
+    return replace(report, warnings_file=WarningsReference(warned, 12))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from dncsync import platforms
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "model", "dates", "business_days", "files"),
     ("privacy", "logs", "audit"),
-    ("phone", "policy", "columnar", "sources", "rejects", "entryfile", "ingest"),
+    ("phone", "policy", "columnar", "sources", "rejects", "row_warnings", "entryfile", "ingest"),
     ("plan", "targets.base", "drift"),
     ("state",),
     ("credentials", "net", "targets", "platforms"),

@@ -37,6 +37,7 @@ _RESERVED = ("seq", "prev", "hash")
 AUDIT_FILE = "audit.jsonl"
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
+WARNINGS_CSV = "warnings.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,11 @@ class RunFiles:
             report_json=directory / REPORT_JSON,
             report_html=directory / REPORT_HTML,
         )
+
+    @property
+    def warnings(self) -> Path:
+        """The run's warned rows (`source,line,kind,detail`, numbers masked), mode 0600."""
+        return self.directory / WARNINGS_CSV
 
     def create_directory(self) -> None:
         """Create the run's folder, owner-only (it holds evidence about personal data)."""

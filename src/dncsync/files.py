@@ -25,6 +25,13 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
+def csv_field(text: str) -> str:
+    """One CSV field: quoted (quotes doubled) when it holds a comma, a quote, CR or LF."""
+    if any(ch in text for ch in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def spreadsheet_unescape(text: str) -> str:
     """Undo spreadsheet_safe, so a file dncsync wrote reads back to the same text."""
     if len(text) > 1 and text[0] == "'" and text[1:].startswith(_FORMULA_STARTS):

@@ -5,10 +5,14 @@
 
 Rows are streamed in batches of columns; only the merge index (16 bytes per unique number) grows.
 `rows = accepted + duplicates + rejected` holds for every run, across all sources.
+
+Warnings are counted by kind as rows go by; given a `WarningSink`, the warned rows themselves
+(source, line, kind, detail) are gathered too, off the fast path, as rejects are.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -51,12 +55,15 @@ from dncsync.model import (
     ExpirationPolicy,
     Reason,
     RejectReason,
+    SourceCounts,
     SourceInfo,
     Strictness,
 )
 from dncsync.phone import normalize
 from dncsync.policy import Policy, Requested, RequestKind, read_date_collected, read_expiration
+from dncsync.privacy import mask_text
 from dncsync.rejects import REASON_CODES, RejectSink, reason_codes
+from dncsync.row_warnings import WarnedRows, WarningSink
 from dncsync.sources import CsvRecords, ProgressHook, RowBatch, SourceSpec, open_source
 from dncsync.sources.prefetch import OrderedMap, Prefetch
 
@@ -71,16 +78,19 @@ class SourceNames:
     def __init__(self) -> None:
         self.names: list[str] = []
         self._ids: dict[str, int] = {}
-        self.overflowed = 0
 
     def intern(self, name: str, fallback: int) -> int:
-        """The id of `name`; past MAX_SOURCES distinct names, `fallback` (and a warning)."""
+        """The id of `name`; past MAX_SOURCES distinct names, `fallback`."""
+        found = self.find(name)
+        return fallback if found is None else found
+
+    def find(self, name: str) -> int | None:
+        """The id of `name`, given it now if there is room; None past MAX_SOURCES names."""
         found = self._ids.get(name)
         if found is not None:
             return found
         if len(self.names) >= MAX_SOURCES:
-            self.overflowed += 1
-            return fallback
+            return None
         self._ids[name] = len(self.names)
         self.names.append(name)
         return self._ids[name]
@@ -103,7 +113,8 @@ def normalize_rows(
     keys: list[int] = []
     rejected: list[int] = []
     reasons: list[RejectReason] = []
-    extensions = vanity = 0
+    extensions: list[int] = []
+    vanity: list[int] = []
     for row, raw in enumerate(values):
         result = normalize(raw, region, strictness)
         if result.e164 is None:
@@ -113,15 +124,17 @@ def normalize_rows(
             continue
         accepted.append(row)
         keys.append(int(result.e164[1:]))
-        extensions += result.extension
-        vanity += result.vanity
+        if result.extension:
+            extensions.append(row)
+        if result.vanity:
+            vanity.append(row)
     return PhoneColumn(
         np.array(accepted, dtype=np.intp),
         np.array(keys, dtype=np.uint64),
         np.array(rejected, dtype=np.intp),
         reason_codes(reasons),
-        extensions,
-        vanity,
+        np.array(extensions, dtype=np.intp),
+        np.array(vanity, dtype=np.intp),
     )
 
 
@@ -207,29 +220,45 @@ class MetadataReader:
         self.warnings: Counter[str] = Counter()
         self.unmapped: Counter[str] = Counter()
 
-    def pack_rows(self, batch: RowBatch, rows: npt.NDArray[np.intp], spec: SourceSpec) -> Meta:
-        """Packed merge fields (reason, expiry, date collected, source) for the given rows."""
+    def pack_rows(
+        self,
+        batch: RowBatch,
+        rows: npt.NDArray[np.intp],
+        spec: SourceSpec,
+        warned: WarnedRows | None = None,
+    ) -> Meta:
+        """Packed merge fields (reason, expiry, date collected, source) for the given rows.
+
+        Warnings are counted by kind; given `warned`, the warned rows are noted there too.
+        """
         if rows.size == 0:
             return np.empty(0, dtype=np.int64)
-        strength = self._reason_strengths(batch.column("reason"), rows, spec)
-        collected = self._collected_ordinals(batch.column("date_collected"), rows)
+        strength = self._reason_strengths(batch.column("reason"), rows, spec, warned)
+        collected = self._collected_ordinals(batch.column("date_collected"), rows, warned)
         requested = self._request_ids_of(batch, rows)
         key = (strength << 52) | (requested << 24) | collected
         unique, inverse = _distinct(key, strength, requested, collected)
         expiry, flags = self._retention(unique)
         if flags.any():
             self._count(flags, np.bincount(inverse, minlength=unique.size))
+            if warned is not None:
+                self._note_retention(warned, batch, rows, flags[inverse])
         packed: Meta = (
             (strength << REASON_SHIFT) | (expiry[inverse] << EXP_SHIFT) | (collected << DC_SHIFT)
         )
-        return packed | self._source_ids(batch.column("source"), rows, spec)
+        return packed | self._source_ids(batch.column("source"), rows, spec, warned)
 
     def _reason_strengths(
-        self, values: pa.Array | None, rows: npt.NDArray[np.intp], spec: SourceSpec
+        self,
+        values: pa.Array | None,
+        rows: npt.NDArray[np.intp],
+        spec: SourceSpec,
+        warned: WarnedRows | None,
     ) -> Codes:
         codes, texts, counts = _encoded(values, rows)
         fallback = spec.fallback_reason
         strengths = np.zeros(len(texts), np.int64)
+        warned_slots: dict[int, tuple[str, str]] = {}  # slot -> (warning, detail)
         for slot, (text, rows_with_it) in enumerate(zip(texts, counts, strict=True)):
             if not rows_with_it:
                 continue
@@ -248,18 +277,28 @@ class MetadataReader:
                     self.unmapped[text.strip()] += rows_with_it
             if warning is not None:
                 self.warnings[warning] += rows_with_it
+                detail = mask_text(text.strip()) if warning == "unmapped_reason" else ""
+                warned_slots[slot] = (warning, detail)
             strengths[slot] = reason.strength
+        if warned is not None and warned_slots:
+            _note_slots(warned, rows, codes, len(texts), warned_slots)
         return strengths[codes]
 
-    def _collected_ordinals(self, values: pa.Array | None, rows: npt.NDArray[np.intp]) -> Codes:
+    def _collected_ordinals(
+        self, values: pa.Array | None, rows: npt.NDArray[np.intp], warned: WarnedRows | None
+    ) -> Codes:
         if values is not None:
-            return self._collected_by_text(values, rows)
+            return self._collected_by_text(values, rows, warned)
         when, warning = read_date_collected("", self._today)  # the source has no such column
         if warning is not None:
             self.warnings[warning] += int(rows.size)
+            if warned is not None:
+                warned.add_kind(warning, rows)
         return np.full(rows.size, DC_NONE if when is None else when.toordinal(), np.int64)
 
-    def _collected_by_text(self, values: pa.Array, rows: npt.NDArray[np.intp]) -> Codes:
+    def _collected_by_text(
+        self, values: pa.Array, rows: npt.NDArray[np.intp], warned: WarnedRows | None
+    ) -> Codes:
         """Dates collected are many distinct texts (thousands of days): each batch's are
         looked up among the texts read before at once (pyarrow's index_in), and only new
         ones are parsed, once each."""
@@ -272,11 +311,11 @@ class MetadataReader:
             read = [read_date_collected(text, self._today) for text in new.to_pylist()]
             ordinals = [DC_NONE if when is None else when.toordinal() for when, _ in read]
             first = len(self._date_warnings)
-            warned = [first + i for i, (_, warning) in enumerate(read) if warning is not None]
+            flagged = [first + i for i, (_, warning) in enumerate(read) if warning is not None]
             self._dates_seen = pa.concat_arrays([self._dates_seen, new])
             self._date_ordinals = np.concatenate((self._date_ordinals, ordinals)).astype(np.int64)
             self._date_warnings += [warning for _, warning in read]
-            self._date_warned = np.concatenate((self._date_warned, np.array(warned, np.intp)))
+            self._date_warned = np.concatenate((self._date_warned, np.array(flagged, np.intp)))
             where = pc.index_in(texts, value_set=self._dates_seen)
         slots = np.asarray(where.to_numpy(zero_copy_only=False), np.int64)
         indices = np.asarray(values.indices.to_numpy(zero_copy_only=False), np.int64)[rows]
@@ -284,10 +323,14 @@ class MetadataReader:
             with_warning = np.isin(slots, self._date_warned)
             if with_warning.any():
                 counts = np.bincount(indices, minlength=len(texts))
+                found: dict[int, tuple[str, str]] = {}  # text's slot -> (warning, the text)
                 for slot in np.flatnonzero(with_warning & (counts > 0)).tolist():
                     kind = self._date_warnings[int(slots[slot])]
                     assert kind is not None
                     self.warnings[kind] += int(counts[slot])
+                    found[slot] = (kind, mask_text(str(texts[slot].as_py())))
+                if warned is not None and found:
+                    _note_slots(warned, rows, indices, len(texts), found)
         result: Codes = self._date_ordinals[slots][indices]
         return result
 
@@ -366,24 +409,91 @@ class MetadataReader:
             if rows:
                 self.warnings[kind] += rows
 
+    def _note_retention(
+        self, warned: WarnedRows, batch: RowBatch, rows: npt.NDArray[np.intp], flags: Codes
+    ) -> None:
+        """The rows whose retention was corrected, each with the text it corrected."""
+        picked = np.flatnonzero(flags)
+        expirations = _texts(batch.column("expiration"), rows[picked])
+        policies = _texts(batch.column("expiration_policy"), rows[picked])
+        for bit, kind in enumerate(self._kinds):
+            having = np.flatnonzero((flags[picked] >> bit) & 1)
+            if having.size:
+                texts = policies if kind in _POLICY_WARNINGS else expirations
+                warned.add_rows(
+                    rows[picked[having]],
+                    [kind] * having.size,
+                    [texts[i] for i in having.tolist()],
+                )
+
     def _source_ids(
-        self, values: pa.Array | None, rows: npt.NDArray[np.intp], spec: SourceSpec
+        self,
+        values: pa.Array | None,
+        rows: npt.NDArray[np.intp],
+        spec: SourceSpec,
+        warned: WarnedRows | None,
     ) -> Codes:
         spec_source = self._names.intern(spec.name, 0)
         if values is None:
             return np.full(rows.size, spec_source, np.int64)
         codes, texts, counts = _encoded(values, rows)
-        ids = np.array(
-            [
-                self._names.intern(spreadsheet_unescape(text.strip()), spec_source)
-                if text.strip() and rows_with_it
-                else spec_source
-                for text, rows_with_it in zip(texts, counts, strict=True)
-            ],
-            dtype=np.int64,
-        )
+        ids = np.full(len(texts), spec_source, np.int64)
+        found: dict[int, tuple[str, str]] = {}  # slot -> (warning, the source text)
+        for slot, (text, rows_with_it) in enumerate(zip(texts, counts, strict=True)):
+            name = text.strip()
+            if not name or not rows_with_it:
+                continue
+            known = self._names.find(spreadsheet_unescape(name))
+            if known is None:  # past MAX_SOURCES names: the rows keep the source's own name
+                self.warnings["too_many_source_names"] += rows_with_it
+                found[slot] = ("too_many_source_names", mask_text(name))
+            else:
+                ids[slot] = known
+        if warned is not None and found:
+            _note_slots(warned, rows, codes, len(texts), found)
         result: Codes = ids[codes]
         return result
+
+
+# Retention warnings about the expiration-policy column; the others are about the expiration.
+_POLICY_WARNINGS = frozenset({"unknown_expiration_policy", "missing_expiration"})
+
+
+def _note_slots(
+    warned: WarnedRows,
+    rows: npt.NDArray[np.intp],
+    codes: Codes,
+    slots: int,
+    found: dict[int, tuple[str, str]],
+) -> None:
+    """Note the rows whose text (a dictionary slot, `codes` per row) drew a warning."""
+    flagged = np.zeros(slots, bool)
+    flagged[list(found)] = True
+    picked = np.flatnonzero(flagged[codes])
+    which = [found[slot] for slot in codes[picked].tolist()]
+    warned.add_rows(rows[picked], [kind for kind, _ in which], [detail for _, detail in which])
+
+
+def _texts(values: pa.Array | None, rows: npt.NDArray[np.intp]) -> list[str]:
+    """A column's texts at some rows, numbers masked ("" where the source has no such column)."""
+    if values is None:
+        return [""] * rows.size
+    texts = [text or "" for text in values.take(pa.array(rows)).to_pylist()]
+    masked = {text: mask_text(text) for text in set(texts)}
+    return [masked[text] for text in texts]
+
+
+def _note_phones(warned: WarnedRows, phones: PhoneColumn) -> None:
+    """The rows whose phone value was corrected, each with its number (masked)."""
+    for kind, rows in (
+        ("extension_dropped", phones.extension_rows),
+        ("vanity_converted", phones.vanity_rows),
+    ):
+        if rows.size:
+            keys = phones.keys[np.searchsorted(phones.accepted, rows)]
+            # privacy.mask_phone of each E.164 number (+, digits): the last four masked.
+            masked = [f"+{head}****" for head in (keys // 10_000).tolist()]
+            warned.add_rows(rows, [kind] * rows.size, masked)
 
 
 @dataclass(slots=True)
@@ -400,6 +510,7 @@ class IngestResult:
     segments: Segments
     source_names: list[str]
     unmapped_reasons: dict[str, int] = field(default_factory=dict)  # raw text -> rows
+    source_counts: dict[str, SourceCounts] = field(default_factory=dict)  # by source name
 
     def __len__(self) -> int:
         return sum(int(keys.size) for keys, _ in self.segments)
@@ -441,10 +552,14 @@ def ingest(
     *,
     today: date,
     rejects: RejectSink | None = None,
+    warnings: WarningSink | None = None,
     progress: Progress | None = None,
     normalizer: Normalizer | None = None,
 ) -> IngestResult:
-    """Read, normalize and merge the sources; unreadable input raises InputError."""
+    """Read, normalize and merge the sources; unreadable input raises InputError.
+
+    `rejects` receives every rejected row, `warnings` every warned row (one per row and kind).
+    """
     columnar = normalizer is None
     if not specs:
         raise InputError("no source given")
@@ -453,12 +568,16 @@ def ingest(
     index = MergeIndex(names.rank)
     metadata = MetadataReader(policy, today, names)
     accounting = Accounting()
-    warnings: Counter[str] = Counter()
+    warned_kinds: Counter[str] = Counter()
     reject_reasons: Counter[str] = Counter({reason.value: 0 for reason in RejectReason})
     infos: list[SourceInfo] = []
+    counts: dict[str, SourceCounts] = {}
     for spec in specs:
         region = _checked_region(spec)
         names.intern(spec.name, 0)
+        rejected_before, reasons_before = accounting.rejected, Counter(reject_reasons)
+        metadata_before = Counter(metadata.warnings)
+        phone_warnings: Counter[str] = Counter()
         with open_source(spec, progress) as opened:
             records = CsvRecords(opened.stream, spec)
 
@@ -476,8 +595,12 @@ def ingest(
                 for (batch, _), phones in judged:
                     phone = batch.column("phone")
                     assert phone is not None
-                    warnings["extension_dropped"] += phones.extensions
-                    warnings["vanity_converted"] += phones.vanity
+                    phone_warnings["extension_dropped"] += phones.extensions
+                    phone_warnings["vanity_converted"] += phones.vanity
+                    warned = None if warnings is None else WarnedRows(batch.lines)
+                    if warned is not None:
+                        warned.add_lines(batch.warned)
+                        _note_phones(warned, phones)
                     if phones.rejected.size:
                         codes = np.bincount(phones.codes, minlength=len(REASON_CODES))
                         for reason, count in zip(REASON_CODES, codes.tolist(), strict=True):
@@ -490,18 +613,31 @@ def ingest(
                                 phone.take(pa.array(phones.rejected)),
                                 phones.codes,
                             )
-                    index.add(phones.keys, metadata.pack_rows(batch, phones.accepted, spec))
+                    packed = metadata.pack_rows(batch, phones.accepted, spec, warned)
+                    index.add(phones.keys, packed)
+                    if warned is not None:
+                        assert warnings is not None
+                        warned.send(warnings, spec.name)
+            if warnings is not None:  # met after the last batch: a blank line, a lone header
+                last = WarnedRows(np.empty(0, np.int64))
+                last.add_lines(records.take_warned())
+                last.send(warnings, spec.name)
             accounting.rows += records.rows
             accounting.blank_lines += records.blank_lines
-            warnings.update(records.warnings)
+            found = records.warnings + phone_warnings + (metadata.warnings - metadata_before)
+            warned_kinds.update(found)
+            counts[spec.name] = SourceCounts(
+                rows=records.rows,
+                rejected=accounting.rejected - rejected_before,
+                blank_lines=records.blank_lines,
+                warnings=_nonzero(found),
+                reject_reasons={k: n - reasons_before[k] for k, n in reject_reasons.items()},
+            )
             infos.append(opened.info(records.rows))
     segments = index.finish()
     accounting.accepted = sum(int(keys.size) for keys, _ in segments)
     accounting.duplicates = index.rows - accounting.accepted
-    warnings.update(metadata.warnings)
-    if names.overflowed:
-        warnings["too_many_source_names"] += names.overflowed
-    accounting.warnings = {kind: count for kind, count in sorted(warnings.items()) if count}
+    accounting.warnings = _nonzero(warned_kinds)
     accounting.reject_reasons = dict(reject_reasons)
     assert accounting.balanced(), accounting
     return IngestResult(
@@ -511,7 +647,47 @@ def ingest(
         segments,
         names.names,
         dict(metadata.unmapped.most_common()),
+        counts,
     )
+
+
+def run_accounting(results: Sequence[IngestResult]) -> Accounting:
+    """The accounting of every distinct source the results read, merged once.
+
+    Targets may sync from different sets of sources, and a source in two sets is read twice.
+    Its rows, rejects, blank lines and warnings are facts of the source alone: each source
+    counts once, however many sets hold it. `accepted` is the distinct numbers across all the
+    sets (what merging every distinct source once gives), and `duplicates` the valid rows
+    left over, so `rows = accepted + duplicates + rejected` holds here too.
+    """
+    if len(results) == 1:
+        only = results[0].accounting
+        return dataclasses.replace(
+            only, warnings=dict(only.warnings), reject_reasons=dict(only.reject_reasons)
+        )
+    total = Accounting()
+    warned: Counter[str] = Counter()
+    reasons: Counter[str] = Counter({reason.value: 0 for reason in RejectReason})
+    seen: set[str] = set()
+    for result in results:
+        for name, counts in result.source_counts.items():
+            if name not in seen:
+                seen.add(name)
+                total.rows += counts.rows
+                total.rejected += counts.rejected
+                total.blank_lines += counts.blank_lines
+                warned.update(counts.warnings)
+                reasons.update(counts.reject_reasons)
+    if results:
+        total.accepted = int(np.unique(np.concatenate([r.keys for r in results])).size)
+    total.duplicates = total.rows - total.rejected - total.accepted
+    total.warnings = _nonzero(warned)
+    total.reject_reasons = dict(reasons)
+    return total
+
+
+def _nonzero(counts: Counter[str]) -> dict[str, int]:
+    return {kind: count for kind, count in sorted(counts.items()) if count}
 
 
 def _prepare(fast: bool, batch: RowBatch) -> Prepared | None:
@@ -550,4 +726,5 @@ __all__ = [
     "SourceNames",
     "ingest",
     "normalize_rows",
+    "run_accounting",
 ]

@@ -86,6 +86,16 @@ class Reject:
     reason: RejectReason
 
 
+@dataclass(frozen=True, slots=True)
+class RowWarning:
+    """A row whose metadata was corrected (DOMAIN.md principle 1): where, what, and the text."""
+
+    source: str
+    line: int  # 1-based physical line, as for rejects
+    kind: str  # a warning kind (docs/validate.md)
+    detail: str = ""  # the text that was corrected; phone numbers masked
+
+
 @dataclass(slots=True)
 class Accounting:
     """Every row read is accounted for: rows = accepted + duplicates + rejected."""
@@ -101,6 +111,20 @@ class Accounting:
     def balanced(self) -> bool:
         """The accounting identity every run must satisfy."""
         return self.rows == self.accepted + self.duplicates + self.rejected
+
+
+@dataclass(slots=True)
+class SourceCounts:
+    """What one source holds whatever it is merged with: its rows, rejects and warnings.
+
+    Accepted numbers and duplicates are not here: they depend on the sources merged together.
+    """
+
+    rows: int = 0
+    rejected: int = 0
+    blank_lines: int = 0
+    warnings: dict[str, int] = field(default_factory=dict)  # kind -> rows
+    reject_reasons: dict[str, int] = field(default_factory=dict)  # RejectReason value -> rows
 
 
 @dataclass(frozen=True, slots=True)

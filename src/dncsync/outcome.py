@@ -2,18 +2,28 @@
 
 Plain data, filled by the run's steps (`dncsync.run`) and read by the report and the CLI.
 Every command (plan, sync, reconcile) leaves the same shape, so the report is built one way.
+
+The accounting, for the console and the report alike:
+
+- per target, the accounting of the sources it syncs from, merged together (its ingest);
+- for the run, every distinct source counted once, however many targets read it: the
+  accounting of all the run's sources merged once (`ingest.run_accounting`).
+
+Both keep `rows = accepted + duplicates + rejected`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from dncsync.drift import Drift
 from dncsync.errors import ExitCode
-from dncsync.ingest import IngestResult
+from dncsync.ingest import IngestResult, run_accounting
+from dncsync.model import Accounting
 from dncsync.plan import Plan
 from dncsync.privacy import SAMPLE_SIZE, mask_phone
 from dncsync.targets.base import BatchResult
@@ -42,6 +52,7 @@ class TargetOutcome:
     not_run: str | None = None  # why the run never started this target
     read_reason: str | None = None  # why the whole list was read before planning
     clock: dict[str, Any] | None = None  # local and platform time, when they disagree
+    sources: tuple[str, ...] = ()  # the names of the sources the target syncs from
 
     @property
     def status(self) -> str:
@@ -157,37 +168,67 @@ class RunResult:
     status: str = "running"
     evidence: Any = None  # the run's `report.evidence.RunEvidence`, once sealed
     error: str | None = None  # what stopped the run, when something did
+    _accounting: tuple[tuple[str, ...], Accounting] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def target(self, name: str) -> TargetOutcome | None:
         """The outcome of the target so named, if it ran."""
         return next((t for t in self.targets if t.name == name), None)
 
+    def accounting(self) -> Accounting | None:
+        """The run's accounting, each distinct source counted once; None before any read."""
+        if not self.ingest:
+            return None
+        read = tuple(self.ingest)
+        if self._accounting is None or self._accounting[0] != read:
+            self._accounting = (read, run_accounting(list(self.ingest.values())))
+        return self._accounting[1]
+
+    def target_accounting(self, outcome: TargetOutcome) -> Accounting | None:
+        """The accounting of the sources a target syncs from; None when they were not read."""
+        ingested = self.ingest.get(source_set_key(outcome.sources)) if outcome.sources else None
+        return ingested.accounting if ingested is not None else None
+
     def summary(self) -> dict[str, Any]:
         """One JSON object: the run's accounting and each target's outcome."""
-        first = next(iter(self.ingest.values()), None)
-        accounting = dataclasses.asdict(first.accounting) if first else {}
+        accounting = self.accounting()
         files = self.evidence.files if self.evidence is not None else None
+        sources: dict[str, dict[str, Any]] = {}
+        for result in self.ingest.values():
+            for s in result.sources:  # a source read for two targets is listed once
+                sources.setdefault(
+                    s.name, {"name": s.name, "uri": s.uri, "sha256": s.sha256, "rows": s.rows}
+                )
+        targets: dict[str, dict[str, Any]] = {}
+        for outcome in self.targets:
+            targets[outcome.name] = outcome.summary()
+            own = self.target_accounting(outcome)
+            if own is not None:
+                targets[outcome.name]["accounting"] = dataclasses.asdict(own)
         return {
             "run_id": self.run_id,
             "command": self.command,
             "status": self.status,
             "started_at": self.started_at.isoformat(),
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
-            "accounting": accounting,
-            "sources": [
-                {"name": s.name, "uri": s.uri, "sha256": s.sha256, "rows": s.rows}
-                for result in self.ingest.values()
-                for s in result.sources
-            ],
-            "targets": {t.name: t.summary() for t in self.targets},
+            "accounting": dataclasses.asdict(accounting) if accounting is not None else {},
+            "sources": list(sources.values()),
+            "targets": targets,
             "evidence": None
             if files is None
             else {
                 "audit_log": str(files.audit),
                 "report_json": str(files.report_json),
                 "report_html": str(files.report_html),
+                "warnings": str(files.warnings),
             },
         }
 
 
-__all__ = ["RunResult", "TargetOutcome"]
+def source_set_key(names: Iterable[str]) -> str:
+    """How a run keys the ingest of a set of sources (`RunResult.ingest`): their names."""
+    return ",".join(names)
+
+
+__all__ = ["RunResult", "TargetOutcome", "source_set_key"]

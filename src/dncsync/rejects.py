@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from dncsync.columnar import kernels
 from dncsync.columnar.arrow import string_bytes, string_offsets
-from dncsync.files import open_private, spreadsheet_safe
+from dncsync.files import csv_field, open_private, spreadsheet_safe
 from dncsync.model import Reject, RejectReason
 
 REJECTS_HEADER = ("line", "raw_phone", "reason")
@@ -91,7 +91,7 @@ class RejectsCsv:
         """Write one batch of rejected rows."""
         if len(lines) == 0:
             return
-        last = "," + _csv_field(spreadsheet_safe(source)) if self._with_source else ""
+        last = "," + csv_field(spreadsheet_safe(source)) if self._with_source else ""
         compiled = kernels.compiled()
         if compiled is not None:  # the same lines, in one compiled pass
             values = raw_phones.fill_null("") if raw_phones.null_count else raw_phones
@@ -133,12 +133,6 @@ class RejectsCsv:
         self.close()
 
 
-def _csv_field(text: str) -> str:
-    if any(ch in text for ch in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
 _FORMULA = np.zeros(256, bool)
 _FORMULA[[ord(c) for c in "=+-@\t\r"]] = True  # files.spreadsheet_safe's first characters
 _SPECIAL = np.zeros(256, np.int32)
@@ -169,7 +163,7 @@ def _csv_fields(values: pa.StringArray) -> pa.StringArray:
         return values
     odd = np.flatnonzero(formula | special)
     fixed = [
-        _csv_field(spreadsheet_safe(text or "")) for text in values.take(pa.array(odd)).to_pylist()
+        csv_field(spreadsheet_safe(text or "")) for text in values.take(pa.array(odd)).to_pylist()
     ]
     spread = np.full(size, -1, np.int64)
     spread[odd] = np.arange(odd.size)

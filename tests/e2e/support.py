@@ -406,17 +406,13 @@ def write_config(
     source: str = "source.csv",
     state: str = "state/dncsync.db",
     extra: str = "",
+    sources: Mapping[str, str] | None = None,
 ) -> Path:
-    """A dncsync.toml in `folder`: one source, the given targets, the state under `state/`."""
-    lines = [
-        "[state]",
-        f"path = {_toml(state)}",
-        "",
-        "[[source]]",
-        'name = "optouts"',
-        f"url = {_toml(source)}",
-        "",
-    ]
+    """A dncsync.toml in `folder`: the sources ({name: url}; default one, "optouts"), the
+    given targets, the state under `state/`."""
+    lines = ["[state]", f"path = {_toml(state)}", ""]
+    for name, url in (sources or {"optouts": source}).items():
+        lines += ["[[source]]", f"name = {_toml(name)}", f"url = {_toml(url)}", ""]
     for target in targets:
         lines.append("[[target]]")
         lines += [f"{key} = {_toml(value)}" for key, value in target.items()]

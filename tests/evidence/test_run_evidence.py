@@ -186,6 +186,7 @@ def test_no_full_number_or_secret_anywhere(synced: Synced) -> None:
         "audit log": files.audit.read_text(encoding="utf-8"),
         "report.json": files.report_json.read_text(encoding="utf-8"),
         "report.html": files.report_html.read_text(encoding="utf-8"),
+        "warnings.csv": files.warnings.read_text(encoding="utf-8"),
         "text report": render(synced.report, "text"),
         "console": synced.console,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,39 @@ def test_json_summary_output_and_rejects(tmp_path: Path) -> None:
     again = dncsync(str(out), "--format", "json", "--output", str(tmp_path / "again.csv"))
     assert json.loads(again.stdout)["accepted"] == summary["accepted"]
     assert (tmp_path / "again.csv").read_text() == out.read_text()
+
+
+def test_warnings_file_lists_every_warned_row_with_its_line(tmp_path: Path) -> None:
+    source = tmp_path / "crm.csv"
+    source.write_bytes(
+        b"phone,reason,date_collected,expiration\n"
+        b"(212) 555-0123 ext. 44,opt-out,2026-10-01,\n"  # line 2: extension dropped
+        b"1-800-FLOWERS,national,2026-10-01,\n"  # line 3: vanity letters
+        b"not a number,opt-out,2026-10-01,\n"  # line 4: a reject, not a warning
+        b"\n"  # line 5: blank
+        b"4155552671,call 4155559999 back,2026-10-01,\n"  # line 6: unmapped reason
+        b"4155552672,opt-out,2099-01-01,\n"  # line 7: collected in the future
+        b"4155552673,litigator,2026-10-01,2027-01-01\n"  # line 8: forced to never
+    )
+    warnings, rejects = tmp_path / "warnings.csv", tmp_path / "rejects.csv"
+    done = dncsync(
+        str(source), "--format", "json", "--warnings", str(warnings), "--rejects", str(rejects)
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert stat.S_IMODE(warnings.stat().st_mode) == 0o600
+    with warnings.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [
+        ["source", "line", "kind", "detail"],
+        ["crm.csv", "2", "extension_dropped", "'+1212555****"],
+        ["crm.csv", "3", "vanity_converted", "'+1800356****"],
+        ["crm.csv", "6", "unmapped_reason", "call 415555**** back"],
+        ["crm.csv", "7", "future_date_collected", "2099-01-01"],
+        ["crm.csv", "8", "retention_forced_never", "2027-01-01"],
+    ]
+    assert summary["warnings"] == {kind: 1 for _, _, kind, _ in rows[1:]}
+    assert rejects.read_text() == "line,raw_phone,reason\n4,not a number,not_a_number\n"
 
 
 def test_text_summary_is_a_table_without_progress_noise() -> None:

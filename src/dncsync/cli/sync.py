@@ -192,6 +192,7 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
         console.print(f"report: {evidence['report_html']}", soft_wrap=True)
         console.print(f"report (JSON): {evidence['report_json']}", soft_wrap=True)
         console.print(f"audit log: {evidence['audit_log']}", soft_wrap=True)
+        console.print(f"warned rows: {evidence['warnings']}", soft_wrap=True)
 
 
 def _cell(value: object) -> str:

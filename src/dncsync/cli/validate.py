@@ -6,7 +6,7 @@ import gc
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -65,6 +65,13 @@ def command(
     rejects: Annotated[
         str | None, typer.Option(help="Write every rejected row here: line,raw_phone,reason.")
     ] = None,
+    warnings_file: Annotated[
+        str | None,
+        typer.Option(
+            "--warnings",
+            help="Write every warned row here: source,line,kind,detail (numbers masked).",
+        ),
+    ] = None,
     output: Annotated[
         str | None, typer.Option(help="Write the accepted, merged entries here as CSV.")
     ] = None,
@@ -78,6 +85,7 @@ def command(
     from dncsync.ingest import ingest
     from dncsync.policy import DEFAULT_POLICY
     from dncsync.rejects import RejectsCsv
+    from dncsync.row_warnings import WarningsCsv
     from dncsync.sources import SourceSpec
 
     # The imports leave some 40,000 objects that live until the process ends; frozen, the
@@ -100,13 +108,18 @@ def command(
         s3_endpoint_url=s3_endpoint_url,
     )
     today = datetime.now(UTC).date()
-    sink = RejectsCsv(rejects) if rejects else None
-    try:
+    with ExitStack() as files:
+        sink = files.enter_context(RejectsCsv(rejects)) if rejects else None
+        warned = files.enter_context(WarningsCsv(warnings_file)) if warnings_file else None
         with _progress_bar() as progress:
-            result = ingest([spec], DEFAULT_POLICY, today=today, rejects=sink, progress=progress)
-    finally:
-        if sink is not None:
-            sink.close()
+            result = ingest(
+                [spec],
+                DEFAULT_POLICY,
+                today=today,
+                rejects=sink,
+                warnings=warned,
+                progress=progress,
+            )
     if output:
         write_columns(result.chunks(), result.source_names, output)
     summary = summarize(result)

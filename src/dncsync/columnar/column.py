@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -20,8 +20,19 @@ class PhoneColumn:
     keys: Keys  # parallel to accepted
     rejected: npt.NDArray[np.intp]
     codes: ReasonCodes  # parallel to rejected: indices into REASON_CODES
-    extensions: int = 0
-    vanity: int = 0
+    # accepted rows whose extension was dropped, and whose vanity letters became digits
+    extension_rows: npt.NDArray[np.intp] = field(default_factory=lambda: np.empty(0, np.intp))
+    vanity_rows: npt.NDArray[np.intp] = field(default_factory=lambda: np.empty(0, np.intp))
+
+    @property
+    def extensions(self) -> int:
+        """Accepted rows whose extension was dropped."""
+        return int(self.extension_rows.size)
+
+    @property
+    def vanity(self) -> int:
+        """Accepted rows whose vanity letters were converted."""
+        return int(self.vanity_rows.size)
 
     @property
     def reasons(self) -> list[RejectReason]:

@@ -895,10 +895,12 @@ def _collect(
 ) -> PhoneColumn:
     """Send what the fast path left to phonenumbers and build the batch's PhoneColumn."""
     code, keys = verdicts.code, verdicts.keys
-    extensions = int(np.count_nonzero(extension & (code == _ACCEPT)))
-    vanity = int(np.count_nonzero(vanity_rows & (code == _ACCEPT)))
+    extensions = np.flatnonzero(extension & (code == _ACCEPT))
+    vanity = np.flatnonzero(vanity_rows & (code == _ACCEPT))
     left = np.flatnonzero(code == FALLBACK)
     raw = values.take(pa.array(left)).to_pylist() if left.size else []
+    more_extensions: list[int] = []
+    more_vanity: list[int] = []
     for row, text in zip(left.tolist(), raw, strict=True):
         result = _per_row(text, region, strictness)
         if result.e164 is None:
@@ -907,13 +909,27 @@ def _collect(
         else:
             code[row] = _ACCEPT
             keys[row] = int(result.e164[1:])
-            extensions += result.extension
-            vanity += result.vanity
+            if result.extension:
+                more_extensions.append(row)
+            if result.vanity:
+                more_vanity.append(row)
     accepted = np.flatnonzero(code == _ACCEPT)
     rejected = np.flatnonzero(code != _ACCEPT)
     return PhoneColumn(
-        accepted, keys[accepted], rejected, code[rejected].astype(np.int8), extensions, vanity
+        accepted,
+        keys[accepted],
+        rejected,
+        code[rejected].astype(np.int8),
+        _with_rows(extensions, more_extensions),
+        _with_rows(vanity, more_vanity),
     )
+
+
+def _with_rows(rows: npt.NDArray[np.intp], more: list[int]) -> npt.NDArray[np.intp]:
+    """Row indices and a few more, in order."""
+    if not more:
+        return rows.astype(np.intp, copy=False)
+    return np.sort(np.concatenate((rows, np.array(more, np.intp)))).astype(np.intp)
 
 
 _CACHE_SIZE = 65_536

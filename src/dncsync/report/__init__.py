@@ -32,6 +32,7 @@ from dncsync.report.model import (
     Timeliness,
     Verification,
     VerificationStatus,
+    WarningsReference,
 )
 from dncsync.report.text import render_text
 from dncsync.report.verdict import Verdict, verdict
@@ -92,6 +93,7 @@ __all__ = [
     "Verdict",
     "Verification",
     "VerificationStatus",
+    "WarningsReference",
     "dumps",
     "load_report",
     "loads",

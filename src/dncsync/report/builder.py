@@ -100,6 +100,16 @@ class TargetReportBuilder:
         self._oldest: int | None = None
         self._age_cache: dict[date, int] = {}
         self._deadline_cache: dict[date, date] = {}
+        self._sources: tuple[str, ...] = ()
+        self._accounting: AccountingEvidence | None = None
+
+    # -- sources ----------------------------------------------------------------------------
+
+    def set_accounting(self, accounting: Accounting, sources: Iterable[str] = ()) -> None:
+        """Record the accounting of the sources this target syncs from (and their names)."""
+        with self._lock:
+            self._sources = tuple(sources)
+            self._accounting = accounting_evidence(accounting)
 
     # -- plan -----------------------------------------------------------------------------
 
@@ -365,6 +375,8 @@ class TargetReportBuilder:
                 verification=self._verification,
                 timeliness=timeliness,
                 stop_reason=self._stop_reason,
+                sources=self._sources,
+                accounting=self._accounting,
             )
 
     def _push_summary(self) -> PushSummary:
@@ -437,15 +449,7 @@ class RunReportBuilder:
     def set_accounting(self, accounting: Accounting) -> None:
         """Record the run's accounting (rows = accepted + duplicates + rejected)."""
         with self._lock:
-            self._accounting = AccountingEvidence(
-                rows=accounting.rows,
-                accepted=accounting.accepted,
-                duplicates=accounting.duplicates,
-                rejected=accounting.rejected,
-                blank_lines=accounting.blank_lines,
-                warnings=dict(sorted(accounting.warnings.items())),
-                reject_reasons=dict(sorted(accounting.reject_reasons.items())),
-            )
+            self._accounting = accounting_evidence(accounting)
 
     def warn(self, code: str, message: str, *, target: str | None = None) -> None:
         """Record a warning for the report (masked like everything else)."""
@@ -540,8 +544,29 @@ class RunReportBuilder:
             yield from _target_warnings(target)
 
 
+def accounting_evidence(accounting: Accounting) -> AccountingEvidence:
+    """An accounting as the report keeps it (kinds and reasons sorted)."""
+    return AccountingEvidence(
+        rows=accounting.rows,
+        accepted=accounting.accepted,
+        duplicates=accounting.duplicates,
+        rejected=accounting.rejected,
+        blank_lines=accounting.blank_lines,
+        warnings=dict(sorted(accounting.warnings.items())),
+        reject_reasons=dict(sorted(accounting.reject_reasons.items())),
+    )
+
+
 def _target_warnings(target: TargetReport) -> Iterable[ReportWarning]:
     push, late = target.push, target.timeliness
+    if target.accounting is not None and not target.accounting.balanced:
+        a = target.accounting
+        yield ReportWarning(
+            "accounting_unbalanced",
+            f"rows ({a.rows}) != accepted ({a.accepted}) + duplicates ({a.duplicates}) + "
+            f"rejected ({a.rejected})",
+            target.name,
+        )
     if push.numbers_failed:
         yield ReportWarning(
             "numbers_failed",
@@ -575,4 +600,10 @@ def _target_warnings(target: TargetReport) -> Iterable[ReportWarning]:
         yield ReportWarning("safety_stop", target.stop_reason, target.name)
 
 
-__all__ = ["SAMPLE_SIZE", "RunReportBuilder", "TargetReportBuilder", "utc"]
+__all__ = [
+    "SAMPLE_SIZE",
+    "RunReportBuilder",
+    "TargetReportBuilder",
+    "accounting_evidence",
+    "utc",
+]

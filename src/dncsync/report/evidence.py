@@ -9,7 +9,8 @@ What the run's lifecycle (`dncsync.run.lifecycle`) calls (DOMAIN.md principle 8)
     store.run_ended(..., **evidence.run_record())     # report paths and the audit seal
 
 `finish_run` turns the run's `RunResult` into a `RunReport`, logs the run's end, seals the
-audit log and writes `report.json` and `report.html` beside it.
+audit log and writes `report.json` and `report.html` beside it. The run's `warnings.csv` (its
+warned rows, written as ingest reads them) is referenced from the report.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ from dncsync.model import Accounting, Entry
 from dncsync.outcome import RunResult, TargetOutcome
 from dncsync.report import write_reports
 from dncsync.report.builder import RunReportBuilder, TargetReportBuilder
-from dncsync.report.model import AuditReference, RunReport, VerificationStatus
+from dncsync.report.model import (
+    AuditReference,
+    RunReport,
+    VerificationStatus,
+    WarningsReference,
+)
 
 log = logs.logger("dncsync.evidence")
 
@@ -116,7 +122,15 @@ def finish_run(
 
 
 def _with_audit(report: RunReport, files: RunFiles, seal: AuditSeal) -> RunReport:
-    return replace(report, audit=AuditReference(str(files.audit), seal.final_hash, seal.lines))
+    warnings = None
+    if files.warnings.exists():  # the run wrote its warned rows (plan writes nothing)
+        rows = sum(report.accounting.warnings.values())
+        warnings = WarningsReference(str(files.warnings), rows)
+    return replace(
+        report,
+        audit=AuditReference(str(files.audit), seal.final_hash, seal.lines),
+        warnings_file=warnings,
+    )
 
 
 def build_report(
@@ -140,7 +154,9 @@ def build_report(
             if source.name not in seen:
                 seen.add(source.name)
                 builder.add_source(source)
-    builder.set_accounting(total_accounting(i.accounting for i in result.ingest.values()))
+    accounting = result.accounting()  # each distinct source once, as the console shows it
+    if accounting is not None:
+        builder.set_accounting(accounting)
     origin = _origin(result.targets, monotonic_origin)
     pushed_on = (result.ended_at or result.started_at).astimezone(UTC).date()
     pushed: dict[str, set[str]] = {}
@@ -149,6 +165,9 @@ def build_report(
             outcome.name, platform=outcome.platform, list_id=outcome.list_id, mode=outcome.mode
         )
         fill_target(target, outcome, result.started_at, origin)
+        own = result.target_accounting(outcome)
+        if own is not None:
+            target.set_accounting(own, outcome.sources)
         if outcome.read_reason is not None:
             builder.warn("list_read", outcome.read_reason, target=outcome.name)
         if outcome.clock is not None:
@@ -187,7 +206,11 @@ def build_report(
 
 
 def total_accounting(parts: Iterable[Accounting]) -> Accounting:
-    """Accounting summed over the run's source sets (targets may read different sources)."""
+    """Accountings added up, part by part.
+
+    Not a run's accounting when targets share a source: that one counts each source once
+    (`RunResult.accounting`).
+    """
     total = Accounting()
     for part in parts:
         total.rows += part.rows

@@ -215,6 +215,17 @@ def _target_section(target: TargetReport) -> str:
         f"{_pill('platform list ' + check_word, check_tone)}</div></div>"
     )
     stop = f"<p><b>Stopped:</b> {_e(target.stop_reason)}</p>" if target.stop_reason else ""
+    if target.accounting is not None:
+        a = target.accounting
+        adds_up = _pill("adds up", "ok") if a.balanced else _pill("does not add up", "bad")
+        corrected = sum(a.warnings.values())
+        stop += (
+            f"<p>Syncs from <b>{_e(', '.join(target.sources) or '-')}</b>: "
+            f"{a.rows:,} rows = {a.accepted:,} accepted + {a.duplicates:,} duplicates + "
+            f"{a.rejected:,} rejected {adds_up}"
+            + (f"; {corrected:,} row correction(s)" if corrected else "")
+            + "</p>"
+        )
     plan_rows = [
         ("Numbers to add", _n(plan.adds)),
         ("Expirations to update", _n(plan.updates)),
@@ -392,8 +403,8 @@ def _accounting_section(report: RunReport) -> str:
         f'<div class="equation"><b>{a.rows:,}</b> rows = <b>{a.accepted:,}</b> accepted + '
         f"<b>{a.duplicates:,}</b> duplicates + <b>{a.rejected:,}</b> rejected {check}</div>",
         f'<p class="sub">Duplicates are rows for a number already seen (merged, keeping the '
-        f"most protective reason and retention). {a.blank_lines:,} blank line(s) are not rows."
-        "</p>",
+        f"most protective reason and retention). {a.blank_lines:,} blank line(s) are not rows. "
+        "Each source counts once, however many targets sync from it.</p>",
     ]
     if a.reject_reasons:
         parts.append(
@@ -413,6 +424,11 @@ def _accounting_section(report: RunReport) -> str:
                 numeric=(1,),
             )
         )
+        if report.warnings_file is not None:
+            parts.append(
+                '<p class="sub">Each corrected row, with its source and line: '
+                f'<span class="mono">{_e(report.warnings_file.file)}</span></p>'
+            )
     parts.append("</section>")
     return "".join(parts)
 
@@ -492,6 +508,13 @@ def _footer(report: RunReport) -> str:
                     f'<span class="mono hash">{_e(report.audit.final_hash)}</span>',
                 )
             )
+    if report.warnings_file is not None:
+        rows.append(
+            (
+                f"Warned rows ({report.warnings_file.rows:,})",
+                f'<span class="mono">{_e(report.warnings_file.file)}</span>',
+            )
+        )
     if report.error:
         rows.append(("Error", _e(report.error)))
     body = "".join(f"<tr><td>{_e(k)}</td><td>{v}</td></tr>" for k, v in rows)

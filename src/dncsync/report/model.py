@@ -242,6 +242,9 @@ class TargetReport:
     verification: Verification = field(default_factory=Verification)
     timeliness: Timeliness = field(default_factory=Timeliness)
     stop_reason: str | None = None
+    # The sources the target syncs from, and their accounting (None in older reports).
+    sources: tuple[str, ...] = ()
+    accounting: AccountingEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +254,14 @@ class AuditReference:
     file: str
     final_hash: str | None = None
     lines: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WarningsReference:
+    """Where the run's warned rows are (`source,line,kind,detail`), and how many it holds."""
+
+    file: str
+    rows: int = 0  # one per warned row and kind: the accounting's warnings, added up
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +283,7 @@ class RunReport:
     audit: AuditReference | None = None
     error: str | None = None
     schema: str = SCHEMA
+    warnings_file: WarningsReference | None = None
 
     @property
     def duration_seconds(self) -> float | None:
@@ -309,4 +321,5 @@ __all__ = [
     "Timeliness",
     "Verification",
     "VerificationStatus",
+    "WarningsReference",
 ]

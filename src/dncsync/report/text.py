@@ -83,6 +83,12 @@ def render_text(report: RunReport) -> str:
             out.append(
                 f"  sealed: {report.audit.lines} lines, final hash {report.audit.final_hash}"
             )
+    if report.warnings_file is not None:
+        out += [
+            "",
+            f"Warned rows  {report.warnings_file.file}",
+            f"  {report.warnings_file.rows:,} rows (source, line, kind, detail; numbers masked)",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -94,6 +100,14 @@ def _target_lines(target: TargetReport) -> list[str]:
     ]
     if target.stop_reason:
         lines.append(f"  stopped: {target.stop_reason}")
+    if target.accounting is not None:
+        a = target.accounting
+        lines.append(
+            f"  sources  {', '.join(target.sources) or '-'}: rows {a.rows:,} = accepted "
+            f"{a.accepted:,} + duplicates {a.duplicates:,} + rejected {a.rejected:,}"
+            + ("" if a.balanced else "   DOES NOT ADD UP")
+            + (f"; corrections {sum(a.warnings.values()):,}" if a.warnings else "")
+        )
     lines += [
         f"  plan     {plan.adds:,} adds, {plan.updates:,} updates, {plan.removes:,} removes, "
         f"{plan.expiries:,} expiries; {plan.unchanged:,} unchanged, {plan.expired:,} expired "

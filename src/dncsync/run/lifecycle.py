@@ -50,10 +50,11 @@ from dncsync.errors import (
 )
 from dncsync.ingest import IngestResult, ingest
 from dncsync.model import Entry
-from dncsync.outcome import RunResult, TargetOutcome
+from dncsync.outcome import RunResult, TargetOutcome, source_set_key
 from dncsync.platforms import platform_of
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.report.evidence import finish_run, recording_run, runs_dir_for
+from dncsync.row_warnings import OncePerSource, WarningsCsv
 from dncsync.run.retention import retention_from_first_seen
 from dncsync.state import StateStore, Store
 
@@ -131,6 +132,7 @@ class Run:
         self._files = RunFiles.for_run(runs_dir_for(config, base), self.id)
         self._stack = ExitStack()
         self._audit: AuditLog | None = None
+        self._warnings: OncePerSource | None = None  # the run folder's warnings.csv
         self.store: Store
 
     # --- beginning and end ---------------------------------------------------------------
@@ -142,6 +144,8 @@ class Run:
             stack.callback(self.store.close)
             if self.records:
                 self._audit = stack.enter_context(recording_run(self._files, self.id))
+                warnings = WarningsCsv(str(self._files.warnings))
+                self._warnings = OncePerSource(stack.enter_context(warnings))
                 self.store.run_started(
                     self.id,
                     self.command,
@@ -355,12 +359,13 @@ class Run:
             mode=target.mode.value,
             plan=None,
             list_id=platform_of(target).list_id(target),
+            sources=tuple(s.name for s in self.config.sources_for(target)),
         )
 
     def ingested(self, target: TargetConfigBase) -> IngestResult:
         """The target's sources read and merged; read once per set of sources in a run."""
         sources = self.config.sources_for(target)
-        key = ",".join(s.name for s in sources)
+        key = source_set_key(s.name for s in sources)
         if key not in self.result.ingest:
             self.result.ingest[key] = self._ingest(sources)
         return self.result.ingest[key]
@@ -375,8 +380,13 @@ class Run:
         )
 
     def _ingest(self, sources: list[SourceConfig]) -> IngestResult:
+        # Each warned row is written once: a source read for another target before is not.
+        warned = self._warnings.reading(s.name for s in sources) if self._warnings else None
         return ingest(
-            wiring.source_specs(sources, self.base), wiring.policy(self.config), today=self.today
+            wiring.source_specs(sources, self.base),
+            wiring.policy(self.config),
+            today=self.today,
+            warnings=warned,
         )
 
 

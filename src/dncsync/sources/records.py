@@ -53,11 +53,13 @@ Lines = npt.NDArray[np.int64]
 class RowBatch:
     """Records read together: one text column per field present, and each record's line.
 
-    The phone column is a StringArray; other columns may come dictionary-encoded.
+    The phone column is a StringArray; other columns may come dictionary-encoded. `warned`
+    holds the reader's warnings met since the batch before, as (line, kind, detail).
     """
 
     lines: Lines
     columns: dict[str, pa.Array] = field(default_factory=dict)
+    warned: list[tuple[int, str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -151,6 +153,7 @@ class CsvRecords:
         self.blank_lines = 0
         self.rows = 0
         self.warnings: Counter[str] = Counter()
+        self._warned: list[tuple[int, str, str]] = []  # (line, kind, detail) since the last batch
         self.columns: ColumnMap | None = None
         self.block_batches = 0  # batches the block reader produced (the rest: exact reader)
         self._wanted: list[tuple[str, int]] = []
@@ -159,7 +162,21 @@ class CsvRecords:
         self._last_text = ""
 
     def batches(self) -> Iterator[RowBatch]:
-        """Every data record, in batches, after the header (if any) is mapped to fields."""
+        """Every data record, in batches, after the header (if any) is mapped to fields.
+
+        Each batch carries the reader's warnings met since the batch before; those met after
+        the last batch (a blank line at the end, a header with no rows) are `take_warned()`'s.
+        """
+        for batch in self._batches():
+            batch.warned = self.take_warned()
+            yield batch
+
+    def take_warned(self) -> list[tuple[int, str, str]]:
+        """The reader's warnings not yet handed out with a batch, as (line, kind, detail)."""
+        warned, self._warned = self._warned, []
+        return warned
+
+    def _batches(self) -> Iterator[RowBatch]:
         if self._spec.no_header:
             self._set_columns(headerless(self._spec))
         source = _Blocks(self._stream, self._block_bytes)
@@ -225,6 +242,8 @@ class CsvRecords:
                 width = len(record)
                 if width < self.columns.width and any(i >= width for _, i in self._wanted):
                     self.warnings["short_row"] += 1
+                    detail = f"{width} of {self.columns.width} columns"
+                    self._warned.append((start, "short_row", detail))
                 batch_lines.append(start)
                 for name, index in self._wanted:
                     values[name].append(record[index] if index < width else "")
@@ -276,6 +295,7 @@ class CsvRecords:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             self.warnings["cp1252_line"] += 1
+            self._warned.append((self._line, "cp1252_line", ""))
             return raw.decode("cp1252", errors="replace")
 
     def _wide_lines(self, source: _Blocks, encoding: str) -> Iterator[str]:
