@@ -75,6 +75,8 @@ class BatchResult:
     started_at: float = 0.0  # on the monotonic clock
     duration_seconds: float = 0.0
     status: int | None = None  # the last HTTP status; None when the network failed
+    # The platform's results named no numbers and were paired with the records in order.
+    paired_by_position: bool = False
 
     @classmethod
     def of(cls, batch: BatchLike, started_at: float) -> BatchResult:
