@@ -95,6 +95,8 @@ class TargetOutcome:
                 if self.push_seconds
                 else None,
             )
+            if paired := sum(b.paired_by_position for b in self.batches):
+                result["paired_by_position"] = paired  # batches whose results named no number
         return result
 
 

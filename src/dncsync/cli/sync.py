@@ -146,6 +146,11 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
                 console.print(f"  {name} {kind} (sample): {', '.join(phones)}")
         for phone, error in target.get("failures", {}).items():
             console.print(f"  [red]{name}: {phone} not acknowledged: {error}[/]")
+        if target.get("paired_by_position"):
+            console.print(
+                f"  [yellow]{name}: {target['paired_by_position']} batches paired by position "
+                "(the platform's results named no number)[/]"
+            )
         if target.get("stopped"):
             console.print(f"  [red]{name}: stopped: {target['stopped']}[/]")
         verification = target.get("verification")

@@ -159,6 +159,7 @@ class TargetReportBuilder:
         error_code: str | None = None,
         failures: Iterable[tuple[str, str, str]] = (),
         expires: date | None = None,
+        paired_by_position: bool = False,
     ) -> BatchRecord:
         """Record one batch once the platform answered (or retries ran out).
 
@@ -191,6 +192,7 @@ class TargetReportBuilder:
                 error_code=error_code,
                 failed=failed,
                 expires=expires,
+                paired_by_position=paired_by_position,
             )
             self._batches.append(record)
             self._failures.extend(
@@ -246,6 +248,7 @@ class TargetReportBuilder:
             error_code=codes.pop() if len(codes) == 1 else None,
             failures=failures,
             expires=result.expires,
+            paired_by_position=result.paired_by_position,
         )
         if result.waited_seconds > 0 or result.rate_limited:
             self.record_wait(
@@ -392,6 +395,7 @@ class TargetReportBuilder:
             failures=tuple(self._failures),
             batches=batches,
             waits=tuple(sorted(self._waits, key=lambda w: w.started_at)),
+            batches_paired_by_position=sum(b.paired_by_position for b in batches),
         )
 
 
@@ -536,6 +540,13 @@ def _target_warnings(target: TargetReport) -> Iterable[ReportWarning]:
         yield ReportWarning(
             "numbers_skipped",
             f"{push.numbers_skipped} number(s) could not be sent in the platform's form",
+            target.name,
+        )
+    if push.batches_paired_by_position:
+        yield ReportWarning(
+            "paired_by_position",
+            f"{push.batches_paired_by_position} batch(es) answered with results that name no "
+            "number: each result was paired with the record sent in the same position",
             target.name,
         )
     if late.late:

@@ -233,6 +233,13 @@ def _target_section(target: TargetReport) -> str:
         ("Time spent waiting", _e(seconds(push.waited_seconds))),
         ("Throughput", f"{push.throughput_per_second:,.0f} numbers/s"),
     ]
+    if push.batches_paired_by_position:
+        push_rows.append(
+            (
+                "Batches paired by position (results named no number)",
+                _n(push.batches_paired_by_position),
+            )
+        )
     check_rows = [
         ("Result", _pill(check_word, check_tone)),
         ("Numbers expected", _n(check.expected)),
@@ -339,7 +346,8 @@ def _target_section(target: TargetReport) -> str:
                         _e(b.action),
                         _n(b.count),
                         _n(b.attempts),
-                        _pill(b.status.value, _BATCH_TONE[b.status]),
+                        _pill(b.status.value, _BATCH_TONE[b.status])
+                        + (" by position" if b.paired_by_position else ""),
                         f"{b.duration_seconds:.2f}",
                         f'<span class="mono">{_e(b.correlation_id or "-")}</span>',
                         _e(b.error_code or ""),

@@ -129,6 +129,8 @@ class BatchRecord:
     error_code: str | None = None
     failed: int = 0  # records in it the platform refused
     expires: date | None = None  # the platform expiration sent with it
+    # The platform's results named no number: they were paired with the records in order.
+    paired_by_position: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +180,7 @@ class PushSummary:
     failures: tuple[FailedNumber, ...] = ()
     batches: tuple[BatchRecord, ...] = ()
     waits: tuple[RateLimitWait, ...] = ()
+    batches_paired_by_position: int = 0  # acknowledged by the results' order, not their numbers
 
 
 @dataclass(frozen=True, slots=True)
