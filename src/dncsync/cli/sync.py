@@ -132,6 +132,7 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
             ("writes sent", "writes"),
             ("numbers acknowledged", "acknowledged"),
             ("numbers failed", "failed"),
+            ("numbers skipped", "skipped"),
             ("retries", "retries"),
             ("429s met", "rate_limited"),
             ("numbers/s", "numbers_per_second"),
@@ -146,6 +147,8 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
                 console.print(f"  {name} {kind} (sample): {', '.join(phones)}")
         for phone, error in target.get("failures", {}).items():
             console.print(f"  [red]{name}: {phone} not acknowledged: {error}[/]")
+        for phone, why in target.get("skipped_numbers", {}).items():
+            console.print(f"  [yellow]{name}: {phone} skipped: {why}[/]")
         if target.get("paired_by_position"):
             console.print(
                 f"  [yellow]{name}: {target['paired_by_position']} batches paired by position "

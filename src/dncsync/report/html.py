@@ -226,7 +226,7 @@ def _target_section(target: TargetReport) -> str:
         ("Numbers sent", _n(push.numbers_sent)),
         ("Accepted by the platform", _n(push.numbers_acknowledged)),
         ("Not accepted", _n(push.numbers_failed)),
-        ("Not sendable to this platform", _n(push.numbers_skipped)),
+        ("Not sent, as the target's settings say (skipped)", _n(push.numbers_skipped)),
         ("Batches (requests with retries)", f"{push.batches_sent:,} ({push.requests:,})"),
         ("Retries", _n(push.retries)),
         ("Slowed down by the platform (429)", _n(push.rate_limited)),

@@ -222,6 +222,7 @@ def log_batch(target: str, action: Action, phones: tuple[str, ...], result: Batc
         count=len(phones),
         acknowledged=len(result.acknowledged),
         failed=len(result.failed),
+        skipped=len(result.skipped),
         paired_by_position=result.paired_by_position,
         requests=result.requests,
         attempts=result.attempts,

@@ -10,7 +10,7 @@
   An answer that does not give every number its own result fails the whole request.
 - Number forms (CXone takes digits, not E.164): North American numbers (+1) as their 10
   national digits; any other number as `011` + country code + national number (what a North
-  American dialer dials), or, with `international = "skip"`, not sent and reported failed.
+  American dialer dials), or, with `international = "skip"`, not sent and reported skipped.
   Bare country-code digits are never sent: `4930901820` (Berlin) would read as a US number.
 - `expiredDate` (`MM/DD/YYYY`): CXone holds a record while its expiredDate is in the future,
   so a hold through day D is sent as D + 1; no expiredDate for a hold without end.
@@ -49,7 +49,8 @@ from dncsync.targets.http import E164, HttpTarget, account, check_settings, fail
 DEFAULT_DISCOVERY_URL = "https://cxone.niceincontact.com"
 DEFAULT_API_VERSION = 31
 
-# Failure codes dncsync itself gives to numbers it does not send.
+# Codes dncsync itself gives to numbers it does not send: a number not in E.164 fails; a
+# number the settings say not to send is skipped.
 NOT_E164 = "dncsync.not_e164"
 INTERNATIONAL_SKIPPED = "dncsync.international_skipped"
 
@@ -232,7 +233,11 @@ class CxoneTarget(HttpTarget):
             try:
                 digits = cxone_number(phone, self.settings.international)
             except NumberNotSendable as refused:
-                result.failed[phone] = Failure(refused.code, str(refused.args[0]))
+                reason = Failure(refused.code, str(refused.args[0]))
+                if refused.code == INTERNATIONAL_SKIPPED:
+                    result.skipped[phone] = reason  # as configured: not a failure
+                else:
+                    result.failed[phone] = reason
                 continue
             sent[digits], ends[digits] = phone, expires
         if sent:
