@@ -96,5 +96,5 @@ def test_the_checks_see_what_they_look_for(tmp_path: object) -> None:
     # would pass on a package full of hidden cycles.
     graph = modules()
     assert "dncsync.audit" in graph["dncsync.logs"].imports  # under TYPE_CHECKING
-    words = {text for _, _, text in code_words(graph["dncsync.platforms.cxone.target"].path)}
+    words = {text for _, _, text in code_words(graph["dncsync.platforms.cxone.results"].path)}
     assert '"cxone.results_mismatch"' in words

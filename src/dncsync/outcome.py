@@ -83,8 +83,8 @@ class TargetOutcome:
 
     @property
     def sent(self) -> int:
-        """Numbers sent (each batch counted once, retries aside)."""
-        return sum(b.count for b in self.batches)
+        """Numbers sent (each batch counted once, retries aside; skipped numbers are not)."""
+        return sum(b.sent for b in self.batches)
 
     @property
     def acknowledged(self) -> int:
@@ -95,6 +95,11 @@ class TargetOutcome:
     def failed(self) -> int:
         """Numbers not acknowledged after retries."""
         return sum(len(b.failed) for b in self.batches)
+
+    @property
+    def skipped(self) -> int:
+        """Numbers not sent because a setting said so: not failed, never in the snapshot."""
+        return sum(len(b.skipped) for b in self.batches)
 
     def summary(self) -> dict[str, Any]:
         """The JSON-ready view printed by `plan` and `sync`."""
@@ -134,14 +139,18 @@ class TargetOutcome:
             result["verification"] = self.verification.summary()
         if self.batches:
             failures: dict[str, str] = {}
+            skips: dict[str, str] = {}
             for batch in self.batches:
                 failures.update((mask_phone(phone), error) for phone, error in batch.failed.items())
+                skips.update((mask_phone(phone), why) for phone, why in batch.skipped.items())
             result.update(
-                writes=len(self.batches),
+                writes=sum(1 for b in self.batches if b.sent),  # requests made, skips aside
                 sent=self.sent,
                 acknowledged=self.acknowledged,
                 failed=self.failed,
                 failures=dict(list(failures.items())[:50]),
+                skipped=self.skipped,
+                skipped_numbers=dict(list(skips.items())[:50]),
                 retries=sum(max(b.attempts - 1, 0) for b in self.batches),
                 rate_limited=sum(b.rate_limited for b in self.batches),
                 waited_seconds=round(sum(b.waited_seconds for b in self.batches), 3),
@@ -151,6 +160,8 @@ class TargetOutcome:
                 if self.push_seconds
                 else None,
             )
+            if paired := sum(b.paired_by_position for b in self.batches):
+                result["paired_by_position"] = paired  # batches whose results named no number
         return result
 
 

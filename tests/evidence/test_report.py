@@ -315,3 +315,39 @@ def test_a_targets_batch_result_is_recorded_as_is() -> None:
     assert (push.rate_limited, push.waited_seconds, push.retries) == (2, 4.5, 2)
     assert [f.phone for f in push.failures] == ["+1415555****", "+1415555****"]
     assert push.failures[0].message == "Phone number is not valid"
+
+
+def test_skipped_numbers_and_batches_paired_by_position_are_reported_apart() -> None:
+    from dncsync.errors import Failure
+    from dncsync.targets.base import BatchResult
+
+    skipped = Failure("dncsync.international_skipped", "not sent (international = skip)")
+    mixed = BatchResult(
+        count=3,
+        acknowledged=["+14155550001", "+14155550002"],
+        skipped={"+493090182011": skipped},
+        requests=1,
+        attempts=1,
+        status=200,
+        paired_by_position=True,
+    )
+    only_skipped = BatchResult(count=1, skipped={"+442079460123": skipped})
+    b = builder()
+    target = b.target("cx", platform="cxone")
+    assert target.record_result(mixed, started_at=START) is not None
+    assert target.record_result(only_skipped, started_at=START) is None  # nothing was sent
+    report = b.build()
+    push = report.target("cx").push
+    (record,) = push.batches
+    assert (record.count, record.skipped, record.failed) == (2, 1, 0)
+    assert record.status is BatchStatus.ACKNOWLEDGED
+    assert record.paired_by_position
+    assert (push.numbers_sent, push.numbers_acknowledged, push.numbers_failed) == (2, 2, 0)
+    assert push.numbers_skipped == 2
+    assert push.skipped_codes == {"dncsync.international_skipped": 2}
+    assert push.batches_paired_by_position == 1
+    assert report.status is RunStatus.SUCCESS  # skipped numbers alone are no failure
+    assert {"numbers_skipped", "paired_by_position"} <= {w.code for w in report.warnings}
+    assert "paired by position" in render(report, "text")
+    assert "paired by position" in render(report, "html")
+    assert loads(dumps(report)) == report

@@ -87,17 +87,24 @@ async def test_add_sends_digits_and_expired_date_after_the_last_held_day(
     }
 
 
-async def test_skip_mode_reports_numbers_outside_north_america_as_failed(
+async def test_skip_mode_reports_numbers_outside_north_america_as_skipped(
     app: EmulatorApp,
 ) -> None:
     group = app.emulator.cxone_create_group("dnc")
     async with cxone_target(app, group, international="skip") as target:
         result = await target.push(WriteBatch("add", (SF, BERLIN, LONDON), None))
+        only_skipped = await target.push(WriteBatch("add", (BERLIN,), None))
     assert result.acknowledged == [SF]
-    assert set(result.failed) == {BERLIN, LONDON}
-    assert all(r.startswith(INTERNATIONAL_SKIPPED) for r in result.failed.values())
-    assert len(result.acknowledged) + len(result.failed) == 3  # nothing silently dropped
+    assert result.failed == {}
+    assert set(result.skipped) == {BERLIN, LONDON}
+    assert {r.code for r in result.skipped.values()} == {INTERNATIONAL_SKIPPED}
+    assert (result.count, result.sent, result.ok) == (3, 1, True)  # nothing silently dropped
+    assert result.error_summary() is not None  # the journal says why
     assert app.emulator.cxone_records(group) == {"4155552671": None}
+    # A batch of skipped numbers only sends no request at all.
+    assert (only_skipped.requests, only_skipped.sent, set(only_skipped.skipped)) == (0, 0, {BERLIN})
+    writes = [r for r in app.emulator.requests() if r.method == "POST" and "records" in r.path]
+    assert len(writes) == 1
 
 
 async def test_per_record_failures_are_counted() -> None:

@@ -134,6 +134,7 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
             ("writes sent", "writes"),
             ("numbers acknowledged", "acknowledged"),
             ("numbers failed", "failed"),
+            ("numbers skipped", "skipped"),
             ("retries", "retries"),
             ("429s met", "rate_limited"),
             ("numbers/s", "numbers_per_second"),
@@ -151,6 +152,18 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
             console.print(
                 f"  {name}: {phone} not acknowledged: {error}",
                 style="red",
+                markup=False,
+                soft_wrap=True,
+            )
+        for phone, why in target.get("skipped_numbers", {}).items():
+            console.print(
+                f"  {name}: {phone} skipped: {why}", style="yellow", markup=False, soft_wrap=True
+            )
+        if target.get("paired_by_position"):
+            console.print(
+                f"  {name}: {target['paired_by_position']} batches paired by position "
+                "(the platform's results named no number)",
+                style="yellow",
                 markup=False,
                 soft_wrap=True,
             )

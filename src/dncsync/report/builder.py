@@ -89,6 +89,7 @@ class TargetReportBuilder:
         self._waits: list[RateLimitWait] = []
         self._failures: list[FailedNumber] = []
         self._skipped = 0
+        self._skipped_codes: Counter[str] = Counter()
         self._push_window: tuple[datetime, datetime] | None = None
         self._verification = Verification()
         self._status: RunStatus | None = None
@@ -171,6 +172,8 @@ class TargetReportBuilder:
         error_code: str | None = None,
         failures: Iterable[tuple[str, str, str]] = (),
         expires: date | None = None,
+        skipped: int = 0,
+        paired_by_position: bool = False,
     ) -> BatchRecord:
         """Record one batch once the platform answered (or retries ran out).
 
@@ -203,6 +206,8 @@ class TargetReportBuilder:
                 error_code=error_code,
                 failed=failed,
                 expires=expires,
+                skipped=skipped,
+                paired_by_position=paired_by_position,
             )
             self._batches.append(record)
             self._failures.extend(
@@ -237,18 +242,23 @@ class TargetReportBuilder:
         with self._lock:
             self._waits.append(RateLimitWait(utc(started_at), seconds, status, batch, count))
 
-    def record_result(self, result: BatchResult, *, started_at: datetime) -> BatchRecord:
+    def record_result(self, result: BatchResult, *, started_at: datetime) -> BatchRecord | None:
         """Record one batch from the target's `BatchResult` (full numbers; they are masked).
 
         A batch's waits are summed, so the timeline shows them as one span at the batch's
-        start, standing for all the 429s it met.
+        start, standing for all the 429s it met. Its skipped numbers are counted apart; a
+        batch whose numbers were all skipped sent nothing and is not a batch record (None).
         """
+        for code, count in Counter(_split_error(why)[0] for why in result.skipped.values()).items():
+            self.record_skipped(count, code=code)
+        if result.skipped and result.sent == 0:
+            return None
         failures = [(phone, *_split_error(failure)) for phone, failure in result.failed.items()]
         codes = {code for _, code, _ in failures}
         correlation_ids = result.correlation_ids
         record = self.record_batch(
             action=result.action,
-            count=result.count,
+            count=result.sent,
             acknowledged=len(result.acknowledged),
             attempts=max(result.attempts, 1),
             started_at=started_at,
@@ -258,6 +268,8 @@ class TargetReportBuilder:
             error_code=codes.pop() if len(codes) == 1 else None,
             failures=failures,
             expires=result.expires,
+            skipped=len(result.skipped),
+            paired_by_position=result.paired_by_position,
         )
         if result.waited_seconds > 0 or result.rate_limited:
             self.record_wait(
@@ -269,10 +281,11 @@ class TargetReportBuilder:
             )
         return record
 
-    def record_skipped(self, count: int) -> None:
-        """Numbers that could not be sent in the platform's form (reported, never silent)."""
+    def record_skipped(self, count: int, *, code: str = "unknown") -> None:
+        """Numbers not sent, as a setting says (reported, never silent), and why (`code`)."""
         with self._lock:
             self._skipped += count
+            self._skipped_codes[code] += count
 
     def set_push_window(self, started_at: datetime, finished_at: datetime) -> None:
         """The push phase's wall time, for throughput (default: first to last batch)."""
@@ -412,6 +425,8 @@ class TargetReportBuilder:
             failures=tuple(self._failures),
             batches=batches,
             waits=tuple(sorted(self._waits, key=lambda w: w.started_at)),
+            skipped_codes=dict(sorted(self._skipped_codes.items())),
+            batches_paired_by_position=sum(b.paired_by_position for b in batches),
         )
 
 
@@ -577,7 +592,16 @@ def _target_warnings(target: TargetReport) -> Iterable[ReportWarning]:
     if push.numbers_skipped:
         yield ReportWarning(
             "numbers_skipped",
-            f"{push.numbers_skipped} number(s) could not be sent in the platform's form",
+            f"{push.numbers_skipped} number(s) not sent, as the target's settings say "
+            f"({', '.join(f'{c}: {n}' for c, n in push.skipped_codes.items())}); "
+            "the platform does not block them",
+            target.name,
+        )
+    if push.batches_paired_by_position:
+        yield ReportWarning(
+            "paired_by_position",
+            f"{push.batches_paired_by_position} batch(es) answered with results that name no "
+            "number: each result was paired with the record sent in the same position",
             target.name,
         )
     if late.late:

@@ -239,13 +239,20 @@ def _target_section(target: TargetReport) -> str:
         ("Numbers sent", _n(push.numbers_sent)),
         ("Accepted by the platform", _n(push.numbers_acknowledged)),
         ("Not accepted", _n(push.numbers_failed)),
-        ("Not sendable to this platform", _n(push.numbers_skipped)),
+        ("Not sent, as the target's settings say (skipped)", _n(push.numbers_skipped)),
         ("Batches (requests with retries)", f"{push.batches_sent:,} ({push.requests:,})"),
         ("Retries", _n(push.retries)),
         ("Slowed down by the platform (429)", _n(push.rate_limited)),
         ("Time spent waiting", _e(seconds(push.waited_seconds))),
         ("Throughput", f"{push.throughput_per_second:,.0f} numbers/s"),
     ]
+    if push.batches_paired_by_position:
+        push_rows.append(
+            (
+                "Batches paired by position (results named no number)",
+                _n(push.batches_paired_by_position),
+            )
+        )
     check_rows = [
         ("Result", _pill(check_word, check_tone)),
         ("Numbers expected", _n(check.expected)),
@@ -352,7 +359,8 @@ def _target_section(target: TargetReport) -> str:
                         _e(b.action),
                         _n(b.count),
                         _n(b.attempts),
-                        _pill(b.status.value, _BATCH_TONE[b.status]),
+                        _pill(b.status.value, _BATCH_TONE[b.status])
+                        + (" by position" if b.paired_by_position else ""),
                         f"{b.duration_seconds:.2f}",
                         f'<span class="mono">{_e(b.correlation_id or "-")}</span>',
                         _e(b.error_code or ""),

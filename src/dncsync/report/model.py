@@ -122,7 +122,7 @@ class BatchRecord:
 
     number: int  # 1-based, in the order the batches were started
     action: str  # add | remove
-    count: int  # numbers in the batch
+    count: int  # numbers sent in the batch (skipped numbers are not sent)
     attempts: int
     status: BatchStatus
     started_at: datetime
@@ -132,6 +132,9 @@ class BatchRecord:
     error_code: str | None = None
     failed: int = 0  # records in it the platform refused
     expires: date | None = None  # the platform expiration sent with it
+    skipped: int = 0  # numbers of the batch not sent, as a setting says (not in `count`)
+    # The platform's results named no number: they were paired with the records in order.
+    paired_by_position: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,7 @@ class PushSummary:
     numbers_sent: int = 0
     numbers_acknowledged: int = 0
     numbers_failed: int = 0
-    numbers_skipped: int = 0  # not sendable in the platform's form (e.g. CXone `skip`)
+    numbers_skipped: int = 0  # not sent, as a setting says (e.g. `international = "skip"`)
     batches_sent: int = 0
     batches_acknowledged: int = 0
     batches_failed: int = 0  # not acknowledged, or acknowledged with some records refused
@@ -181,6 +184,8 @@ class PushSummary:
     failures: tuple[FailedNumber, ...] = ()
     batches: tuple[BatchRecord, ...] = ()
     waits: tuple[RateLimitWait, ...] = ()
+    skipped_codes: dict[str, int] = field(default_factory=dict)  # why numbers were skipped
+    batches_paired_by_position: int = 0  # acknowledged by the results' order, not their numbers
 
 
 @dataclass(frozen=True, slots=True)

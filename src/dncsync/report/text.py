@@ -122,6 +122,14 @@ def _target_lines(target: TargetReport) -> list[str]:
         f"           {push.requests:,} requests, {push.retries:,} retries, "
         f"{push.rate_limited:,} rate-limited (429), waited {seconds(push.waited_seconds)}; "
         f"{push.throughput_per_second:,.0f} numbers/s over {seconds(push.duration_seconds)}",
+        *(
+            [
+                f"           {push.batches_paired_by_position:,} batches paired by position: "
+                "the platform's results named no number"
+            ]
+            if push.batches_paired_by_position
+            else []
+        ),
         f"  verify   {check.status.value}"
         + (
             f" (expected {check.expected:,}, held {check.actual:,}; missing {check.missing:,}, "
@@ -152,6 +160,7 @@ def _target_lines(target: TargetReport) -> list[str]:
                 f"    {batch.number:>5}  {batch.action:<6} {batch.count:>6}  {batch.attempts:>3}  "
                 f"{batch.status.value:<12} {batch.duration_seconds:>7.2f}  "
                 f"{batch.correlation_id or '-'}"
+                + ("  (paired by position)" if batch.paired_by_position else "")
             )
     return lines
 

@@ -75,6 +75,11 @@ class BatchResult:
     started_at: float = 0.0  # on the monotonic clock
     duration_seconds: float = 0.0
     status: int | None = None  # the last HTTP status; None when the network failed
+    # Numbers not sent because a setting said so (e.g. CXone `international = "skip"`):
+    # neither acknowledged nor failed, never in the snapshot.
+    skipped: dict[str, Failure] = field(default_factory=dict)  # number -> why not sent
+    # The platform's results named no numbers and were paired with the records in order.
+    paired_by_position: bool = False
 
     @classmethod
     def of(cls, batch: BatchLike, started_at: float) -> BatchResult:
@@ -88,12 +93,19 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        """Every number acknowledged."""
+        """Every number sent acknowledged (skipped numbers were not sent)."""
         return not self.failed
 
+    @property
+    def sent(self) -> int:
+        """Numbers of the batch that were sent: all but the skipped ones."""
+        return self.count - len(self.skipped)
+
     def error_summary(self, limit: int = 500) -> str | None:
-        """The distinct failures in one line, for the journal."""
-        return "; ".join(sorted(set(self.failed.values())))[:limit] or None
+        """The distinct failures (and reasons numbers were skipped) in one line, for the journal."""
+        lines: list[str] = sorted(set(self.failed.values()))
+        lines += [f"skipped {reason}" for reason in sorted(set(self.skipped.values()))]
+        return "; ".join(lines)[:limit] or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +176,10 @@ class Target(Protocol):
 
     async def push(self, batch: BatchLike) -> BatchResult:
         """Send one batch; per-number results. Raises AuthError/ConfigError when fatal."""
+        ...
+
+    def skips(self, phone: str) -> bool:
+        """True for a number this target is configured not to send (reported as skipped)."""
         ...
 
     async def describe(self) -> ListFacts:

@@ -138,6 +138,10 @@ class HttpTarget:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    def skips(self, phone: str) -> bool:
+        """True for a number this target is configured not to send (none, unless it says)."""
+        return False
+
     def records(self) -> AsyncIterator[RemoteRecord]:
         """Every number the list stores, streamed."""
         raise NotImplementedError
@@ -242,6 +246,8 @@ def log_batch(target: str, action: Action, phones: tuple[str, ...], result: Batc
         count=len(phones),
         acknowledged=len(result.acknowledged),
         failed=len(result.failed),
+        skipped=len(result.skipped),
+        paired_by_position=result.paired_by_position,
         requests=result.requests,
         attempts=result.attempts,
         rate_limited=result.rate_limited,

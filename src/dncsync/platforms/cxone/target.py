@@ -4,11 +4,13 @@
   tenant's `api_endpoint`; the Admin API is `{api_endpoint}/inContactAPI/services/v{NN}.0`.
 - Writes: `POST .../dnc-groups/{id}/records` (add) and `DELETE .../dnc-groups/{id}/records`
   (remove: CXone expires the records) with `{"dncGroupRecords": [{"phoneNumber", "expiredDate"}]}`.
-  CXone answers 200 with a result per record: every one is counted, and a batch whose
-  successes and failures do not add up to the records sent is an error as a whole.
+  CXone answers 200 with a result per record. A number counts as done only when a result
+  names it (`results.read_answer`); results that name no number at all are paired by position
+  only when they are as many as the records, and the batch says so (`paired_by_position`).
+  An answer that does not give every number its own result fails the whole request.
 - Number forms (CXone takes digits, not E.164): North American numbers (+1) as their 10
   national digits; any other number as `011` + country code + national number (what a North
-  American dialer dials), or, with `international = "skip"`, not sent and reported failed.
+  American dialer dials), or, with `international = "skip"`, not sent and reported skipped.
   Bare country-code digits are never sent: `4930901820` (Berlin) would read as a US number.
 - `expiredDate` (`MM/DD/YYYY`): CXone holds a record while its expiredDate is in the future,
   so a hold through day D is sent as D + 1; no expiredDate for a hold without end.
@@ -28,11 +30,13 @@ from typing import Any, Literal
 
 import httpx
 
+from dncsync import logs
 from dncsync.errors import ConfigError, Failure, ListNotFound, NumberNotSendable, PartialFailure
 from dncsync.net.auth import Clock
 from dncsync.net.retry import Outcome
 from dncsync.platforms.cxone.auth import CxoneAuth
 from dncsync.platforms.cxone.discovery import discover
+from dncsync.platforms.cxone.results import read_answer
 from dncsync.targets.base import (
     BatchLike,
     BatchResult,
@@ -54,12 +58,10 @@ from dncsync.targets.http import (
 DEFAULT_DISCOVERY_URL = "https://cxone.niceincontact.com"
 DEFAULT_API_VERSION = 31
 
-# Failure codes dncsync itself gives to numbers it does not send.
+# Codes dncsync itself gives to numbers it does not send: a number not in E.164 fails; a
+# number the settings say not to send is skipped.
 NOT_E164 = "dncsync.not_e164"
 INTERNATIONAL_SKIPPED = "dncsync.international_skipped"
-# A DELETE of a record the group does not hold: the number is not held, which is what a
-# removal wants.
-_ABSENT_CODES = frozenset({"RecordNotFound"})
 
 CAPABILITIES = Capabilities(
     default_batch_size=500,
@@ -72,6 +74,8 @@ CAPABILITIES = Capabilities(
     number_form="digits: 10 for North America, else 011 + country code + national number",
     reads_by="pages",
 )
+
+log = logs.logger()
 
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -239,7 +243,11 @@ class CxoneTarget(HttpTarget):
             try:
                 digits = cxone_number(phone, self.settings.international)
             except NumberNotSendable as refused:
-                result.failed[phone] = Failure(refused.code, str(refused.args[0]))
+                reason = Failure(refused.code, str(refused.args[0]))
+                if refused.code == INTERNATIONAL_SKIPPED:
+                    result.skipped[phone] = reason  # as configured: not a failure
+                else:
+                    result.failed[phone] = reason
                 continue
             sent[digits], ends[digits] = phone, expires
         if sent:
@@ -278,18 +286,42 @@ class CxoneTarget(HttpTarget):
                 body = exchange.response.json()
             except ValueError:
                 body = None
-        outcome = _per_record(body, list(sent), removing=action == "remove")
-        if isinstance(outcome, Failure):  # the answer does not account for every record
+        reading = read_answer(body, phones, removing=action == "remove")
+        if isinstance(reading, Failure):  # the answer does not give each number its result
+            log.warning(
+                "dnc.batch_answer_unusable",
+                target=self.name,
+                action=action,
+                count=len(phones),
+                code=reading.code,
+                reason=reading.message,
+            )
             for phone in phones:
-                result.failed[phone] = outcome
+                result.failed[phone] = reading
             return
-        for digits, failure in outcome:
+        if reading.paired_by_position:
+            result.paired_by_position = True
+            log.warning(
+                "dnc.batch_paired_by_position",
+                target=self.name,
+                action=action,
+                count=len(phones),
+            )
+        for phone, failure in reading.outcomes.items():
             if failure is None:
-                result.acknowledged.append(sent[digits])
+                result.acknowledged.append(phone)
             else:
-                result.failed[sent[digits]] = failure
+                result.failed[phone] = failure
 
     # --- reads -----------------------------------------------------------------------------
+
+    def skips(self, phone: str) -> bool:
+        """Numbers outside North America, with `international = "skip"`."""
+        try:
+            cxone_number(phone, self.settings.international)
+        except NumberNotSendable as refused:
+            return refused.code == INTERNATIONAL_SKIPPED
+        return False
 
     async def describe(self) -> ListFacts:
         """The group exists; how many records it holds (`validRecords`)."""
@@ -359,47 +391,6 @@ class CxoneTarget(HttpTarget):
             raise PartialFailure(f"{self.name}: creating a DNC group answered without an id")
         self.dnc_group_id = group_id
         return group_id
-
-
-def _per_record(
-    body: Any, sent: list[str], *, removing: bool
-) -> list[tuple[str, Failure | None]] | Failure:
-    """Pair each record sent with its result; a `Failure` says why the answer cannot be used.
-
-    Results are matched by their phoneNumber when every one names a number sent, else by
-    position; a count that differs from the records sent, or an `errorCount` that disagrees
-    with the failures listed, makes the whole answer unusable.
-    """
-    holder = body.get("resultSet") if isinstance(body, dict) else None
-    if not isinstance(holder, dict) or "recordResults" not in holder:
-        holder = body  # the DELETE answer's nesting is unconfirmed: accept either
-    results = holder.get("recordResults") if isinstance(holder, dict) else None
-    if not isinstance(results, list) or len(results) != len(sent):
-        count = len(results) if isinstance(results, list) else 0
-        return Failure(
-            "cxone.results_mismatch",
-            f"the platform reported {count} results for {len(sent)} records sent",
-        )
-    named = [str(r.get("phoneNumber")) if isinstance(r, dict) else "" for r in results]
-    order = named if sorted(named) == sorted(sent) else sent
-    paired: list[tuple[str, Failure | None]] = []
-    failures = 0
-    for digits, item in zip(order, results, strict=True):
-        success = isinstance(item, dict) and item.get("success") is True
-        if success:
-            paired.append((digits, None))
-            continue
-        error = item.get("error") if isinstance(item, dict) else None
-        code = error if isinstance(error, str) and error else "cxone.record_failed"
-        failures += 1
-        paired.append((digits, None if removing and code in _ABSENT_CODES else Failure(code)))
-    reported = holder.get("errorCount") if isinstance(holder, dict) else None
-    if isinstance(reported, int) and reported != failures:
-        return Failure(
-            "cxone.results_mismatch",
-            f"errorCount {reported} but {failures} records reported failed",
-        )
-    return paired
 
 
 def _remote_record(item: dict[str, Any], today: date) -> RemoteRecord:
