@@ -187,14 +187,16 @@ def _check_references(config: Config, origin: Path | str) -> None:
             raise ConfigError(f"{origin}: target.name: {name!r} is used twice")
     seen: dict[str, str] = {}
     for target in config.target:
-        identity = platforms.platform_of(target).list_identity(target)
-        if identity in seen:
-            raise ConfigError(
-                f"{origin}: target.{target.name}: names the same list as target "
-                f"{seen[identity]!r} ({identity}); two targets on one list would fight over "
-                "it: keep one"
-            )
-        seen[identity] = target.name
+        platform = platforms.platform_of(target)
+        for part in platform.lists(target):
+            identity = platform.list_identity(part)
+            if identity in seen:
+                raise ConfigError(
+                    f"{origin}: target.{target.name}: names the same list as target "
+                    f"{seen[identity]!r} ({identity}); two targets (or one twice) on one "
+                    "list would fight over it: keep one"
+                )
+            seen[identity] = target.name
     for index, target in enumerate(config.target):
         for name in target.sources or []:
             if name not in names:

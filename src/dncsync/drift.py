@@ -26,7 +26,7 @@ dncsync did not put there enter the snapshot marked as not ours, so no plan remo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -55,6 +55,30 @@ class Drift:
     retained: int  # upsert: ours, gone from the sources, kept on purpose
     snapshot_stale: int  # in the snapshot, not on the platform (removed on the platform side)
     snapshot_unknown: int  # on the platform, not in the snapshot (added on the platform side)
+
+    @classmethod
+    def combine(cls, parts: Sequence[Drift]) -> Drift:
+        """The drift of a target whose numbers are spread over several lists."""
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+
+        def joined(name: str) -> tuple[str, ...]:
+            return tuple(sorted(p for part in parts for p in getattr(part, name)))
+
+        return cls(
+            target=first.target,
+            mode=first.mode,
+            expected=sum(p.expected for p in parts),
+            held=sum(p.held for p in parts),
+            missing=joined("missing"),
+            unexpected=joined("unexpected"),
+            foreign=joined("foreign"),
+            expiry_mismatch=joined("expiry_mismatch"),
+            retained=sum(p.retained for p in parts),
+            snapshot_stale=sum(p.snapshot_stale for p in parts),
+            snapshot_unknown=sum(p.snapshot_unknown for p in parts),
+        )
 
     @property
     def drifted(self) -> bool:

@@ -53,6 +53,9 @@ class TargetOutcome:
     read_reason: str | None = None  # why the whole list was read before planning
     clock: dict[str, Any] | None = None  # local and platform time, when they disagree
     sources: tuple[str, ...] = ()  # the names of the sources the target syncs from
+    capacity: dict[str, Any] | None = None  # what the target holds at most, and what it left out
+    over_capacity: bool = False  # numbers were left out for want of room (exit 5)
+    lists: dict[str, dict[str, Any]] | None = None  # per list, when the target names several
 
     @property
     def status(self) -> str:
@@ -65,6 +68,8 @@ class TargetOutcome:
             return "safety_stop"
         if self.failed:
             return "partial"
+        if self.over_capacity:
+            return "safety_stop"
         if self.verification is not None and self.verification.drifted:
             return "drift"
         return "success"
@@ -135,6 +140,10 @@ class TargetOutcome:
             result["read_reason"] = self.read_reason
         if self.clock is not None:
             result["clock"] = self.clock
+        if self.capacity is not None:
+            result["capacity"] = self.capacity
+        if self.lists is not None:
+            result["lists"] = self.lists
         if self.verification is not None:
             result["verification"] = self.verification.summary()
         if self.batches:

@@ -81,6 +81,7 @@ class Plan:
     held_before: int = 0  # numbers the snapshot held before the run
     unchanged: int = 0
     foreign: int = 0  # held, no source has them, dncsync did not add them: kept
+    retained: int = 0  # upsert: held, ours, no source has them any more: kept
 
     @property
     def removals(self) -> int:
@@ -155,6 +156,8 @@ def plan(
             and held.retention_end < today
         ):
             result.expiries.append(phone)
+        else:
+            result.retained += 1
     result.adds.sort(key=_write_phone)
     result.updates.sort(key=_write_phone)
     result.removes.sort()

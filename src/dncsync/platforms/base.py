@@ -40,6 +40,7 @@ class TargetConfigBase(BaseModel):
     request_timeout_seconds: float = Field(60.0, gt=0)
     requests_per_minute: float = Field(300.0, gt=0)  # the starting pace; 429s and headers adapt it
     remove_foreign: bool = False  # mirror may remove numbers dncsync did not put on the list
+    capacity: int | None = Field(None, ge=1)  # most numbers the target holds; default: platform's
     verify_every: str = "7d"  # read the whole list at least this often ("0" = every run)
 
     @field_validator("verify_every")
@@ -52,6 +53,21 @@ class TargetConfigBase(BaseModel):
     def verify_every_seconds(self) -> float:
         """`verify_every` in seconds."""
         return duration_seconds(self.verify_every)
+
+
+def one_way_to_name_lists(raw: Any, single: str, several: str) -> Any:
+    """`single` or `several` (a non-empty list of distinct ids), never both; with `several`,
+    `single` is filled with its first id, so code that reads one list keeps working."""
+    if not isinstance(raw, dict) or several not in raw:
+        return raw
+    if single in raw:
+        raise ValueError(f"{single} and {several} are exclusive: name the lists one way")
+    ids = raw[several]
+    if not isinstance(ids, list) or not ids:
+        raise ValueError(f"{several} must be a non-empty list")
+    if len(set(map(str, ids))) != len(ids):
+        raise ValueError(f"{several} names a list twice")
+    return {**raw, single: ids[0]}
 
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -86,6 +102,25 @@ class Platform(ABC):
     def list_id(self, config: Any) -> str:
         """The id of the list (or group) a configured target writes to, as text."""
 
+    def lists(self, config: Any) -> list[Any]:
+        """The target's lists, each as a one-list configuration (a target may name several)."""
+        return [config]
+
+    def capacity(self, config: TargetConfigBase, lists: int) -> tuple[int, int]:
+        """(numbers the target holds at most, numbers one of its lists holds at most).
+
+        Spreading over several lists raises the first only up to the account's limit (a
+        Genesys org, a CXone tenant); `capacity` in the configuration overrides it.
+        """
+        caps = self.capabilities
+        per_list = caps.capacity
+        total = per_list * lists if caps.capacity_scope == "list" else per_list
+        total = min(total, caps.account_capacity)
+        if config.capacity is not None:
+            total = config.capacity
+            per_list = min(per_list, total)
+        return total, min(per_list, total)
+
     @abstractmethod
     def list_identity(self, config: Any) -> str:
         """What makes the list one list, whatever the target is called: the key its state,
@@ -104,4 +139,10 @@ class Platform(ABC):
         return self.target_type(settings, client, now=now, clock=clock, rng=rng)
 
 
-__all__ = ["Capabilities", "Platform", "TargetConfigBase", "duration_seconds"]
+__all__ = [
+    "Capabilities",
+    "Platform",
+    "TargetConfigBase",
+    "duration_seconds",
+    "one_way_to_name_lists",
+]

@@ -227,6 +227,14 @@ class Run:
             match outcome.status:
                 case "failed":
                     problems.append(f"target {outcome.name!r} failed: {outcome.error}")
+                case "safety_stop" if outcome.over_capacity and outcome.capacity:
+                    room = outcome.capacity
+                    problems.append(
+                        f"target {outcome.name!r} holds at most {room['capacity']} numbers and "
+                        f"needs {room['to_hold']}: the most important were pushed, the "
+                        f"{room['left_out']} least important were left out (see the report); "
+                        "spread it over more lists or set its capacity"
+                    )
                 case "safety_stop":
                     problems.append(f"target {outcome.name!r} stopped: {outcome.stopped}")
                 case "partial":
@@ -289,19 +297,27 @@ class Run:
 
     def key(self, target: TargetConfigBase) -> str:
         """The list's identity, the key its state is kept under; a state written under the
-        target's name before list identities is moved to it (never reset)."""
-        cached = self._keys.get(target.name)
+        target's name before list identities is moved to it (never reset).
+
+        `target` names one list (a target naming several is split by `Platform.lists`);
+        only the first list of a target can have been kept under its name before.
+        """
+        identity = platform_of(target).list_identity(target)
+        cached = self._keys.get(identity)
         if cached is not None:
             return cached
-        identity = platform_of(target).list_identity(target)
         if self.records:
             if self.store.adopt(target.name, identity):
                 log.info("dnc.state_migrated", target=target.name, list=identity)
             key = identity
         else:  # a dry run writes nothing: it reads an unmigrated state where it lies
             key = self.store.resolve(target.name, identity)
-        self._keys[target.name] = key
+        self._keys[identity] = key
         return key
+
+    def keys(self, target: TargetConfigBase) -> list[str]:
+        """The keys of every list the target names, in its order."""
+        return [self.key(part) for part in platform_of(target).lists(target)]
 
     def attempt(self, target: TargetConfigBase, step: Callable[[TargetOutcome], object]) -> None:
         """Run one target's step, locked; whatever fails there fails this target alone."""
@@ -314,8 +330,11 @@ class Run:
             error = self._setting_errors.get(target.name)
             if error is not None:
                 raise error
-            outcome.key = self.key(target)
-            with self.store.lock(outcome.key, target.name):
+            keys = self.keys(target)
+            outcome.key = keys[0]
+            with ExitStack() as locks:  # every list the target names, or none
+                for key in keys:
+                    locks.enter_context(self.store.lock(key, target.name))
                 step(outcome)
         except (Interrupted, asyncio.CancelledError):
             if self.interrupted is None:  # cancelled by something else than a signal: a bug

@@ -23,13 +23,8 @@ from dncsync.errors import RunEnded, SafetyStop
 from dncsync.outcome import RunResult, TargetOutcome
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.run.lifecycle import Run
-from dncsync.run.sync import (
-    RunOptions,
-    decide_today,
-    open_target,
-    read_and_compare,
-    sync_target,
-)
+from dncsync.run.lists import assign, opened, read_and_compare
+from dncsync.run.sync import RunOptions, sync_target
 
 log = logs.logger("dncsync.reconcile")
 
@@ -167,37 +162,47 @@ async def reconcile_target(
     store = run.store
     # A repair records first sightings (it may push); a read-only reconcile writes none.
     entries = run.entries(target, record=repair)
-    key = outcome.key or run.key(target)
-    snapshot = store.snapshot(key)
-    async with open_target(run, target, transport) as handle:
-        facts = await handle.describe()
-        today = decide_today(run, target, facts, outcome)
-        drift, remote = await read_and_compare(handle, entries, snapshot, target, today)
+    async with opened(run, target, outcome, transport) as lists:
+        for state in lists.states:
+            state.snapshot = store.snapshot(state.key)
+        assign(target, lists, entries)  # which list should hold each number
+        drifts = []
+        for state in lists.states:
+            drift, remote = await read_and_compare(
+                state.handle, state.entries, state.snapshot, target, lists.today
+            )
+            drifts.append(drift)
+            if drift.snapshot_stale or drift.snapshot_unknown or drift.expiry_mismatch:
+                # The platform is the truth about what it holds: the next plan repairs it.
+                store.replace_snapshot(
+                    state.key,
+                    corrected_snapshot(
+                        state.entries, state.snapshot, remote, drift, today=lists.today
+                    ),
+                    run.id,
+                )
+                log.info(
+                    "dnc.snapshot_corrected",
+                    target=target.name,
+                    list=state.list_id,
+                    removed_on_platform=drift.snapshot_stale,
+                    added_on_platform=drift.snapshot_unknown,
+                )
+            else:
+                store.mark_read(state.key, target.name)
+        drift = Drift.combine(drifts)
     log.info("dnc.reconciled", target=target.name, **counts(drift))
     outcome.verification, outcome.verified_at = drift, datetime.now(UTC)
     found = TargetReconcile(drift)
-    if drift.snapshot_stale or drift.snapshot_unknown or drift.expiry_mismatch:
-        # The platform is the truth about what it holds: the next plan repairs from there.
-        store.replace_snapshot(
-            key, corrected_snapshot(entries, snapshot, remote, drift, today=today), run.id
-        )
-        log.info(
-            "dnc.snapshot_corrected",
-            target=target.name,
-            removed_on_platform=drift.snapshot_stale,
-            added_on_platform=drift.snapshot_unknown,
-        )
-    else:
-        store.mark_read(key, target.name)
     if not (repair and drift.drifted):
         return found
     # The repair is the sync step on the corrected snapshot: the same journal and caps.
     repaired = run.outcome(target)
-    repaired.key = key
+    repaired.key = outcome.key
     found.repaired = await sync_target(
         run,
         target,
-        RunOptions(target=target.name, allow_mass_removal=allow_mass_removal),
+        RunOptions(target=target.name, allow_mass_removal=allow_mass_removal, verify=True),
         repaired,
         entries=entries,
         transport=transport,
@@ -208,10 +213,9 @@ async def reconcile_target(
         found.stopped = outcome.stopped = repaired.stopped
         log.warning("dnc.repair_stopped", target=target.name, reason=found.stopped)
         return found
-    if run.interrupted is not None:
+    if run.interrupted is not None or repaired.verification is None:
         return found
-    async with open_target(run, target, transport) as handle:
-        found.after, _ = await read_and_compare(handle, entries, store.snapshot(key), target, today)
+    found.after = repaired.verification
     log.info("dnc.repair_checked", target=target.name, **counts(found.after))
-    outcome.verification, outcome.verified_at = found.after, datetime.now(UTC)
+    outcome.verification, outcome.verified_at = found.after, repaired.verified_at
     return found

@@ -13,9 +13,8 @@ again; only the batches in flight at the kill are.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,16 +23,25 @@ import httpx
 
 from dncsync import logs
 from dncsync.config import Config
-from dncsync.drift import Drift, compare, corrected_snapshot
+from dncsync.drift import Drift
 from dncsync.errors import DncsyncError, SafetyStop
 from dncsync.model import Entry
 from dncsync.outcome import RunResult, TargetOutcome
-from dncsync.plan import Batch, Held, Mode, TargetRules, batches, plan
-from dncsync.platforms import build_target
+from dncsync.plan import Batch, Mode, Plan, batches
 from dncsync.platforms.base import TargetConfigBase
+from dncsync.privacy import SAMPLE_SIZE, mask_phone
 from dncsync.run.lifecycle import Run
+from dncsync.run.lists import (
+    Lists,
+    ListState,
+    assign,
+    combined,
+    opened,
+    read_and_compare,
+    take_snapshots,
+)
 from dncsync.state import Store
-from dncsync.targets.base import Capabilities, ListFacts, RemoteRecord, Target
+from dncsync.targets.base import Target
 
 log = logs.logger("dncsync.run")
 
@@ -86,22 +94,6 @@ def run_sync(
     return run.conclude()
 
 
-@contextlib.asynccontextmanager
-async def open_target(
-    run: Run, target: TargetConfigBase, transport: httpx.AsyncBaseTransport | None = None
-) -> AsyncIterator[Target]:
-    """The platform target for a configured one, with the run's credentials.
-
-    It opens its own client, or, given a transport, one over it (tests run in-process).
-    """
-    async with contextlib.AsyncExitStack() as stack:
-        client = None
-        if transport is not None:
-            client = await stack.enter_async_context(httpx.AsyncClient(transport=transport))
-        handle = build_target(run.settings[target.name], client)
-        yield await stack.enter_async_context(handle)
-
-
 async def sync_target(
     run: Run,
     target: TargetConfigBase,
@@ -133,26 +125,11 @@ async def _sync_target(
     if entries is None:
         entries = run.entries(target)
     accepted = run.ingested(target).accounting.accepted
-    store = run.store
-    key = outcome.key or run.key(target)
-    async with open_target(run, target, transport) as handle:
-        # One cheap request first: the list exists and takes numbers (else this target fails
-        # with exit 3, even with nothing to send), how many it holds, and the platform's clock.
-        facts = await handle.describe()
-        today = decide_today(run, target, facts, outcome)
-        snapshot = store.snapshot(key)
-        reason = _read_reason(store, key, target, facts, snapshot, handle.capabilities)
-        if reason is not None:
-            snapshot = await _read_list(
-                run, target, key, handle, entries, snapshot, today, reason, outcome, options
-            )
-        rules = TargetRules(
-            mode=target.mode,
-            max_expiry_days=handle.capabilities.max_expiry_days,
-            expire_after_retention=target.expire_after_retention,
-            remove_foreign=target.remove_foreign,
-        )
-        outcome.plan = the_plan = plan(entries, snapshot, today, rules)
+    async with opened(run, target, outcome, transport) as lists:
+        await take_snapshots(run, target, lists, entries, outcome, apply=options.apply)
+        assign(target, lists, entries)
+        outcome.plan = the_plan = combined(lists)
+        _note_lists(outcome, lists)
         log.info(
             "dnc.planned",
             target=target.name,
@@ -169,135 +146,133 @@ async def _sync_target(
         except SafetyStop as stop:
             outcome.stopped = str(stop)
             return
-        if options.apply and the_plan.writes:
-            work = list(
-                batches(
-                    the_plan,
-                    target.batch_size,
-                    handle.capabilities.max_body_bytes,
-                    expiry_per_record=handle.capabilities.expiry_per_record,
-                )
-            )
+        if options.apply:
             pushing = time.monotonic()
             run.pushing = True
             try:
-                await push_all(
-                    handle,
-                    store,
-                    run.id,
-                    target,
-                    work,
-                    outcome,
-                    _advance(work, progress),
-                    key=key,
-                    stopping=lambda: run.interrupted is not None,
-                )
+                await _push_phases(run, target, lists, outcome, progress)
             finally:
                 run.pushing = False
                 outcome.push_seconds = time.monotonic() - pushing
+            if lists.fit is not None and lists.fit.over:
+                outcome.over_capacity = True
         if run.interrupted is not None:
             outcome.interrupted = True
             return
         if options.verify:
-            outcome.verification, _ = await read_and_compare(
-                handle, entries, store.snapshot(key), target, today
-            )
+            drifts = []
+            for state in lists.states:
+                drift, _ = await read_and_compare(
+                    state.handle, state.entries, run.store.snapshot(state.key), target, lists.today
+                )
+                drifts.append(drift)
+                if options.apply and not drift.drifted:
+                    run.store.mark_read(state.key, target.name)
+            outcome.verification = Drift.combine(drifts)
             outcome.verified_at = datetime.now(UTC)
-            if options.apply and not outcome.verification.drifted:
-                store.mark_read(key, target.name)
 
 
-# Past this much disagreement between this machine's clock and the platform's, every
-# time-dependent decision for the target is made by the platform's clock.
-CLOCK_SKEW_LIMIT_SECONDS = 300.0
-
-
-def decide_today(
-    run: Run, target: TargetConfigBase, facts: ListFacts, outcome: TargetOutcome
-) -> date:
-    """The day the target's plan is made for: the run's, or the platform's when the clocks
-    disagree by more than five minutes (retention, what has expired, the 180-day cap)."""
-    if facts.platform_time is None:
-        return run.today
-    skew = (facts.platform_time - facts.local_time).total_seconds()
-    if abs(skew) <= CLOCK_SKEW_LIMIT_SECONDS:
-        return run.today
-    # The platform's day, as an offset from this machine's, applied to the run's day (which
-    # tests may set apart from the machine's clock).
-    offset = facts.platform_time.astimezone(UTC).date() - facts.local_time.astimezone(UTC).date()
-    today = run.today + offset
-    outcome.clock = {
-        "local_time": facts.local_time.isoformat(),
-        "platform_time": facts.platform_time.isoformat(),
-        "skew_seconds": round(skew, 1),
-        "decided_by": "platform",
-        "today": today.isoformat(),
-    }
-    log.warning(
-        "dnc.clock_skew",
-        target=target.name,
-        skew_seconds=round(skew, 1),
-        local_time=facts.local_time.isoformat(),
-        platform_time=facts.platform_time.isoformat(),
-    )
-    return today
-
-
-def _read_reason(
-    store: Store,
-    key: str,
-    target: TargetConfigBase,
-    facts: ListFacts,
-    snapshot: dict[str, Held],
-    capabilities: Capabilities,
-) -> str | None:
-    """Why the whole list must be read before planning, if it must."""
-    last = store.last_read(key)
-    if last is None:
-        return "first run against this list: reading what it already holds"
-    if facts.size is not None:
-        # Genesys' size lags its writes: a small shortfall is the lag, not a lost number.
-        tolerance = max(10, len(snapshot) // 100) if capabilities.size_is_eventual else 0
-        if facts.size < len(snapshot) - tolerance:
-            return (
-                f"the platform says the list holds {facts.size} numbers, the state "
-                f"{len(snapshot)}: reading the list to find what is missing"
-            )
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
-    age = (datetime.now(UTC) - last).total_seconds()
-    if age >= target.verify_every_seconds:
-        return f"last read in full {age / 86400:.1f} days ago (verify_every {target.verify_every})"
-    return None
-
-
-async def _read_list(
+async def _push_phases(
     run: Run,
     target: TargetConfigBase,
-    key: str,
-    handle: Target,
-    entries: Sequence[Entry],
-    snapshot: dict[str, Held],
-    today: date,
-    reason: str,
+    lists: Lists,
     outcome: TargetOutcome,
-    options: RunOptions,
-) -> dict[str, Held]:
-    """Read the whole list and take it as the snapshot: missing numbers are planned again,
-    numbers someone else put there are marked as not ours."""
-    log.info("dnc.list_read", target=target.name, reason=reason)
-    outcome.read_reason = reason
-    drift, remote = await read_and_compare(handle, entries, snapshot, target, today)
-    corrected = corrected_snapshot(entries, snapshot, remote, drift, today=today)
-    if options.apply:
-        run.store.replace_snapshot(key, corrected, run.id)
-    if not snapshot:
-        outcome.seeded_from_platform = len(corrected)
-    return dict(corrected)
+    progress: Progress | None,
+) -> None:
+    """Room first, then adds, then removes: a number changing lists is added to its new list
+    before it leaves the old one, and leaves only once the new list acknowledged it."""
+    store = run.store
+    phases: list[list[tuple[ListState, Plan]]] = [
+        [(s, Plan(removes=s.left_out)) for s in lists.states if s.left_out],
+        [(s, Plan(adds=s.plan.adds, updates=s.plan.updates)) for s in lists.states],
+    ]
+    total = sum(len(s.left_out) + len(s.plan.adds) + len(s.plan.updates) for s in lists.states)
+    advance = _counter(total, progress)
+    for phase in phases:
+        for state, part in phase:
+            await _push_plan(run, target, state, part, outcome, advance)
+        if run.interrupted is not None:
+            return
+    for state in lists.states:
+        moving = [p for p in state.moves_out if _held_elsewhere(store, lists, state, p)]
+        part = Plan(removes=sorted({*state.plan.removes, *moving}), expiries=state.plan.expiries)
+        await _push_plan(run, target, state, part, outcome, advance)
+        if run.interrupted is not None:
+            return
 
 
-def _advance(work: list[Batch], progress: Progress | None) -> Callable[[str, int], None]:
-    total = sum(len(b.phones) for b in work)
+def _held_elsewhere(store: Store, lists: Lists, home: ListState, phone: str) -> bool:
+    return any(phone in store.snapshot(other.key) for other in lists.states if other is not home)
+
+
+async def _push_plan(
+    run: Run,
+    target: TargetConfigBase,
+    state: ListState,
+    part: Plan,
+    outcome: TargetOutcome,
+    advance: Callable[[str, int], None],
+) -> None:
+    if not part.writes:
+        return
+    capabilities = state.handle.capabilities
+    work = list(
+        batches(
+            part,
+            target.batch_size,
+            capabilities.max_body_bytes,
+            expiry_per_record=capabilities.expiry_per_record,
+        )
+    )
+    await push_all(
+        state.handle,
+        run.store,
+        run.id,
+        target,
+        work,
+        outcome,
+        advance,
+        key=state.key,
+        stopping=lambda: run.interrupted is not None,
+    )
+
+
+def _note_lists(outcome: TargetOutcome, lists: Lists) -> None:
+    """Per-list figures and the capacity, for the summary and the report."""
+    fitted = lists.fit
+    if fitted is not None and (fitted.over or len(lists.states) > 1):
+        outcome.capacity = {
+            "capacity": fitted.capacity,
+            "to_hold": fitted.to_hold,
+            "left_out": len(fitted.left_out),
+            "left_out_sample": [mask_phone(e.phone) for e in fitted.left_out[:SAMPLE_SIZE]],
+        }
+        if fitted.over:
+            log.warning(
+                "dnc.over_capacity",
+                target=outcome.name,
+                capacity=fitted.capacity,
+                to_hold=fitted.to_hold,
+                left_out=len(fitted.left_out),
+            )
+    if len(lists.states) > 1:
+        outcome.lists = {
+            state.list_id: {
+                "held_before": state.plan.held_before,
+                "adds": len(state.plan.adds),
+                "updates": len(state.plan.updates),
+                "removes": len(state.plan.removes),
+                "expiries": len(state.plan.expiries),
+                "moves_out": len(state.moves_out),
+                "left_out": len(state.left_out),
+                "foreign": state.plan.foreign,
+                "to_hold": len(state.entries),
+            }
+            for state in lists.states
+        }
+
+
+def _counter(total: int, progress: Progress | None) -> Callable[[str, int], None]:
     done = 0
 
     def advance(target: str, count: int) -> None:
@@ -379,29 +354,3 @@ async def push_all(
         # TaskGroup wraps it in an ExceptionGroup, which would read as a bug (exit 1). Raise
         # the first one itself, so it keeps its message and its exit code.
         raise failed.exceptions[0] from None
-
-
-async def read_and_compare(
-    handle: Target,
-    entries: Sequence[Entry],
-    snapshot: dict[str, Held],
-    target: TargetConfigBase,
-    today: date,
-) -> tuple[Drift, list[RemoteRecord]]:
-    """Read the platform's whole list and compare it: what `reconcile` and `sync --verify` do.
-
-    Numbers the target is configured not to send are not expected there (they are reported
-    as skipped by the push, not as missing)."""
-    remote = await handle.read_all()
-    drift = compare(
-        [entry for entry in entries if not handle.skips(entry.phone)],
-        snapshot,
-        remote,
-        target=target.name,
-        mode=target.mode,
-        today=today,
-        max_expiry_days=handle.capabilities.max_expiry_days,
-        expire_after_retention=target.expire_after_retention,
-        remove_foreign=target.remove_foreign,
-    )
-    return drift, remote

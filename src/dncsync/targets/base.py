@@ -137,6 +137,7 @@ class Capabilities:
     expiry_per_record: bool  # one expiration per number (else one per request)
     capacity: int  # numbers one list (or group) holds at most
     capacity_scope: Literal["list", "account"]  # whether `capacity` bounds a list or the account
+    account_capacity: int  # numbers an account (a Genesys org, a CXone tenant) holds at most
     size_is_eventual: bool  # the list's reported size may lag what it holds
     number_form: str  # how numbers are written, for docs and the report
     reads_by: Literal["export", "pages"]  # how the whole list is read back

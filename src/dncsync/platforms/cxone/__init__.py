@@ -70,6 +70,16 @@ class Cxone(Platform):
         assert isinstance(config, CxoneTargetConfig)
         return str(config.dnc_group_id)
 
+    def lists(self, config: Any) -> list[Any]:
+        """One configuration per list the target names."""
+        assert isinstance(config, CxoneTargetConfig)
+        if not config.dnc_group_ids:
+            return [config]
+        return [
+            config.model_copy(update={"dnc_group_id": each, "dnc_group_ids": None})
+            for each in config.dnc_group_ids
+        ]
+
     def list_identity(self, config: Any) -> str:
         """The tenant and the group's id (group ids are numbered per tenant)."""
         assert isinstance(config, CxoneTargetConfig)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from dncsync.platforms.base import TargetConfigBase
+from dncsync.platforms.base import TargetConfigBase, one_way_to_name_lists
 
 
 class CxoneTargetConfig(TargetConfigBase):
@@ -14,7 +14,8 @@ class CxoneTargetConfig(TargetConfigBase):
 
     platform: Literal["cxone"]
     tenant_id: str
-    dnc_group_id: int
+    dnc_group_id: int  # the group; with `dnc_group_ids`, filled with the first of them
+    dnc_group_ids: list[int] | None = None  # several groups, the numbers spread over them
     international: Literal["011", "skip"] = "011"
     api_version: int = Field(31, ge=1)  # the Admin API's v{NN}.0
     access_key_id_env: str = "CXONE_ACCESS_KEY_ID"
@@ -23,3 +24,8 @@ class CxoneTargetConfig(TargetConfigBase):
     client_secret_env: str = "CXONE_CLIENT_SECRET"  # noqa: S105 - a variable name
     batch_size: int = Field(500, ge=1, le=100_000)
     page_size: int = Field(1000, ge=1, le=10_000)  # records per GET when reading the group
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_way_to_name_groups(cls, raw: Any) -> Any:
+        return one_way_to_name_lists(raw, "dnc_group_id", "dnc_group_ids")

@@ -69,6 +69,7 @@ CAPABILITIES = Capabilities(
     max_expiry_days=None,  # CXone keeps any expiredDate
     expiry_per_record=True,  # each record carries its own expiredDate
     capacity=1_000_000,  # per tenant, across its groups
+    account_capacity=1_000_000,  # per tenant
     capacity_scope="account",
     size_is_eventual=False,
     number_form="digits: 10 for North America, else 011 + country code + national number",

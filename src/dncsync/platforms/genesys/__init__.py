@@ -62,6 +62,16 @@ class Genesys(Platform):
         assert isinstance(config, GenesysTargetConfig)
         return config.dnc_list_id
 
+    def lists(self, config: Any) -> list[Any]:
+        """One configuration per list the target names."""
+        assert isinstance(config, GenesysTargetConfig)
+        if not config.dnc_list_ids:
+            return [config]
+        return [
+            config.model_copy(update={"dnc_list_id": each, "dnc_list_ids": None})
+            for each in config.dnc_list_ids
+        ]
+
     def list_identity(self, config: Any) -> str:
         """The API host (an org lives in one region) and the list's id."""
         assert isinstance(config, GenesysTargetConfig)

@@ -82,6 +82,7 @@ CAPABILITIES = Capabilities(
     max_expiry_days=MAX_EXPIRY_DAYS,
     expiry_per_record=False,  # one expirationDateTime per PATCH
     capacity=1_000_000,  # per list; about 2,000,000 per organization (unconfirmed)
+    account_capacity=2_000_000,  # per organization (unconfirmed)
     capacity_scope="list",
     size_is_eventual=True,  # the list's `size` lags the numbers it holds
     number_form="E.164 with the +",
