@@ -177,6 +177,16 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
             )
         if target.get("not_run"):
             console.print(f"  {name}: not run: {target['not_run']}", markup=False, soft_wrap=True)
+        room = target.get("capacity")
+        if room and room.get("left_out"):
+            console.print(
+                f"  {name}: holds at most {room['capacity']} numbers and needs "
+                f"{room['to_hold']}: the {room['left_out']} least important "
+                f"{'would be' if summary['command'] == 'plan' else 'were'} left out",
+                style="yellow",
+                markup=False,
+                soft_wrap=True,
+            )
         if target.get("read_reason"):
             console.print(
                 f"  {name}: read the whole list: {target['read_reason']}",

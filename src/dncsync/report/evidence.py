@@ -180,6 +180,15 @@ def build_report(
                 f"({clock['today']})",
                 target=outcome.name,
             )
+        room = outcome.capacity
+        if room is not None and room["left_out"]:
+            builder.warn(
+                "over_capacity",
+                f"the target holds at most {room['capacity']} numbers and needed "
+                f"{room['to_hold']}: the most important were kept, {room['left_out']} left "
+                f"out (among them {', '.join(room['left_out_sample'])})",
+                target=outcome.name,
+            )
         if outcome.plan is not None and outcome.plan.foreign:
             builder.warn(
                 "foreign_numbers",
