@@ -193,16 +193,18 @@ async def _push_phases(
             await _push_plan(run, target, state, part, outcome, advance)
         if run.interrupted is not None:
             return
+    # A number leaves its old list only once its new list acknowledged it.
+    held_now = {s.key: set(store.snapshot(s.key)) for s in lists.states if len(lists.states) > 1}
     for state in lists.states:
-        moving = [p for p in state.moves_out if _held_elsewhere(store, lists, state, p)]
+        moving = [
+            p
+            for p in state.moves_out
+            if any(p in held for key, held in held_now.items() if key != state.key)
+        ]
         part = Plan(removes=sorted({*state.plan.removes, *moving}), expiries=state.plan.expiries)
         await _push_plan(run, target, state, part, outcome, advance)
         if run.interrupted is not None:
             return
-
-
-def _held_elsewhere(store: Store, lists: Lists, home: ListState, phone: str) -> bool:
-    return any(phone in store.snapshot(other.key) for other in lists.states if other is not home)
 
 
 async def _push_plan(
