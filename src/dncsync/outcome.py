@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from dncsync.drift import Drift
-from dncsync.errors import ExitCode
+from dncsync.errors import ExitCode, Failure
 from dncsync.ingest import IngestResult, run_accounting
 from dncsync.model import Accounting
-from dncsync.plan import Plan
+from dncsync.plan import Plan, Sampled, settled
 from dncsync.privacy import SAMPLE_SIZE, mask_phone
 from dncsync.targets.base import BatchResult
 
@@ -56,6 +59,18 @@ class TargetOutcome:
     capacity: dict[str, Any] | None = None  # what the target holds at most, and what it left out
     over_capacity: bool = False  # numbers were left out for want of room (exit 5)
     lists: dict[str, dict[str, Any]] | None = None  # per list, when the target names several
+    # The E.164 digits of every number the plan adds or updates, sorted: what the report ages
+    # for timeliness once the plan itself is settled to its counts and samples.
+    pushed_keys: npt.NDArray[np.uint64] | None = None
+
+    def settle_plan(self) -> None:
+        """Once pushed, keep the plan's counts and samples and the keys of the numbers it
+        sent, not its writes: at millions of numbers per target the writes are gigabytes."""
+        plan = self.plan
+        if plan is None or isinstance(plan.adds, Sampled):
+            return
+        self.pushed_keys = phone_keys(w.phone for w in (*plan.adds, *plan.updates))
+        self.plan = settled(plan, SAMPLE_SIZE)
 
     @property
     def status(self) -> str:
@@ -94,7 +109,7 @@ class TargetOutcome:
     @property
     def acknowledged(self) -> int:
         """Numbers the platform acknowledged."""
-        return sum(len(b.acknowledged) for b in self.batches)
+        return sum(b.acknowledged_count for b in self.batches)
 
     @property
     def failed(self) -> int:
@@ -147,19 +162,16 @@ class TargetOutcome:
         if self.verification is not None:
             result["verification"] = self.verification.summary()
         if self.batches:
-            failures: dict[str, str] = {}
-            skips: dict[str, str] = {}
-            for batch in self.batches:
-                failures.update((mask_phone(phone), error) for phone, error in batch.failed.items())
-                skips.update((mask_phone(phone), why) for phone, why in batch.skipped.items())
+            failures = _first_masked((b.failed for b in self.batches), 50)
+            skips = _first_masked((b.skipped for b in self.batches), 50)
             result.update(
                 writes=sum(1 for b in self.batches if b.sent),  # requests made, skips aside
                 sent=self.sent,
                 acknowledged=self.acknowledged,
                 failed=self.failed,
-                failures=dict(list(failures.items())[:50]),
+                failures=failures,
                 skipped=self.skipped,
-                skipped_numbers=dict(list(skips.items())[:50]),
+                skipped_numbers=skips,
                 retries=sum(max(b.attempts - 1, 0) for b in self.batches),
                 rate_limited=sum(b.rate_limited for b in self.batches),
                 waited_seconds=round(sum(b.waited_seconds for b in self.batches), 3),
@@ -246,9 +258,26 @@ class RunResult:
         }
 
 
+def _first_masked(parts: Iterable[dict[str, Failure]], limit: int) -> dict[str, str]:
+    """The first `limit` numbers (masked) and why, without masking a million to show 50."""
+    found: dict[str, str] = {}
+    for part in parts:
+        for phone, why in part.items():
+            if len(found) >= limit:
+                return found
+            found.setdefault(mask_phone(phone), why)
+    return found
+
+
+def phone_keys(phones: Iterable[str]) -> npt.NDArray[np.uint64]:
+    """E.164 numbers as their digits (uint64), sorted and distinct; other forms are left out."""
+    digits = (int(p[1:]) for p in phones if p[:1] == "+" and p[1:].isdigit() and len(p) <= 20)
+    return np.unique(np.fromiter(digits, dtype=np.uint64))
+
+
 def source_set_key(names: Iterable[str]) -> str:
     """How a run keys the ingest of a set of sources (`RunResult.ingest`): their names."""
     return ",".join(names)
 
 
-__all__ = ["RunResult", "TargetOutcome", "source_set_key"]
+__all__ = ["RunResult", "TargetOutcome", "phone_keys", "source_set_key"]

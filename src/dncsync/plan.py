@@ -21,12 +21,13 @@ Rules (DOMAIN.md principles 4 to 6):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, overload
 
 from dncsync.model import Entry
 
@@ -73,10 +74,10 @@ class TargetRules:
 class Plan:
     """The difference for one target, in a stable order (sorted by phone)."""
 
-    adds: list[Write] = field(default_factory=list)
-    updates: list[Write] = field(default_factory=list)
-    removes: list[str] = field(default_factory=list)  # mirror: numbers no source has
-    expiries: list[str] = field(default_factory=list)  # retention ended, removal configured
+    adds: Sequence[Write] = field(default_factory=list)
+    updates: Sequence[Write] = field(default_factory=list)
+    removes: Sequence[str] = field(default_factory=list)  # mirror: numbers no source has
+    expiries: Sequence[str] = field(default_factory=list)  # retention ended, removal configured
     expired: int = 0  # desired entries whose retention ended before today: not pushed
     held_before: int = 0  # numbers the snapshot held before the run
     unchanged: int = 0
@@ -98,6 +99,61 @@ class Plan:
         if self.held_before == 0:
             return 0.0 if self.removals == 0 else 1.0
         return self.removals / self.held_before
+
+
+class Sampled(Sequence[_T]):
+    """A long list's length and its first few items: what a plan keeps once pushed.
+
+    A run's outcome outlives its push (the summary and the report are built from it at the
+    run's end); keeping two million planned writes per target to show five of them is what
+    made a large sync hold gigabytes. Reading past the sample is an error, never a silent
+    short list.
+    """
+
+    __slots__ = ("_head", "_length")
+
+    def __init__(self, items: Sequence[_T], keep: int) -> None:
+        self._head = tuple(items[:keep])
+        self._length = len(items)
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> _T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[_T]: ...
+    def __getitem__(self, index: int | slice) -> _T | Sequence[_T]:
+        if isinstance(index, slice):
+            wanted = range(*index.indices(self._length))
+            if wanted and max(wanted) >= len(self._head):
+                raise LookupError(self._gone())
+            return self._head[index]
+        at = index + self._length if index < 0 else index
+        if not 0 <= at < self._length:
+            raise IndexError(index)
+        if at >= len(self._head):
+            raise LookupError(self._gone())
+        return self._head[at]
+
+    def _gone(self) -> str:
+        return f"only the first {len(self._head)} of {self._length} are kept"
+
+    def __iter__(self) -> Iterator[_T]:
+        if len(self._head) < self._length:
+            raise LookupError(self._gone())
+        return iter(self._head)
+
+
+def settled(result: Plan, keep: int) -> Plan:
+    """The plan as a run keeps it once pushed: its counts and the first `keep` of each action."""
+    return dataclasses.replace(
+        result,
+        adds=Sampled(result.adds, keep),
+        updates=Sampled(result.updates, keep),
+        removes=Sampled(result.removes, keep),
+        expiries=Sampled(result.expiries, keep),
+    )
 
 
 def platform_expiry(retention_end: date | None, today: date, max_days: int | None) -> date | None:
@@ -123,14 +179,19 @@ def plan(
 ) -> Plan:
     """Compare desired entries with the snapshot: the writes that make the platform match."""
     result = Plan(held_before=len(snapshot))
-    seen: set[str] = set()
-    for entry in entries:
-        seen.add(entry.phone)
+    adds: list[Write] = []
+    updates: list[Write] = []
+    removes: list[str] = []
+    expiries: list[str] = []
+    desired = entries if isinstance(entries, Sequence) else list(entries)
+    matched = 0  # held numbers some entry has
+    for entry in desired:
         held = snapshot.get(entry.phone)
+        matched += held is not None
         if entry.expired(today):
             result.expired += 1
             if held is not None and rules.expire_after_retention and _removable(held, rules):
-                result.expiries.append(entry.phone)
+                expiries.append(entry.phone)
             continue
         write = Write(
             entry.phone,
@@ -138,31 +199,63 @@ def plan(
             platform_expiry(entry.expires_at, today, rules.max_expiry_days),
         )
         if held is None:
-            result.adds.append(write)
+            adds.append(write)
         elif held.retention_end != entry.expires_at:
-            result.updates.append(write)
+            updates.append(write)
         else:
             result.unchanged += 1
-    for phone, held in snapshot.items():
-        if phone in seen:
-            continue
+    for phone, held in _unmatched(desired, snapshot, matched):
         if not _removable(held, rules):
             result.foreign += 1
         elif rules.mode is Mode.MIRROR:
-            result.removes.append(phone)
+            removes.append(phone)
         elif (
             rules.expire_after_retention
             and held.retention_end is not None
             and held.retention_end < today
         ):
-            result.expiries.append(phone)
+            expiries.append(phone)
         else:
             result.retained += 1
-    result.adds.sort(key=_write_phone)
-    result.updates.sort(key=_write_phone)
-    result.removes.sort()
-    result.expiries.sort()
+    result.adds = sorted(adds, key=_write_phone)
+    result.updates = sorted(updates, key=_write_phone)
+    result.removes = sorted(removes)
+    result.expiries = sorted(expiries)
     return result
+
+
+def kept_regardless(
+    entries: Sequence[Entry], snapshot: Mapping[str, Held], today: date, rules: TargetRules
+) -> int:
+    """Held numbers no entry has that stay on the list (foreign, or an upsert's retained):
+    `plan(...).foreign + plan(...).retained`, without building the plan's writes."""
+    matched = sum(1 for e in entries if e.phone in snapshot) if snapshot else 0
+    return sum(
+        1
+        for _, held in _unmatched(entries, snapshot, matched)
+        if not _removable(held, rules)
+        or (
+            rules.mode is Mode.UPSERT
+            and not (
+                rules.expire_after_retention
+                and held.retention_end is not None
+                and held.retention_end < today
+            )
+        )
+    )
+
+
+def _unmatched(
+    entries: Sequence[Entry], snapshot: Mapping[str, Held], matched: int
+) -> Iterator[tuple[str, Held]]:
+    """The held numbers no entry has. When every held number was matched there are none, and
+    no set of the entries' numbers is built (at millions of numbers, the set is the cost)."""
+    if matched >= len(snapshot):
+        return
+    seen = {e.phone for e in entries if e.phone in snapshot}
+    for phone, held in snapshot.items():
+        if phone not in seen:
+            yield phone, held
 
 
 def _removable(held: Held, rules: TargetRules) -> bool:

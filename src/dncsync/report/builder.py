@@ -51,6 +51,10 @@ if TYPE_CHECKING:
     from dncsync.targets.base import BatchResult
 
 SAMPLE_SIZE = privacy.SAMPLE_SIZE  # masked examples per plan action and of late entries
+# Refused numbers listed one by one (masked) in a target's report; past these, they are
+# counted by action and error code, so a run refused a million times writes a report of
+# kilobytes, not hundreds of megabytes, and every failed number is still accounted for.
+FAILED_NUMBERS_LISTED = 1_000
 
 
 def utc(moment: datetime) -> datetime:
@@ -88,6 +92,8 @@ class TargetReportBuilder:
         self._batches: list[BatchRecord] = []
         self._waits: list[RateLimitWait] = []
         self._failures: list[FailedNumber] = []
+        self._listed = 0  # refused numbers listed one by one
+        self._unlisted: Counter[tuple[str, str]] = Counter()  # past the list: (action, code)
         self._skipped = 0
         self._skipped_codes: Counter[str] = Counter()
         self._push_window: tuple[datetime, datetime] | None = None
@@ -210,10 +216,14 @@ class TargetReportBuilder:
                 paired_by_position=paired_by_position,
             )
             self._batches.append(record)
+            room = max(FAILED_NUMBERS_LISTED - self._listed, 0)
             self._failures.extend(
                 FailedNumber(phone, action, code, message, 1, record.number)
-                for phone, code, message in listed
+                for phone, code, message in listed[:room]
             )
+            self._listed += min(room, len(listed))
+            for _, code, _ in listed[room:]:
+                self._unlisted[(action, code)] += 1
             if unlisted > 0:
                 # A whole-batch refusal: one line with the count, under the batch's error, so
                 # no failed number goes unexplained.
@@ -259,7 +269,7 @@ class TargetReportBuilder:
         record = self.record_batch(
             action=result.action,
             count=result.sent,
-            acknowledged=len(result.acknowledged),
+            acknowledged=result.acknowledged_count,
             attempts=max(result.attempts, 1),
             started_at=started_at,
             duration_seconds=result.duration_seconds,
@@ -404,8 +414,17 @@ class TargetReportBuilder:
         else:
             duration = 0.0
         acknowledged = sum(b.count - b.failed for b in batches)
+        failures = [
+            *self._failures,
+            *(
+                FailedNumber(
+                    None, action, code, f"past the first {FAILED_NUMBERS_LISTED} listed", count
+                )
+                for (action, code), count in sorted(self._unlisted.items())
+            ),
+        ]
         codes: Counter[str] = Counter()
-        for failure in self._failures:
+        for failure in failures:
             codes[failure.error_code] += failure.count
         return PushSummary(
             numbers_sent=sum(b.count for b in batches),
@@ -422,7 +441,7 @@ class TargetReportBuilder:
             duration_seconds=max(duration, 0.0),
             throughput_per_second=acknowledged / duration if duration > 0 else 0.0,
             failure_codes=dict(sorted(codes.items())),
-            failures=tuple(self._failures),
+            failures=tuple(failures),
             batches=batches,
             waits=tuple(sorted(self._waits, key=lambda w: w.started_at)),
             skipped_codes=dict(sorted(self._skipped_codes.items())),

@@ -22,6 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from dncsync import logs
 from dncsync.audit import AuditLog, AuditSeal, RunFiles
 from dncsync.config import Config, resolve_path
@@ -159,7 +162,7 @@ def build_report(
         builder.set_accounting(accounting)
     origin = _origin(result.targets, monotonic_origin)
     pushed_on = (result.ended_at or result.started_at).astimezone(UTC).date()
-    pushed: dict[str, set[str]] = {}
+    pushed: dict[str, npt.NDArray[np.uint64]] = {}
     for outcome in result.targets:
         target = builder.target(
             outcome.name, platform=outcome.platform, list_id=outcome.list_id, mode=outcome.mode
@@ -201,7 +204,9 @@ def build_report(
             record_verification(target, outcome.verification, checked_at)
         if outcome.batches and outcome.plan is not None:
             # Timeliness ages what was sent; failures are listed (masked) on their own.
-            pushed[outcome.name] = {w.phone for w in (*outcome.plan.adds, *outcome.plan.updates)}
+            outcome.settle_plan()
+            if outcome.pushed_keys is not None:
+                pushed[outcome.name] = outcome.pushed_keys
     if pushed:
         _note_timeliness(builder, result, pushed, pushed_on, entries)
     error = error or result.error
@@ -286,24 +291,37 @@ def record_verification(report: TargetReportBuilder, drift: Drift, checked_at: d
 def _note_timeliness(
     builder: RunReportBuilder,
     result: RunResult,
-    pushed: dict[str, set[str]],
+    pushed: dict[str, npt.NDArray[np.uint64]],
     pushed_on: date,
     entries: Iterable[Entry] | None,
 ) -> None:
-    wanted = set().union(*pushed.values())
-    dated: list[Entry] = []
-    sources: Iterable[Entry] = (
-        entries
-        if entries is not None
-        else (e for ingested in result.ingest.values() for e in ingested.entries())
-    )
+    """Age each target's pushed entries that carry a date collected, each number once (the
+    first dated entry met for it, sources in the run's order)."""
+    for name, keys in pushed.items():
+        builder.target(name).note_pushed(
+            _first_dated(_candidates(result, keys, entries)), pushed_on
+        )
+
+
+def _first_dated(entries: Iterable[Entry]) -> Iterator[Entry]:
     found: set[str] = set()
-    for entry in sources:
-        if entry.date_collected is not None and entry.phone in wanted and entry.phone not in found:
+    for entry in entries:
+        if entry.date_collected is not None and entry.phone not in found:
             found.add(entry.phone)
-            dated.append(entry)
-    for name, phones in pushed.items():
-        builder.target(name).note_pushed((e for e in dated if e.phone in phones), pushed_on)
+            yield entry
+
+
+def _candidates(
+    result: RunResult, keys: npt.NDArray[np.uint64], entries: Iterable[Entry] | None
+) -> Iterator[Entry]:
+    """The entries whose numbers are among `keys`: the given ones, or the run's ingest read
+    again a chunk at a time (never every entry at once)."""
+    if entries is not None:
+        wanted = {f"+{key}" for key in keys.tolist()}
+        yield from (e for e in entries if e.phone in wanted)
+        return
+    for ingested in result.ingest.values():
+        yield from ingested.entries(only=keys)
 
 
 __all__ = [

@@ -21,7 +21,7 @@ from dncsync.capacity import Fit, fit, priority, spread
 from dncsync.drift import Drift, compare, corrected_snapshot
 from dncsync.model import Entry
 from dncsync.outcome import TargetOutcome
-from dncsync.plan import Held, Mode, Plan, TargetRules, plan
+from dncsync.plan import Held, Mode, Plan, TargetRules, Write, kept_regardless, plan
 from dncsync.platforms import build_target, platform_of
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.run.lifecycle import Run
@@ -194,15 +194,51 @@ def assign(target: TargetConfigBase, lists: Lists, entries: Sequence[Entry]) -> 
         expire_after_retention=target.expire_after_retention,
         remove_foreign=target.remove_foreign,
     )
-    union: dict[str, Held] = {}
-    for state in reversed(lists.states):
-        union.update(state.snapshot)
-    whole = plan(entries, union, lists.today, rules)
+    union = _union(lists)
     # Numbers not sent (skipped by the target's settings) take no room on the platform.
     desired = [e for e in entries if not e.expired(lists.today) and not first.skips(e.phone)]
     total, per_list = platform_of(target).capacity(target, len(lists.states))
-    lists.fit = fitted = fit(desired, total, whole.foreign + whole.retained)
+    taken = kept_regardless(entries, union, lists.today, rules)
+    del union
+    lists.fit = fitted = fit(desired, total, taken)
+    del desired
     left = {e.phone for e in fitted.left_out}
+    placed = _place(lists, entries, fitted, left, per_list)
+    for state in lists.states:
+        state.plan = plan(state.entries, state.snapshot, lists.today, rules)
+        elsewhere = {p for p, home in placed.items() if home != state.key}
+        state.moves_out = sorted(
+            p for p, h in state.snapshot.items() if h.ours and p in elsewhere
+        ) if elsewhere else []  # fmt: skip
+        state.left_out = sorted(
+            p for p, h in state.snapshot.items() if h.ours and p in left
+        ) if left else []  # fmt: skip
+        # Moves and room for more important numbers are taken off in their own phases.
+        leaving = set(state.moves_out) | set(state.left_out)
+        state.plan.removes = [p for p in state.plan.removes if p not in leaving]
+        state.plan.expiries = [p for p in state.plan.expiries if p not in leaving]
+        if target.mode is Mode.UPSERT:
+            state.plan.retained -= len(leaving)
+
+
+def _union(lists: Lists) -> dict[str, Held]:
+    """Every list's snapshot together (the first list's wins); one list's is its own."""
+    if len(lists.states) == 1:
+        return lists.first.snapshot
+    union: dict[str, Held] = {}
+    for state in reversed(lists.states):
+        union.update(state.snapshot)
+    return union
+
+
+def _place(
+    lists: Lists, entries: Sequence[Entry], fitted: Fit, left: set[str], per_list: int
+) -> dict[str, str]:
+    """Give each entry that fits its list (`ListState.entries`); each phone's list when the
+    target has several (empty for one list, where every entry that fits goes)."""
+    if len(lists.states) == 1:
+        lists.first.entries = [e for e in entries if e.phone not in left] if left else [*entries]
+        return {}
     keys = [state.key for state in lists.states]
     placed = spread((e.phone for e in sorted(fitted.kept, key=priority)), keys, per_list)
     by_key = {state.key: state for state in lists.states}
@@ -211,17 +247,7 @@ def assign(target: TargetConfigBase, lists: Lists, entries: Sequence[Entry]) -> 
             continue
         home = placed.get(entry.phone) or _holder(lists, entry.phone) or keys[0]
         by_key[home].entries.append(entry)
-    for state in lists.states:
-        state.plan = plan(state.entries, state.snapshot, lists.today, rules)
-        elsewhere = {p for p, home in placed.items() if home != state.key}
-        state.moves_out = sorted(p for p, h in state.snapshot.items() if h.ours and p in elsewhere)
-        state.left_out = sorted(p for p, h in state.snapshot.items() if h.ours and p in left)
-        # Moves and room for more important numbers are taken off in their own phases.
-        leaving = set(state.moves_out) | set(state.left_out)
-        state.plan.removes = [p for p in state.plan.removes if p not in leaving]
-        state.plan.expiries = [p for p in state.plan.expiries if p not in leaving]
-        if target.mode is Mode.UPSERT:
-            state.plan.retained -= len(leaving)
+    return placed
 
 
 def _holder(lists: Lists, phone: str) -> str | None:
@@ -231,18 +257,25 @@ def _holder(lists: Lists, phone: str) -> str | None:
 
 def combined(lists: Lists) -> Plan:
     """The target's plan: its lists' plans together."""
+    if len(lists.states) == 1:
+        return lists.first.plan
     total = Plan()
+    adds: list[Write] = []
+    updates: list[Write] = []
+    removes: list[str] = []
+    expiries: list[str] = []
     for state in lists.states:
         part = state.plan
-        total.adds += part.adds
-        total.updates += part.updates
-        total.removes += part.removes
-        total.expiries += part.expiries
+        adds += part.adds
+        updates += part.updates
+        removes += part.removes
+        expiries += part.expiries
         total.expired += part.expired
         total.held_before += part.held_before
         total.unchanged += part.unchanged
         total.foreign += part.foreign
         total.retained += part.retained
+    total.adds, total.updates, total.removes, total.expiries = adds, updates, removes, expiries
     return total
 
 

@@ -110,6 +110,7 @@ async def sync_target(
         await _sync_target(run, target, options, outcome, entries, progress, transport)
     finally:
         outcome.duration_seconds = time.monotonic() - started
+        outcome.settle_plan()
     return outcome
 
 
@@ -331,13 +332,14 @@ async def push_all(
             batch_id = store.batch_intended(run_id, key, batch)
             result = await handle.push(batch)
             store.batch_settled(batch_id, key, batch, result, run_id=run_id)
-            outcome.batches.append(result)
+            # Settled: the snapshot holds the acknowledged numbers; the outcome counts them.
+            outcome.batches.append(result.settled())
             log.info(
                 "dnc.batch_settled",
                 target=target.name,
                 action=batch.action,
                 count=result.count,
-                acknowledged=len(result.acknowledged),
+                acknowledged=result.acknowledged_count,
                 failed=len(result.failed),
                 attempts=result.attempts,
                 status=result.status,

@@ -7,6 +7,7 @@ platform needs and reports, number by number, what the platform acknowledged.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -80,6 +81,17 @@ class BatchResult:
     skipped: dict[str, Failure] = field(default_factory=dict)  # number -> why not sent
     # The platform's results named no numbers and were paired with the records in order.
     paired_by_position: bool = False
+    released: int = 0  # acknowledged numbers let go once settled: counted, no longer listed
+
+    @property
+    def acknowledged_count(self) -> int:
+        """Numbers the platform acknowledged, whether still listed or let go."""
+        return len(self.acknowledged) + self.released
+
+    def settled(self) -> BatchResult:
+        """This result without its list of acknowledged numbers (the journal and snapshot
+        have them once settled): what a run keeps for its summary and report."""
+        return dataclasses.replace(self, acknowledged=[], released=self.acknowledged_count)
 
     @classmethod
     def of(cls, batch: BatchLike, started_at: float) -> BatchResult:
