@@ -312,19 +312,21 @@ def test_an_unreachable_platform_fails_its_target_and_the_exit_is_the_most_sever
 def test_an_overlapping_run_names_the_locked_target_and_syncs_the_others(
     start_emulator: Callable[..., Platforms], tmp_path: Path
 ) -> None:
-    platforms = start_emulator(latency_ms=100)
+    platforms = start_emulator(latency_ms=200)
     numbers = nanp_numbers(200, 42)
     write_source(tmp_path / "source.csv", numbers, seed=42)
+    # The first run is slow (200 one-number writes, 0.2 s each): it holds its lock for 40 s,
+    # far longer than the second run needs, and is stopped once the second is done.
     first_config = write_config(
         tmp_path / "first",
-        [genesys_target(platforms, batch_size=20, concurrency=1)],
+        [genesys_target(platforms, batch_size=1, concurrency=1)],
         source=str(tmp_path / "source.csv"),
         state=str(tmp_path / "state" / "dncsync.db"),
     )
     first = Sync(command(first_config), tmp_path / "output")
     poll(
         lambda: platforms.number_writes(),
-        deadline_seconds=30,
+        deadline_seconds=60,
         what="the first run's first write",
         alive=first.running,
     )
@@ -342,7 +344,9 @@ def test_an_overlapping_run_names_the_locked_target_and_syncs_the_others(
     assert "another dncsync run is syncing target 'genesys-e2e'" in line
     assert "the other targets ran: 'cxone-e2e' (200 numbers acknowledged)" in line
     assert len(platforms.held("cxone")) == 200
-    assert first.wait().code == 0
+    assert first.running()
+    first.process.send_signal(signal.SIGINT)
+    assert first.wait().code == 130
 
 
 # --- 2. interrupts --------------------------------------------------------------------------
@@ -359,13 +363,16 @@ def test_a_signal_mid_push_settles_what_is_in_flight_and_records_the_run_interru
     running = Sync(command(config), tmp_path / "output")
     poll(
         lambda: len(platforms.number_writes()) >= 2,
-        deadline_seconds=30,
+        deadline_seconds=60,
         what="two writes",
         alive=running.running,
     )
-
+    # Frozen, the run cannot finish before the signal lands, however loaded the machine is;
+    # the signal is delivered as it resumes.
+    running.process.send_signal(signal.SIGSTOP)
     running.process.send_signal(sent)
-    finished = running.wait(timeout=30)
+    running.process.send_signal(signal.SIGCONT)
+    finished = running.wait(timeout=60)
 
     assert finished.code == code, finished.stderr
     line = _error_line(finished.stderr)
@@ -374,6 +381,7 @@ def test_a_signal_mid_push_settles_what_is_in_flight_and_records_the_run_interru
     assert summary["status"] == "interrupted"
     genesys = summary["targets"]["genesys-e2e"]
     assert 0 < genesys["acknowledged"] < 400  # stopped early, what was sent was settled
+    assert genesys["failed"] == 0
     assert genesys["sent"] == genesys["acknowledged"]
     with StateStore(tmp_path / "state" / "dncsync.db") as store:
         (run,) = store.runs()
@@ -401,10 +409,11 @@ def test_a_run_killed_with_sigkill_shows_as_interrupted_once_its_lock_is_free(
     running = Sync(command(config), tmp_path / "output")
     poll(
         lambda: platforms.number_writes(),
-        deadline_seconds=30,
+        deadline_seconds=60,
         what="a write",
         alive=running.running,
     )
+    running.process.send_signal(signal.SIGSTOP)  # alive, holding its lock, for as long as we look
     during = json.loads(_dncsync(config, "runs", "--format", "json").stdout)
     assert [run["status"] for run in during] == ["running"]  # alive: its lock is held
 

@@ -160,15 +160,16 @@ async def test_faults_are_survived_and_the_list_is_exact(no_backoff: None) -> No
     settings = EmulatorSettings(
         rate_limit=RateLimit(1_000_000, 60.0),
         faults=faults,
-        seed=11,
+        seed=13,
         retry_after=0,
         token_ttl=2,
         export_delay_seconds=0.05,
     )
     app = create_app(settings)
     list_id = app.emulator.genesys_create_list("dnc")
-    expires = TODAY + timedelta(days=20)
-    batches = [WriteBatch("add", numbers(20, start=20 * n), expires) for n in range(12)]
+    # Without an expiration the bodies, and so the faults the seed draws for them, are the
+    # same whatever day the test runs.
+    batches = [WriteBatch("add", numbers(20, start=20 * n), None) for n in range(12)]
     async with GenesysTarget(genesys_settings(dnc_list_id=list_id), asgi_client(app)) as target:
         results = [await target.push(batch) for batch in batches]
         removed = await target.push(WriteBatch("remove", numbers(20), None))
