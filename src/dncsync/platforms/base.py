@@ -25,7 +25,9 @@ from dncsync.targets.base import Capabilities, Target
 class TargetConfigBase(BaseModel):
     """The keys every `[[target]]` has, whatever its platform (docs/configuration.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are valid TOML floats; no key here means either (a pace of inf divides by
+    # zero, a retry budget of inf retries for ever).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     platform: str
     name: str
