@@ -115,3 +115,26 @@ def test_no_target_exits_3_for_commands_that_need_one(tmp_path: Path, command: s
         "reconcile need at least one (docs/configuration.md)"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dncsync.toml"]  # no state, no run
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765", "http://localhost:1/", "http://[::1]:9", "https://gw.example"]
+)
+def test_base_url_https_anywhere_and_http_on_loopback_are_accepted(url: str) -> None:
+    parsed = config.parse(tomllib.loads(TARGET + f'base_url = "{url}"\n'), "dncsync.toml")
+    assert parsed.target[0].base_url == url
+
+
+def test_http_to_a_remote_host_exits_3_naming_target_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "dncsync.toml"
+    path.write_text(TARGET + 'base_url = "http://gateway.example:8080"\n')
+
+    ran = dncsync("sync", "--config", str(path), env={"GENESYS_CLIENT_ID": "x"})
+
+    assert ran.code == CONFIG_OR_AUTH
+    assert error_line(ran).startswith(
+        f"dncsync: error: {path}: target[0].base_url: target 'genesys-main': https is required "
+        "for http://gateway.example:8080: over http the client secret, tokens and phone "
+        "numbers would cross the network in clear"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dncsync.toml"]

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from dncsync.net.auth import Clock
+from dncsync.net.client import insecure_url
 from dncsync.plan import Mode
 from dncsync.targets.base import Capabilities, Target
 
@@ -43,6 +44,15 @@ class TargetConfigBase(BaseModel):
     requests_per_minute: float = Field(300.0, gt=0)  # the starting pace; 429s and headers adapt it
     remove_foreign: bool = False  # mirror may remove numbers dncsync did not put on the list
     verify_every: str = "7d"  # read the whole list at least this often ("0" = every run)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_private(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The one place every target's URL passes: credentials and numbers never go in clear.
+        problem = None if value is None else insecure_url(value)
+        if problem is not None:
+            raise ValueError(f"target {info.data.get('name', '?')!r}: {problem}")
+        return value
 
     @field_validator("verify_every")
     @classmethod
