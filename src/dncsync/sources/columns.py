@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from dncsync.errors import InputError
 from dncsync.policy import alias_key
+from dncsync.privacy import mask_text
 from dncsync.sources.spec import SourceSpec
 
 # Each field's header aliases, compared case, space, `_` and `-` insensitively; the first
@@ -93,5 +94,6 @@ def headerless(spec: SourceSpec) -> ColumnMap:
 
 
 def _listing(header: list[str]) -> str:
-    shown = ", ".join(repr(name) for name in header[:12])
+    # A headerless file's first row is data: its cells may be phone numbers.
+    shown = ", ".join(repr(mask_text(name)) for name in header[:12])
     return shown + (", ..." if len(header) > 12 else "") if header else "no columns"
