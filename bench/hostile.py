@@ -7,7 +7,10 @@ code, the error line, the wall time and the peak RSS. Cases:
 - `line-1g.csv`: a header, one row, then one line of 1 GiB with no line end;
 - `line-4g.csv.gz`: a header, then one gzip member that expands to a 4 GiB line (~4 MB on
   disk);
-- `noeol-200m.csv`: 200 MiB with no line end at all (not even a header).
+- `noeol-200m.csv`: 200 MiB with no line end at all (not even a header);
+- `wide-header.csv`: a header of 4M one-letter columns, just under the 8 MiB line cap;
+- `wide-row.csv`: a row of 2.8M distinct two-digit fields, just under the cap (the worst a
+  line under the cap can cost: Python's csv module makes a string of each field).
 
 Every case should end with exit 2 and one line naming the source and the line, at a peak RSS
 far below 512 MB (docs/benchmarks.md).
@@ -46,10 +49,26 @@ def _write_gzip(path: Path, head: bytes, mebibytes: int) -> None:
         handle.write(packer.flush())
 
 
+def _write_wide(path: Path, head: bytes, field: Callable[[int], bytes], tail: bytes) -> None:
+    """`head`, then one line of fields made by `field(i)`, just under the line cap."""
+    budget = 8 * MIB - len(head) - len(tail) - 16
+    with path.open("wb") as handle:
+        handle.write(head)
+        written, index = 0, 0
+        while written < budget:
+            piece = field(index) + b","
+            handle.write(piece)
+            written += len(piece)
+            index += 1
+        handle.write(tail)
+
+
 CASES: dict[str, Callable[[Path], None]] = {
     "line-1g.csv": lambda p: _write_plain(p, b"phone\n2125550123\n", 1024),
     "line-4g.csv.gz": lambda p: _write_gzip(p, b"phone\n", 4096),
     "noeol-200m.csv": lambda p: _write_plain(p, b"", 200),
+    "wide-header.csv": lambda p: _write_wide(p, b"", lambda _: b"a", b"phone\n2125550123\n"),
+    "wide-row.csv": lambda p: _write_wide(p, b"phone\n", lambda i: b"%02d" % (i % 100), b"1\n"),
 }
 
 

@@ -1,5 +1,6 @@
 """Memory stays bounded whatever the line length: a line longer than the cap ends the read
-with exit 2 and one line naming the source and the line, on every path a line is read by."""
+with exit 2 and one line naming the source and the line, on every path a line is read by;
+a header wider than any export is refused before it is mapped."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from clirun import dncsync, error_line
 from dncsync.errors import InputError
 from dncsync.sources import CsvRecords, SourceSpec
+from dncsync.sources.columns import MAX_COLUMNS
 from dncsync.sources.records import MAX_LINE_BYTES
 from dncsync.sources.streams import BUFFER
 
@@ -21,10 +23,10 @@ CAP = 4096  # bytes: the cap these tests read with (the block size is smaller st
 USAGE_OR_INPUT = 2
 
 
-def _rows(data: bytes, *, blocks: bool = True, **options: object) -> int:
+def _rows(data: bytes, *, blocks: bool = True, max_line: int = CAP, **options: object) -> int:
     spec = SourceSpec("s", "mem.csv", **options)  # type: ignore[arg-type]
     stream = io.BufferedReader(io.BytesIO(data), BUFFER)  # type: ignore[arg-type]
-    records = CsvRecords(stream, spec, block_bytes=1024, blocks=blocks, max_line_bytes=CAP)
+    records = CsvRecords(stream, spec, block_bytes=1024, blocks=blocks, max_line_bytes=max_line)
     for _ in records.batches():
         pass
     return records.rows
@@ -100,3 +102,15 @@ def test_a_gzip_member_expanding_to_one_huge_line_exits_2(tmp_path: Path) -> Non
 
     assert ran.code == USAGE_OR_INPUT
     assert "bomb.csv.gz: line 2 is longer than 8 MiB: not a DNC record" in error_line(ran)
+
+
+@both_ways
+def test_a_header_wider_than_any_export_is_refused() -> None:
+    header = b",".join(b"c%d" % i for i in range(MAX_COLUMNS)) + b",phone\n"
+    with pytest.raises(InputError) as refused:
+        _rows(header + b"2125550100\n", max_line=1 << 20)
+    assert str(refused.value) == (
+        "mem.csv: the header has 10,001 columns, more than the 10,000 a DNC export could have "
+        "(is the first line a header? if not, pass --no-header)"
+    )
+    assert _rows(header.replace(b"c0,", b"", 1) + b",,2125550100\n", max_line=1 << 20) == 1

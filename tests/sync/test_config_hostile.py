@@ -56,15 +56,17 @@ def test_inf_exits_3_with_one_line_before_anything_is_written(tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dncsync.toml"]
 
 
-def test_deeply_nested_arrays_exit_3_naming_the_line_and_key(tmp_path: Path) -> None:
+def test_deeply_nested_arrays_are_refused_naming_the_line_and_key(tmp_path: Path) -> None:
     path = tmp_path / "dncsync.toml"
     path.write_text(TARGET + "[reasons]\nx = " + "[" * 100_000 + "]" * 100_000 + "\n")
 
-    ran = dncsync("plan", "--config", str(path))
+    with pytest.raises(ConfigError) as refused:
+        config.load(path)
 
-    assert ran.code == CONFIG_OR_AUTH
-    line = error_line(ran)
-    assert "dncsync.toml: line 11 (key reasons.x): arrays or inline tables nested" in line
+    assert str(refused.value) == (
+        f"{path}: line 11 (key reasons.x): arrays or inline tables nested more than 16 levels "
+        "deep; this is not a dncsync configuration"
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,12 +85,11 @@ def test_any_deep_nesting_is_named(tmp_path: Path, text: str, shown: str) -> Non
     assert shown in str(caught.value)
 
 
-def test_a_folder_given_as_the_configuration_exits_3(tmp_path: Path) -> None:
-    ran = dncsync("sync", "--config", str(tmp_path))
-
-    assert ran.code == CONFIG_OR_AUTH
-    assert error_line(ran) == (
-        f"dncsync: error: {tmp_path}: is a directory, not a configuration file (--config PATH)"
+def test_a_folder_given_as_the_configuration_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.load(tmp_path)
+    assert str(refused.value) == (
+        f"{tmp_path}: is a directory, not a configuration file (--config PATH)"
     )
 
 
@@ -102,12 +103,24 @@ def test_a_device_or_a_huge_file_is_not_read_into_memory(tmp_path: Path) -> None
         config.load(huge)
 
 
-@pytest.mark.parametrize("command", ["plan", "sync", "reconcile"])
-def test_no_target_exits_3_for_commands_that_need_one(tmp_path: Path, command: str) -> None:
-    path = tmp_path / "dncsync.toml"
-    path.write_text('[[source]]\nname = "optouts"\nurl = "optouts.csv"\n')
+NO_TARGET = '[[source]]\nname = "optouts"\nurl = "optouts.csv"\n'
 
-    ran = dncsync(command, "--config", str(path))
+
+def test_no_target_is_a_configuration_error_for_every_run(tmp_path: Path) -> None:
+    # plan, sync and reconcile all begin a run by choosing its targets (run.lifecycle.Run).
+    path = tmp_path / "dncsync.toml"
+    path.write_text(NO_TARGET)
+    parsed, _ = config.load(path)
+    for name in (None, "main"):
+        with pytest.raises(ConfigError, match=r"target: the configuration has no \[\[target\]\]"):
+            parsed.targets_named(name)
+
+
+def test_no_target_exits_3_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "dncsync.toml"
+    path.write_text(NO_TARGET)
+
+    ran = dncsync("sync", "--config", str(path))
 
     assert ran.code == CONFIG_OR_AUTH
     assert error_line(ran) == (
