@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from dncsync.errors import AuditChainBroken
+from dncsync.files import storage_error, writing
 
 GENESIS = hashlib.sha256(b"dncsync audit log v1").hexdigest()
 _HASH_KEY = b',"hash":"'
@@ -77,7 +78,8 @@ class RunFiles:
 
     def create_directory(self) -> None:
         """Create the run's folder, owner-only (it holds evidence about personal data)."""
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with writing(self.directory, "cannot create the run's evidence folder"):
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _line_hash(body: bytes) -> str:
@@ -97,14 +99,15 @@ def _encode(seq: int, prev: str, event: Mapping[str, Any]) -> tuple[bytes, str]:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a new evidence file owner-read/write only (0600), replacing an older one."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
+    with writing(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
 
 class AuditLog:
@@ -120,8 +123,13 @@ class AuditLog:
     @classmethod
     def create(cls, path: Path) -> AuditLog:
         """Start a new audit file (mode 0600); an existing file is never overwritten."""
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except FileExistsError:
+            raise  # a run id is never reused: a bug, not the operator's to fix
+        except OSError as error:
+            raise storage_error(path, error, "cannot create the audit log") from None
         return cls(path, fd, 0, GENESIS)
 
     @classmethod
@@ -152,8 +160,10 @@ class AuditLog:
             line, digest = _encode(self._seq + 1, self._last_hash, event)
             data = memoryview(line + b"\n")
             # One write per line: a SIGKILL leaves whole lines (and at worst one cut line).
-            while data:
-                data = data[os.write(self._fd, data) :]
+            # A full disk stops the run: evidence that cannot be written is no evidence.
+            with writing(self.path, "cannot write the audit log"):
+                while data:
+                    data = data[os.write(self._fd, data) :]
             self._seq += 1
             self._last_hash = digest
             return digest
@@ -162,9 +172,12 @@ class AuditLog:
         """Flush to disk and close; returns the seal to store with the run."""
         with self._lock:
             if self._fd is not None:
-                os.fsync(self._fd)
-                os.close(self._fd)
-                self._fd = None
+                fd, self._fd = self._fd, None
+                with writing(self.path, "cannot write the audit log"):
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
             return AuditSeal(self._last_hash, self._seq)
 
     def __enter__(self) -> Self:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tomllib
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from dncsync import platforms
 from dncsync.errors import ConfigError
@@ -23,6 +24,11 @@ from dncsync.model import Reason, Strictness
 from dncsync.platforms.base import TargetConfigBase
 
 DEFAULT_CONFIG = "dncsync.toml"
+# A configuration is a few kilobytes; anything larger is not one (and is not read into memory).
+MAX_CONFIG_BYTES = 4 << 20
+# dncsync's keys nest at most four levels (target -> [0] -> sources -> [0]); a document nested
+# much deeper is not a configuration, and would exhaust the parser's or validator's recursion.
+MAX_DEPTH = 16
 
 # Keys that would put a secret in the file; each points at the *_env key to use instead.
 _SECRET_KEYS = {
@@ -36,7 +42,8 @@ _SECRET_KEYS = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are valid TOML floats, and no key of dncsync means either.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StateConfig(_Strict):
@@ -86,6 +93,7 @@ class Config(_Strict):
     target: list[TargetConfig] = Field(default_factory=list)
     reasons: dict[str, Reason] = Field(default_factory=dict)  # free text -> reason code
     retention: dict[Reason, str] = Field(default_factory=dict)  # reason -> "never" | "5y"
+    _origin: str = PrivateAttr(default=DEFAULT_CONFIG)  # the file it was read from, for messages
 
     @field_validator("retention")
     @classmethod
@@ -106,7 +114,13 @@ class Config(_Strict):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def targets_named(self, name: str | None) -> list[TargetConfigBase]:
-        """All targets, or the one named; an unknown name is a configuration error."""
+        """All targets, or the one named; an unknown name, or no target at all, is a
+        configuration error (a run with no target would do nothing and exit 0)."""
+        if not self.target:
+            raise ConfigError(
+                f"{self._origin}: target: the configuration has no [[target]]; plan, sync and "
+                "reconcile need at least one (docs/configuration.md)"
+            )
         if name is None:
             return list(self.target)
         chosen = [target for target in self.target if target.name == name]
@@ -139,29 +153,130 @@ def retention_years(text: str, key: str) -> int | None:
 def load(path: Path | str | None) -> tuple[Config, Path]:
     """Read and check a configuration file; returns it and the folder paths resolve against."""
     file = Path(path or DEFAULT_CONFIG)
+    text = _read(file)
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: not valid TOML: {error}") from None
+    except RecursionError:
+        where = _too_deep_in_text(text)
+        raise ConfigError(
+            f"{file}: {where + ': ' if where else ''}arrays or inline tables nested more than "
+            f"{MAX_DEPTH} levels deep; this is not a dncsync configuration"
+        ) from None
+    return parse(raw, file), file.resolve().parent
+
+
+def _read(file: Path) -> str:
+    """The file's text: a regular file (or a pipe) of at most MAX_CONFIG_BYTES, in UTF-8."""
+    try:
+        kind = os.stat(file).st_mode
+        if stat.S_ISDIR(kind):
+            raise ConfigError(f"{file}: is a directory, not a configuration file (--config PATH)")
+        if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):
+            raise ConfigError(f"{file}: not a regular file, so not a configuration file")
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             f"configuration file {file} not found (give one with --config PATH)"
         ) from None
     except OSError as error:
         raise ConfigError(f"cannot read configuration file {file}: {error.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{file}: not valid TOML: {error}") from None
-    return parse(raw, file), file.resolve().parent
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{file}: larger than {MAX_CONFIG_BYTES >> 20} MiB, so not a dncsync configuration"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{file}: not valid TOML: not UTF-8 text ({error.reason})") from None
+
+
+def _too_deep_in_text(text: str) -> str | None:
+    """Where a TOML text first nests deeper than MAX_DEPTH: "line N (key K)", for a message.
+
+    Only called once the parser gave up, so a rough reading is enough: strings and comments
+    are skipped, brackets and braces counted.
+    """
+    depth, line, key, table = 0, 1, "", ""
+    quote = ""
+    index, size = 0, len(text)
+    line_start = 0
+    while index < size:
+        char = text[index]
+        if quote:
+            if text.startswith(quote, index):
+                index += len(quote)
+                quote = ""
+                continue
+            if char == "\\" and quote[0] == '"':
+                index += 1
+            elif char == "\n":
+                line += 1
+                line_start = index + 1
+        elif char == "#":
+            end = text.find("\n", index)
+            index = size if end < 0 else end
+            continue
+        elif text.startswith(('"""', "'''"), index):
+            quote = text[index : index + 3]
+            index += 3
+            continue
+        elif char in "\"'":
+            quote = char
+        elif char == "\n":
+            line += 1
+            line_start = index + 1
+        elif depth == 0 and char == "[" and not text[line_start:index].strip():
+            end = text.find("\n", index)
+            end = size if end < 0 else end
+            table = text[index:end].split("#", 1)[0].strip().strip("[]").strip()
+            index = end
+            continue
+        elif depth == 0 and char == "=":
+            key = text[line_start:index].strip()
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                named = ".".join(part for part in (table, key) if part)
+                return f"line {line}" + (f" (key {named})" if named else "")
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        index += 1
+    return None
 
 
 def parse(raw: dict[str, Any], origin: Path | str = DEFAULT_CONFIG) -> Config:
     """Check a parsed TOML document; the first problem names its key."""
+    _refuse_deep_nesting(raw, origin)
     _refuse_secrets(raw, origin)
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
         first = error.errors()[0]
         raise ConfigError(f"{origin}: {_key(first['loc'], raw)}: {_message(first)}") from None
+    config._origin = str(origin)
     _check_references(config, origin)
     return config
+
+
+def _refuse_deep_nesting(raw: dict[str, Any], origin: Path | str) -> None:
+    """A document nested deeper than MAX_DEPTH (dotted keys nest without brackets) is
+    refused naming its key, before validation recurses into it."""
+    pending: list[tuple[Any, tuple[str, ...]]] = [(raw, ())]
+    while pending:
+        node, path = pending.pop()
+        if len(path) > MAX_DEPTH:
+            shown = ".".join(path[:4]) + "..."
+            raise ConfigError(
+                f"{origin}: {shown}: nested more than {MAX_DEPTH} levels deep; this is not a "
+                "dncsync configuration"
+            )
+        if isinstance(node, dict):
+            pending.extend((value, (*path, str(key))) for key, value in node.items())
+        elif isinstance(node, list):
+            pending.extend((value, (*path, f"[{i}]")) for i, value in enumerate(node))
 
 
 def _refuse_secrets(raw: dict[str, Any], origin: Path | str) -> None:
@@ -230,6 +345,10 @@ def _message(error: Any) -> str:
         return f"platform must be {_platform_choices()}"
     if error["type"] == "union_tag_not_found":
         return f"required key 'platform' is missing ({_platform_choices()})"
+    if error["type"] == "finite_number":
+        return "must be a finite number (inf and nan mean nothing here)"
+    if error["type"] == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
     return str(error["msg"])
 
 

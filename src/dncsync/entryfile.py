@@ -26,7 +26,7 @@ from dncsync.columnar.index import (
     Meta,
     unpack,
 )
-from dncsync.files import open_private, spreadsheet_safe
+from dncsync.files import open_private, spreadsheet_safe, writing
 from dncsync.model import Entry, ExpirationPolicy, Reason
 
 NEVER, RELATIVE, ABSOLUTE = (
@@ -79,7 +79,7 @@ def write_columns(chunks: Iterable[tuple[Keys, Meta]], source_names: list[str], 
     compiled = kernels.compiled()
     texts = tuple(tuple(text.encode() for text in group) for group in (reasons, policies))
     sources = tuple(name.encode() for name in safe_names)
-    with open_private(path) as handle:
+    with writing(path), open_private(path) as handle:
         handle.write(",".join(ENTRY_HEADER) + "\n")
         handle.flush()
         for keys, meta in chunks:
@@ -152,7 +152,7 @@ def _entries(chunks: Iterable[tuple[Keys, Meta]], source_names: list[str]) -> It
 def write_entries(entries: Iterable[Entry], path: str) -> int:
     """Write entries (sorted as given) to a 0600 CSV file; returns how many."""
     count = 0
-    with open_private(path) as handle:
+    with writing(path), open_private(path) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(ENTRY_HEADER)
         for entry in entries:

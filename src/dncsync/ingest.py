@@ -509,7 +509,7 @@ class IngestResult:
     today: date
     segments: Segments
     source_names: list[str]
-    unmapped_reasons: dict[str, int] = field(default_factory=dict)  # raw text -> rows
+    unmapped_reasons: dict[str, int] = field(default_factory=dict)  # text (masked) -> rows
     source_counts: dict[str, SourceCounts] = field(default_factory=dict)  # by source name
 
     def __len__(self) -> int:
@@ -658,9 +658,18 @@ def ingest(
         today,
         segments,
         names.names,
-        dict(metadata.unmapped.most_common()),
+        _masked_counts(metadata.unmapped),
         counts,
     )
+
+
+def _masked_counts(texts: Counter[str]) -> dict[str, int]:
+    """Free texts and their rows, numbers in them masked (texts that differ only in a
+    number's last digits count together), most rows first."""
+    masked: Counter[str] = Counter()
+    for text, rows in texts.items():
+        masked[mask_text(text)] += rows
+    return dict(masked.most_common())
 
 
 def run_accounting(results: Sequence[IngestResult]) -> Accounting:

@@ -28,7 +28,7 @@ from dncsync.errors import ExitCode, Failure
 from dncsync.ingest import IngestResult, run_accounting
 from dncsync.model import Accounting
 from dncsync.plan import Plan, Sampled, settled
-from dncsync.privacy import SAMPLE_SIZE, mask_phone
+from dncsync.privacy import SAMPLE_SIZE, mask_phone, mask_text
 from dncsync.targets.base import BatchResult
 
 
@@ -146,9 +146,9 @@ class TargetOutcome:
         if self.seeded_from_platform is not None:
             result["seeded_from_platform"] = self.seeded_from_platform
         if self.stopped:
-            result["stopped"] = self.stopped
+            result["stopped"] = mask_text(self.stopped)
         if self.error is not None:
-            result["error"] = self.error
+            result["error"] = mask_text(self.error)  # may name a source file holding a number
         if self.not_run is not None:
             result["not_run"] = self.not_run
         if self.read_reason is not None:
@@ -230,7 +230,13 @@ class RunResult:
         for result in self.ingest.values():
             for s in result.sources:  # a source read for two targets is listed once
                 sources.setdefault(
-                    s.name, {"name": s.name, "uri": s.uri, "sha256": s.sha256, "rows": s.rows}
+                    s.name,
+                    {
+                        "name": mask_text(s.name),  # a name or path may hold a number
+                        "uri": mask_text(s.uri),
+                        "sha256": s.sha256,
+                        "rows": s.rows,
+                    },
                 )
         targets: dict[str, dict[str, Any]] = {}
         for outcome in self.targets:

@@ -27,7 +27,10 @@ _E164 = re.compile(r"\+\d(?:[ \-.()]{0,2}\d){6,14}(?![\d*])")
 _DIGIT_RUN = re.compile(r"(?<![\w.\-])\d{10,15}(?![\w*])")
 # North American numbers written for people: (415) 555-2671, 415-555-2671, 415.555.2671.
 _NANP_FORMATTED = re.compile(r"(?<![\w])(?:1[ \-.])?\(?\d{3}\)?[ \-.]\d{3}[ \-.]\d{4}(?![\w*])")
-_PHONE_PATTERNS = (_E164, _NANP_FORMATTED, _DIGIT_RUN)
+# A national number glued into a name by `_` or `-` (optouts-4155552671.csv, dnc_4155552671):
+# exactly 10 or 11 digits, so a UUID's 12-digit group or a float's decimals are left alone.
+_NANP_IN_NAME = re.compile(r"(?<![A-Za-z0-9.])\d{10,11}(?![A-Za-z0-9*])")
+_PHONE_PATTERNS = (_E164, _NANP_FORMATTED, _DIGIT_RUN, _NANP_IN_NAME)
 _PHONE_KEY = re.compile(r"phone|msisdn", re.IGNORECASE)
 
 

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from dncsync.columnar import kernels
 from dncsync.columnar.arrow import string_bytes, string_offsets
-from dncsync.files import csv_field, open_private, spreadsheet_safe
+from dncsync.files import csv_field, open_private, spreadsheet_safe, writing
 from dncsync.model import Reject, RejectReason
 
 REJECTS_HEADER = ("line", "raw_phone", "reason")
@@ -74,11 +74,13 @@ class RejectsCsv:
     """
 
     def __init__(self, path: str, *, with_source: bool = False) -> None:
+        self._path = path
         self._text = open_private(path)
         self._with_source = with_source
         header = (*REJECTS_HEADER, "source") if with_source else REJECTS_HEADER
-        self._text.write(",".join(header) + "\n")
-        self._text.flush()
+        with writing(path):
+            self._text.write(",".join(header) + "\n")
+            self._text.flush()
         self._file = self._text.buffer
 
     def add(
@@ -88,9 +90,19 @@ class RejectsCsv:
         raw_phones: pa.StringArray,
         reasons: ReasonCodes,
     ) -> None:
-        """Write one batch of rejected rows."""
+        """Write one batch of rejected rows (a full disk: an InputError naming the file)."""
         if len(lines) == 0:
             return
+        with writing(self._path):
+            self._add(source, lines, raw_phones, reasons)
+
+    def _add(
+        self,
+        source: str,
+        lines: npt.NDArray[np.int64],
+        raw_phones: pa.StringArray,
+        reasons: ReasonCodes,
+    ) -> None:
         last = "," + csv_field(spreadsheet_safe(source)) if self._with_source else ""
         compiled = kernels.compiled()
         if compiled is not None:  # the same lines, in one compiled pass
@@ -119,7 +131,8 @@ class RejectsCsv:
 
     def close(self) -> None:
         """Flush and close the file."""
-        self._text.close()
+        with writing(self._path):
+            self._text.close()
 
     def __enter__(self) -> RejectsCsv:
         return self

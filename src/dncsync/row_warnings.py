@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from dncsync.files import csv_field, open_private, spreadsheet_safe
+from dncsync.files import csv_field, open_private, spreadsheet_safe, writing
 from dncsync.model import RowWarning
 from dncsync.privacy import mask_text
 
@@ -57,21 +57,23 @@ class WarningsCsv:
     """
 
     def __init__(self, path: str) -> None:
+        self._path = path
         self._text = open_private(path)
-        self._text.write(",".join(WARNINGS_HEADER) + "\n")
-        self._text.flush()
+        with writing(path):
+            self._text.write(",".join(WARNINGS_HEADER) + "\n")
+            self._text.flush()
         self._fields: dict[str, str] = {}  # text -> its field: details repeat (dates, reasons)
 
     def add(self, source: str, lines: Lines, kinds: Sequence[str], details: Sequence[str]) -> None:
         """Write one batch of warned rows."""
         name, field = self._field(source), self._field
-        self._text.write(
-            "".join(
-                f"{name},{line},{field(kind)},{field(detail)}\n"
-                for line, kind, detail in zip(lines.tolist(), kinds, details, strict=True)
-            )
+        text = "".join(
+            f"{name},{line},{field(kind)},{field(detail)}\n"
+            for line, kind, detail in zip(lines.tolist(), kinds, details, strict=True)
         )
-        self._text.flush()
+        with writing(self._path):
+            self._text.write(text)
+            self._text.flush()
 
     def _field(self, text: str) -> str:
         """Masked, spreadsheet-safe and quoted where needed; remembered for the next rows."""
@@ -84,7 +86,8 @@ class WarningsCsv:
 
     def close(self) -> None:
         """Flush and close the file."""
-        self._text.close()
+        with writing(self._path):
+            self._text.close()
 
     def __enter__(self) -> WarningsCsv:
         return self

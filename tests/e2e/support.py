@@ -276,9 +276,12 @@ class Platforms:
 
 
 @contextlib.contextmanager
-def serve(settings: EmulatorSettings) -> Iterator[Platforms]:
-    """The emulator on a free loopback port, recording applied writes; a list and a group."""
-    with run_in_thread(settings) as running:
+def serve(
+    settings: EmulatorSettings, certificate: tuple[str, str] | None = None
+) -> Iterator[Platforms]:
+    """The emulator on a free loopback port, recording applied writes; a list and a group.
+    Over https with `certificate` (a PEM certificate file and its key file)."""
+    with run_in_thread(settings, certificate=certificate) as running:
         journal = WriteJournal()
         # No request has reached the app yet, so its middleware stack can still take one.
         running.app.add_middleware(WriteRecorder, journal=journal)

@@ -139,3 +139,28 @@ def test_bad_usage_exits_2(args: list[str]) -> None:
     done = dncsync(str(SAMPLE), *args)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr.decode()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("option", ["--output", "--rejects", "--warnings"])
+def test_a_full_disk_under_an_output_file_exits_2_naming_it(option: str) -> None:
+    # /dev/full: every write fails with ENOSPC, as on a full disk.
+    mode = os.stat("/dev/full").st_mode
+    done = dncsync(str(SAMPLE), option, "/dev/full")
+    assert done.returncode == 2
+    assert done.stderr.decode().strip().splitlines() == [
+        "dncsync: error: /dev/full: cannot write: no space left on the device: free some "
+        "space, or write elsewhere"
+    ]
+    assert os.stat("/dev/full").st_mode == mode  # a device is written to, never re-moded
+
+
+def test_an_output_path_under_a_file_exits_2_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    target = tmp_path / "a-file" / "entries.csv"
+    done = dncsync(str(SAMPLE), "--output", str(target))
+    assert done.returncode == 2
+    assert done.stderr.decode().strip() == (
+        f"dncsync: error: {target}: cannot write: a part of the path is a file, not a folder: "
+        "fix the path"
+    )

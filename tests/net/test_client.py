@@ -1,4 +1,5 @@
-"""The client's safety defaults: TLS verified except on loopback, environment honoured."""
+"""The client's safety defaults: https always verified, http only to loopback, environment
+honoured."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import ssl
 
 import pytest
 
-from dncsync.net.client import build_client, is_loopback
+from dncsync.errors import ConfigError
+from dncsync.net.client import build_client, insecure_url, is_loopback
 
 pytestmark = pytest.mark.anyio
 
@@ -30,13 +32,46 @@ def _verify_mode(client: object) -> ssl.VerifyMode:
     return client._transport._pool._ssl_context.verify_mode  # type: ignore[attr-defined]
 
 
-async def test_tls_is_verified_for_real_hosts_and_loopback_only_is_exempt() -> None:
+async def test_tls_is_verified_for_every_https_host_loopback_included() -> None:
     async with build_client(["https://api.mypurecloud.com", "https://login.mypurecloud.com"]) as c:
         assert _verify_mode(c) is ssl.CERT_REQUIRED
     async with build_client(["http://127.0.0.1:1", "https://api.mypurecloud.com"]) as c:
         assert _verify_mode(c) is ssl.CERT_REQUIRED
     async with build_client(["https://127.0.0.1:8443"]) as c:
-        assert _verify_mode(c) is ssl.CERT_NONE
+        assert _verify_mode(c) is ssl.CERT_REQUIRED  # https means verified, wherever it points
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("https://api.mypurecloud.com", None),
+        ("https://10.0.0.1:8443/base", None),
+        ("http://127.0.0.1:8765", None),
+        ("http://localhost:1", None),
+        ("http://[::1]:8765", None),
+        ("http://api.mypurecloud.com", "https is required for http://api.mypurecloud.com:"),
+        ("http://10.0.0.1", "https is required for http://10.0.0.1:"),
+        ("http://user:hunter2@127.0.0.1.example.com", "for http://127.0.0.1.example.com:"),
+        ("ftp://api.mypurecloud.com", "is not an https:// URL"),
+        ("api.mypurecloud.com", "is not an https:// URL"),
+    ],
+)
+def test_http_is_allowed_only_to_loopback(url: str, refused: str | None) -> None:
+    problem = insecure_url(url)
+    if refused is None:
+        assert problem is None
+    else:
+        assert problem is not None
+        assert refused in problem
+        assert "hunter2" not in problem
+
+
+async def test_a_missing_ca_bundle_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+    with pytest.raises(ConfigError, match=r"SSL_CERT_FILE=/nonexistent/ca\.pem"):
+        build_client(["https://api.mypurecloud.com"])
 
 
 async def test_proxies_from_the_environment_are_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -212,3 +212,16 @@ async def test_each_record_carries_its_own_expired_date(app: EmulatorApp) -> Non
         "0114930901820": None,
         "4165550123": day_after,
     }
+
+
+async def test_discovery_over_https_never_downgrades_the_api_to_http() -> None:
+    def platform(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/.well-known/cxone-configuration"
+        return httpx.Response(200, json={"api_endpoint": "http://api.cxone.example"})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(platform))
+    target = CxoneTarget(cxone_settings("https://cxone.example", dnc_group_id=1), client)
+    async with target:
+        with pytest.raises(ConfigError, match="https is required") as refused:
+            await target.admin_api()
+    assert "pointed at http://api.cxone.example" in str(refused.value)

@@ -13,11 +13,16 @@ import click
 import typer
 
 from dncsync.errors import DncsyncError, ExitCode, Interrupted
+from dncsync.privacy import mask_text
 
 
 def fail(message: str) -> None:
-    """Print one error line on stderr (the only thing an operator needs to read)."""
-    print(f"dncsync: error: {message}", file=sys.stderr)
+    """Print one error line on stderr (the only thing an operator needs to read).
+
+    Numbers in it are masked, wherever they came from (a file name, a header cell, a
+    platform's text): a full phone number never reaches the console (DOMAIN.md 7).
+    """
+    print(f"dncsync: error: {mask_text(message)}", file=sys.stderr)
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:

@@ -131,6 +131,8 @@ def command(
 
 def summarize(result: IngestResult) -> dict[str, Any]:
     """The run's figures as one JSON-ready object (no phone numbers in it)."""
+    from dncsync.privacy import mask_text
+
     accounting = result.accounting
     return {
         "rows": accounting.rows,
@@ -144,8 +146,8 @@ def summarize(result: IngestResult) -> dict[str, Any]:
         "unmapped_reasons": result.unmapped_reasons,
         "sources": [
             {
-                "name": info.name,
-                "uri": info.uri,
+                "name": mask_text(info.name),  # a file name may hold a number
+                "uri": mask_text(info.uri),
                 "sha256": info.sha256,
                 "bytes": info.bytes,
                 "rows": info.rows,

@@ -23,6 +23,7 @@ from dncsync.emulator.settings import EmulatorSettings
 from dncsync.emulator.state import EmulatorState
 
 _START_DEADLINE_SECONDS = 10.0
+Certificate = tuple[str, str]  # a PEM certificate (chain) file and its key file
 
 
 class EmulatorStartError(RuntimeError):
@@ -64,11 +65,11 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def base_url_of(sock: socket.socket) -> str:
-    """The http URL a bound socket serves."""
+def base_url_of(sock: socket.socket, scheme: str = "http") -> str:
+    """The URL a bound socket serves."""
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
 
 
 class QuickServer(uvicorn.Server):
@@ -126,8 +127,9 @@ class QuickServer(uvicorn.Server):
             await listener.wait_closed()
 
 
-def uvicorn_server(app: EmulatorApp) -> QuickServer:
-    """A quiet uvicorn server for the app (no access log, no logging configuration)."""
+def uvicorn_server(app: EmulatorApp, certificate: Certificate | None = None) -> QuickServer:
+    """A quiet uvicorn server for the app (no access log, no logging configuration); https
+    with `certificate` (its PEM certificate chain file and key file)."""
     config = uvicorn.Config(
         app,
         http="h11",  # the cut fault relies on h11's transport handling; httptools may be absent
@@ -138,25 +140,32 @@ def uvicorn_server(app: EmulatorApp) -> QuickServer:
         date_header=False,  # the app dates each answer by the emulator's clock
         timeout_graceful_shutdown=2,
         timeout_keep_alive=5,
+        ssl_certfile=None if certificate is None else certificate[0],
+        ssl_keyfile=None if certificate is None else certificate[1],
     )
     return QuickServer(config)
 
 
 @contextmanager
 def run_in_thread(
-    settings: EmulatorSettings | None = None, *, host: str = "127.0.0.1", port: int = 0
+    settings: EmulatorSettings | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    certificate: Certificate | None = None,
 ) -> Iterator[RunningEmulator]:
-    """Serve an emulator on host:port in a background thread until the block exits."""
+    """Serve an emulator on host:port in a background thread until the block exits; over
+    https with `certificate` (tests of TLS verification), else http."""
     app = create_app(settings)
     sock = bind(host, port)
-    server = uvicorn_server(app)
+    server = uvicorn_server(app, certificate)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="dncsync-emulator", daemon=True
     )
     thread.start()
     try:
         _wait_until_started(server, thread)
-        yield RunningEmulator(base_url_of(sock), app)
+        yield RunningEmulator(base_url_of(sock, "http" if certificate is None else "https"), app)
     finally:
         server.request_stop()
         thread.join(timeout=10)

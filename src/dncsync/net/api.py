@@ -26,6 +26,7 @@ import stamina
 
 from dncsync import logs
 from dncsync.errors import ConfigError, PlatformUnavailable
+from dncsync.net.client import certificate_refused
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import (
     Outcome,
@@ -186,6 +187,8 @@ class ApiClient:
         try:
             response = await self._send(request, authenticated, follow_redirects, sink)
         except RETRIABLE_ERRORS as error:
+            if (refused := certificate_refused(error, request.url, self.target)) is not None:
+                raise refused from None  # no retry can make a certificate verify
             exchange.network_error = type(error).__name__
         except PlatformUnavailable as error:  # the token endpoint: retried like any request
             status, retry_after = error.status, error.retry_after

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from dncsync.net.auth import Clock
+from dncsync.net.client import insecure_url
 from dncsync.plan import Mode
 from dncsync.targets.base import Capabilities, Target
 
@@ -25,7 +26,9 @@ from dncsync.targets.base import Capabilities, Target
 class TargetConfigBase(BaseModel):
     """The keys every `[[target]]` has, whatever its platform (docs/configuration.md)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are valid TOML floats; no key here means either (a pace of inf divides by
+    # zero, a retry budget of inf retries for ever).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     platform: str
     name: str
@@ -42,6 +45,15 @@ class TargetConfigBase(BaseModel):
     remove_foreign: bool = False  # mirror may remove numbers dncsync did not put on the list
     capacity: int | None = Field(None, ge=1)  # most numbers the target holds; default: platform's
     verify_every: str = "7d"  # read the whole list at least this often ("0" = every run)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_private(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # The one place every target's URL passes: credentials and numbers never go in clear.
+        problem = None if value is None else insecure_url(value)
+        if problem is not None:
+            raise ValueError(f"target {info.data.get('name', '?')!r}: {problem}")
+        return value
 
     @field_validator("verify_every")
     @classmethod

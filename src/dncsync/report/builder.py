@@ -478,7 +478,7 @@ class RunReportBuilder:
     def add_source(self, info: SourceInfo) -> None:
         """Record a source as read (URI, SHA-256, bytes, rows, registry date, S3 version)."""
         with self._lock:
-            self._sources.append(replace(info, uri=redact_text(info.uri)))
+            self._sources.append(replace(info, uri=mask_text(redact_text(info.uri))))
 
     def set_accounting(self, accounting: Accounting) -> None:
         """Record the run's accounting (rows = accepted + duplicates + rejected)."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from dncsync.errors import InputError
 from dncsync.policy import alias_key
+from dncsync.privacy import mask_text
 from dncsync.sources.spec import SourceSpec
 
 # Each field's header aliases, compared case, space, `_` and `-` insensitively; the first
@@ -30,6 +31,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 FIELDS = tuple(ALIASES)
+# A DNC export has a handful of columns, a CRM extract a few hundred: a header far wider is
+# not a header (and mapping it would cost time and memory for nothing).
+MAX_COLUMNS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +62,30 @@ def _named(spec: SourceSpec) -> dict[str, str | None]:
 
 def map_columns(header: list[str], spec: SourceSpec) -> ColumnMap:
     """Find each field's column in a header row; the phone column is required."""
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            f"{spec.url}: the header has {len(header):,} columns, more than the {MAX_COLUMNS:,} "
+            "a DNC export could have (is the first line a header? if not, pass --no-header)"
+        )
     keys = [alias_key(name) for name in header]
+    where: dict[str, list[int]] = {}  # each header key's columns, leftmost first
+    for index, key in enumerate(keys):
+        where.setdefault(key, []).append(index)
     indices: dict[str, int] = {}
     taken: set[int] = set()
     for field, named in _named(spec).items():
         if named is not None:
-            if alias_key(named) not in keys:
+            if alias_key(named) not in where:
                 raise InputError(
                     f"{spec.url}: no column named {named!r}; the header has {_listing(header)}"
                 )
-            indices[field] = keys.index(alias_key(named))
+            indices[field] = where[alias_key(named)][0]
             taken.add(indices[field])
     for field, aliases in ALIASES.items():
         if field in indices:
             continue
         for alias in aliases:
-            matches = [i for i, key in enumerate(keys) if key == alias_key(alias)]
-            free = [i for i in matches if i not in taken]
+            free = [i for i in where.get(alias_key(alias), ()) if i not in taken]
             if free:
                 indices[field] = free[0]
                 taken.add(free[0])
@@ -93,5 +104,6 @@ def headerless(spec: SourceSpec) -> ColumnMap:
 
 
 def _listing(header: list[str]) -> str:
-    shown = ", ".join(repr(name) for name in header[:12])
+    # A headerless file's first row is data: its cells may be phone numbers.
+    shown = ", ".join(repr(mask_text(name)) for name in header[:12])
     return shown + (", ..." if len(header) > 12 else "") if header else "no columns"

@@ -40,6 +40,10 @@ BATCH_ROWS = 65_536  # records per batch from the exact reader
 BLOCK_BYTES = 3 << 20  # bytes per block for the block reader (with four threads at work,
 # a few blocks' worth of arrays is alive at once: larger blocks add to peak RSS, not speed)
 FIRST_BLOCK_BYTES = 256 << 10  # then doubling up to BLOCK_BYTES
+# The longest physical line read: a DNC record is a few hundred bytes, and the csv module
+# refuses a field over 128 KiB anyway. A longer line (a file with no line ends, a gzip bomb
+# of one line) stops the read, so memory stays bounded whatever the input.
+MAX_LINE_BYTES = 8 << 20
 _BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _BEYOND = "\ue000"  # a line after the one checked: a field holding it ran past its line
@@ -69,12 +73,20 @@ class RowBatch:
         return self.columns.get(name)
 
 
-class _Blocks:
-    """The stream as blocks of whole lines, or line by line for the exact reader."""
+class LineTooLong(Exception):
+    """A physical line longer than the reader's cap (an InputError by the time it is seen)."""
 
-    def __init__(self, stream: BinaryIO, size: int) -> None:
+
+class _Blocks:
+    """The stream as blocks of whole lines, or line by line for the exact reader.
+
+    No line longer than `max_line` bytes (at least `size`) is held: LineTooLong instead.
+    """
+
+    def __init__(self, stream: BinaryIO, size: int, max_line: int = MAX_LINE_BYTES) -> None:
         self._stream = stream
         self._size = size
+        self._max_line = max(max_line, size)
         self._buffer = b""
         self._position = 0
         self._eof = False
@@ -98,11 +110,15 @@ class _Blocks:
                 cut = self._buffer.rfind(b"\n", self._position, end)
                 if cut < 0:  # a line longer than `want`: up to its end
                     cut = self._buffer.find(b"\n", end)
+                    if cut < 0 and len(self._buffer) - self._position > self._max_line:
+                        raise LineTooLong
                 if cut >= 0:
                     break
             if not self._fill():
                 cut = len(self._buffer) - 1
                 break
+        if cut + 1 - self._position > self._max_line:  # one line, longer than the cap
+            raise LineTooLong
         block = self._buffer[self._position : cut + 1]
         self._position = cut + 1
         return block
@@ -111,9 +127,13 @@ class _Blocks:
         """The next physical line (split on LF), b"" at the end."""
         while True:
             cut = self._buffer.find(b"\n", self._position)
-            if cut >= 0 or not self._fill():
+            if cut >= 0 or len(self._buffer) - self._position > self._max_line:
+                break
+            if not self._fill():
                 break
         end = len(self._buffer) if cut < 0 else cut + 1
+        if end - self._position > self._max_line:
+            raise LineTooLong
         line = self._buffer[self._position : end]
         self._position = end
         return line
@@ -143,11 +163,13 @@ class CsvRecords:
         batch_rows: int = BATCH_ROWS,
         block_bytes: int | None = None,  # default: BLOCK_BYTES
         blocks: bool = True,
+        max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
         self._stream = stream
         self._spec = spec
         self._batch_rows = batch_rows
         self._block_bytes = block_bytes or BLOCK_BYTES
+        self._max_line = max(max_line_bytes, self._block_bytes)
         self._blocks_allowed = blocks
         self._encoding = _checked_encoding(spec)
         self.blank_lines = 0
@@ -166,10 +188,17 @@ class CsvRecords:
 
         Each batch carries the reader's warnings met since the batch before; those met after
         the last batch (a blank line at the end, a header with no rows) are `take_warned()`'s.
+        A line longer than `max_line_bytes` ends the read with an InputError naming it.
         """
-        for batch in self._batches():
-            batch.warned = self.take_warned()
-            yield batch
+        try:
+            for batch in self._batches():
+                batch.warned = self.take_warned()
+                yield batch
+        except LineTooLong:
+            raise InputError(
+                f"{self._spec.url}: line {self._line + 1} is longer than "
+                f"{_size_text(self._max_line)}: not a DNC record (is this a CSV file?)"
+            ) from None
 
     def take_warned(self) -> list[tuple[int, str, str]]:
         """The reader's warnings not yet handed out with a batch, as (line, kind, detail)."""
@@ -179,7 +208,7 @@ class CsvRecords:
     def _batches(self) -> Iterator[RowBatch]:
         if self._spec.no_header:
             self._set_columns(headerless(self._spec))
-        source = _Blocks(self._stream, self._block_bytes)
+        source = _Blocks(self._stream, self._block_bytes, self._max_line)
         head = source.peek(4)
         if (self._encoding is None and head[:2] in _UTF16_BOMS) or (
             self._encoding is not None and not _ascii_compatible(self._encoding)
@@ -301,7 +330,10 @@ class CsvRecords:
     def _wide_lines(self, source: _Blocks, encoding: str) -> Iterator[str]:
         raw = io.BufferedReader(_BlockStream(source))
         text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
-        for line in text:
+        limit = self._max_line  # in characters: at least as many bytes
+        while line := text.readline(limit + 1):
+            if len(line) > limit:
+                raise LineTooLong
             self._line += 1
             self._last_text = line.lstrip("\ufeff") if self._line == 1 else line
             yield self._last_text
@@ -347,6 +379,10 @@ class CsvRecords:
         else:
             numbers = positions + first
         return RowBatch(numbers, values)
+
+
+def _size_text(size: int) -> str:
+    return f"{size >> 20} MiB" if size >= 1 << 20 and not size % (1 << 20) else f"{size:,} bytes"
 
 
 def _facts(block: bytes) -> tuple[int, int, int, int, bool, bool]:

@@ -15,12 +15,20 @@ The embedded implementation of `state.protocol.Store`, the one the run lifecycle
 
 Migrations are named functions applied in the transaction that records them. The file holds
 phone numbers, so it is created owner-read/write only.
+
+Storage failures are the operator's to fix, so each is one line naming the file and what to
+do (`StateStore.storage_error`): a full disk or a folder that cannot be written is exit 2; a
+file that is not a dncsync state (damaged, another program's database) or one written by a
+newer dncsync (a migration this version does not know) is exit 3, and is never written to. A
+write that fails leaves the transaction rolled back, so the snapshot never holds a number the
+platform did not acknowledge.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -28,9 +36,11 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
-from dncsync.errors import AlreadyRunning, InputError
+import dncsync
+from dncsync.errors import AlreadyRunning, ConfigError, DncsyncError, InputError
+from dncsync.files import storage_error
 from dncsync.plan import Batch, Held
 from dncsync.state.protocol import RunRecord
 from dncsync.targets.base import BatchResult
@@ -132,6 +142,38 @@ MIGRATIONS: Sequence[tuple[str, Callable[[sqlite3.Connection], None]]] = (
 )
 
 
+# SQLite's primary result codes (https://sqlite.org/rescode.html) that mean the storage, not
+# dncsync: the disk or folder (the operator frees space or fixes permissions), or the file.
+_SQLITE_STORAGE = {
+    3: "permission denied",  # SQLITE_PERM
+    5: "locked by another process",  # SQLITE_BUSY
+    6: "locked by another process",  # SQLITE_LOCKED
+    8: "the file or its folder is read-only",  # SQLITE_READONLY
+    10: "the disk reported an I/O error",  # SQLITE_IOERR
+    13: "the disk is full",  # SQLITE_FULL
+    14: "cannot open it (its folder missing or not writable?)",  # SQLITE_CANTOPEN
+}
+_SQLITE_DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(
+    method: Callable[Concatenate[StateStore, P], R],
+) -> Callable[Concatenate[StateStore, P], R]:
+    """A store method whose SQLite storage failures become one clear DncsyncError."""
+
+    @functools.wraps(method)
+    def guarded(store: StateStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(store, *args, **kwargs)
+        except sqlite3.Error as error:
+            store.raise_storage_error(error)
+
+    return guarded
+
+
 def _iso(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -149,20 +191,61 @@ class StateStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._depth = 0
+        self._run_locks: dict[str, contextlib.ExitStack] = {}
+        if self.path.is_dir():
+            raise InputError(f"{self.path}: the state file is a folder: give a file name")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():
                 # Holds phone numbers: owner-only from the first byte.
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as error:
+            raise storage_error(self.path, error, "cannot create the state file") from None
+        try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-        except (OSError, sqlite3.Error) as error:
-            raise InputError(f"cannot open the state store {self.path}: {error}") from error
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._depth = 0
-        self._run_locks: dict[str, contextlib.ExitStack] = {}
-        self._migrate()
+        except sqlite3.Error as error:
+            self.raise_storage_error(error)
+        try:
+            self._check_ours()  # before anything is written to the file
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException as error:
+            self._db.close()
+            if isinstance(error, sqlite3.Error):
+                self.raise_storage_error(error)
+            raise
+
+    def raise_storage_error(self, error: sqlite3.Error) -> NoReturn:
+        """Raise what a failed SQLite call means for the operator: one line naming the file
+        for a storage failure; any other SQLite error is a bug, raised as it is."""
+        translated = self.storage_error(error)
+        if translated is None:
+            raise error
+        raise translated from None
+
+    def storage_error(self, error: sqlite3.Error) -> DncsyncError | None:
+        """The one-line error a storage failure of SQLite means; None for anything else."""
+        code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code in _SQLITE_DAMAGED:
+            return self._not_ours(f"{error}")
+        problem = _SQLITE_STORAGE.get(code)
+        if problem is None:
+            return None
+        return InputError(
+            f"{self.path}: cannot use the state file: {problem} ({error}); fix that and run "
+            "again: the state records only what a platform acknowledged, and the next sync "
+            "sends the rest"
+        )
+
+    def _not_ours(self, why: str) -> ConfigError:
+        return ConfigError(
+            f"{self.path}: not a dncsync state file, or a damaged one ({why}); restore it from "
+            "a backup, or move it aside to start a new state (the next sync then reads or "
+            "sends each list again)"
+        )
 
     def close(self) -> None:
         """Close the connection (and release the lock of any run still open here)."""
@@ -181,21 +264,59 @@ class StateStore:
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[sqlite3.Connection]:
-        """A transaction; nested calls become savepoints."""
+        """A transaction; nested calls become savepoints. A storage failure inside (or at
+        the commit) rolls it back and raises `storage_error`'s one line."""
         name = f"sp{self._depth}"
         outer = self._depth == 0
-        self._db.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {name}")
+        try:
+            self._db.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {name}")
+        except sqlite3.Error as error:
+            self.raise_storage_error(error)
         self._depth += 1
         try:
             yield self._db
-        except BaseException:
+        except BaseException as error:
             self._depth -= 1
-            self._db.execute("ROLLBACK" if outer else f"ROLLBACK TO {name}")
-            if not outer:
-                self._db.execute(f"RELEASE {name}")
+            self._undo(outer, name)
+            if isinstance(error, sqlite3.Error):
+                self.raise_storage_error(error)
             raise
         self._depth -= 1
-        self._db.execute("COMMIT" if outer else f"RELEASE {name}")
+        try:
+            self._db.execute("COMMIT" if outer else f"RELEASE {name}")
+        except sqlite3.Error as error:
+            self._undo(outer, name)
+            self.raise_storage_error(error)
+
+    def _undo(self, outer: bool, name: str) -> None:
+        """Roll back what the failed block did; SQLite may have rolled back already (a full
+        disk ends the transaction), and a failing rollback must not hide why."""
+        with contextlib.suppress(sqlite3.Error):
+            if outer:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+            elif self._db.in_transaction:
+                self._db.execute(f"ROLLBACK TO {name}")
+                self._db.execute(f"RELEASE {name}")
+
+    def _check_ours(self) -> None:
+        """Refuse a file that is not a dncsync state, or is one from a newer dncsync."""
+        tables = {
+            row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if not tables:
+            return  # a new state
+        if "migrations" not in tables:
+            shown = ", ".join(sorted(tables)[:5])
+            raise self._not_ours(f"it holds tables dncsync does not know: {shown}")
+        done = {row[0] for row in self._db.execute("SELECT name FROM migrations")}
+        unknown = sorted(done - {name for name, _ in MIGRATIONS})
+        if unknown:
+            raise ConfigError(
+                f"{self.path}: written by a newer dncsync (it has migration {unknown[-1]}, "
+                f"which dncsync {dncsync.__version__} does not know); upgrade dncsync, or give "
+                "this configuration a state file of its own; the file was not changed"
+            )
 
     def _migrate(self) -> None:
         self._db.execute(
@@ -229,8 +350,11 @@ class StateStore:
     @contextlib.contextmanager
     def _file_lock(self, name: str) -> Iterator[bool]:
         lock_dir = self.path.with_name(self.path.name + ".locks")
-        lock_dir.mkdir(mode=0o700, exist_ok=True)
-        handle = os.open(lock_dir / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            lock_dir.mkdir(mode=0o700, exist_ok=True)
+            handle = os.open(lock_dir / f"{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError as error:
+            raise storage_error(lock_dir, error, "cannot create the run lock") from None
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -243,6 +367,7 @@ class StateStore:
 
     # -- lists and the names they had -----------------------------------------------------
 
+    @_guarded
     def adopt(self, name: str, key: str) -> bool:
         """Move what a state file written before list identities kept under a target's name
         to the list's identity; True when there was something to move.
@@ -261,6 +386,7 @@ class StateStore:
             db.execute("UPDATE targets SET name = ? WHERE name = ?", (key, name))
             return True
 
+    @_guarded
     def resolve(self, name: str, key: str) -> str:
         """The key a read-only run reads a list's state under: its identity, or the legacy
         name an unmigrated state still keeps it under."""
@@ -284,6 +410,7 @@ class StateStore:
 
     # -- snapshot -------------------------------------------------------------------------
 
+    @_guarded
     def snapshot(self, key: str) -> dict[str, Held]:
         """What the platform holds for a list, as far as dncsync knows."""
         interned: dict[tuple[str | None, str | None, str], Held] = {}
@@ -301,15 +428,18 @@ class StateStore:
             held[phone] = value
         return held
 
+    @_guarded
     def snapshot_size(self, key: str) -> int:
         """How many numbers the snapshot holds for a list."""
         row = self._db.execute("SELECT count(*) FROM snapshot WHERE target = ?", (key,)).fetchone()
         return int(row[0])
 
+    @_guarded
     def is_seeded(self, key: str) -> bool:
         """True once a list's snapshot was read from the platform's own list."""
         return self.last_read(key) is not None
 
+    @_guarded
     def last_read(self, key: str) -> datetime | None:
         """When the platform's whole list was last read (None: never)."""
         row = self._db.execute("SELECT read_at FROM targets WHERE name = ?", (key,)).fetchone()
@@ -317,6 +447,7 @@ class StateStore:
             return None
         return datetime.fromisoformat(row[0])
 
+    @_guarded
     def mark_read(self, key: str, label: str | None = None) -> None:
         """Record that the platform's whole list was read now and the snapshot agrees."""
         with self.atomic() as db:
@@ -327,6 +458,7 @@ class StateStore:
                 (key, _now(), _now(), label),
             )
 
+    @_guarded
     def replace_snapshot(self, key: str, held: Iterable[tuple[str, Held]], run_id: str) -> None:
         """Replace a list's snapshot with what the platform was read to hold."""
         with self.atomic() as db:
@@ -350,6 +482,7 @@ class StateStore:
 
     # -- first seen -----------------------------------------------------------------------
 
+    @_guarded
     def first_seen(
         self, phones: Iterable[str], today: date, *, record: bool = True
     ) -> dict[str, date]:
@@ -393,6 +526,7 @@ class StateStore:
 
     # -- journal --------------------------------------------------------------------------
 
+    @_guarded
     def batch_intended(self, run_id: str, key: str, batch: Batch) -> int:
         """Record a batch as about to be sent; returns its journal id."""
         with self.atomic() as db:
@@ -411,6 +545,7 @@ class StateStore:
             )
             return int(cursor.lastrowid or 0)
 
+    @_guarded
     def batch_settled(
         self, batch_id: int, key: str, batch: Batch, result: BatchResult, *, run_id: str
     ) -> None:
@@ -458,6 +593,7 @@ class StateStore:
                 ),
             )
 
+    @_guarded
     def journal(self, target: str | None = None) -> list[dict[str, Any]]:
         """The batch journal, oldest first (for evidence and crash-recovery checks)."""
         query = "SELECT * FROM batches"
@@ -471,6 +607,7 @@ class StateStore:
 
     # -- runs -----------------------------------------------------------------------------
 
+    @_guarded
     def run_started(
         self, run_id: str, command: str, started_at: str, config_digest: str, targets: list[str]
     ) -> None:
@@ -485,6 +622,7 @@ class StateStore:
                 (run_id, command, started_at, config_digest, json.dumps(targets)),
             )
 
+    @_guarded
     def run_ended(
         self,
         run_id: str,
@@ -520,6 +658,7 @@ class StateStore:
         if held is not None:
             held.close()
 
+    @_guarded
     def runs(self, target: str | None = None, limit: int | None = None) -> list[RunRecord]:
         """Run history, newest first; optionally only runs that touched one target."""
         self._settle_dead_runs()
@@ -531,6 +670,7 @@ class StateStore:
             rows = [run for run in rows if target in run.targets]
         return rows if limit is None else rows[:limit]
 
+    @_guarded
     def run(self, run_id: str) -> RunRecord | None:
         """One run by id (or by a unique prefix of it)."""
         self._settle_dead_runs()

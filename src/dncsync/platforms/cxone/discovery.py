@@ -11,7 +11,7 @@ from typing import Any
 
 from dncsync.errors import ConfigError, PartialFailure
 from dncsync.net.api import ApiClient
-from dncsync.net.client import is_loopback
+from dncsync.net.client import insecure_url, is_loopback
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,12 @@ async def discover(api: ApiClient, discovery_url: str, tenant_id: str) -> CxoneE
         raise ConfigError(
             f"{api.target}: a loopback discovery host pointed at {endpoint}; refusing to "
             "talk to a remote host without TLS verification"
+        )
+    if discovery_url.startswith("https://") and insecure_url(endpoint) is not None:
+        # Discovery over TLS never downgrades the API, and its tokens and numbers, to http.
+        raise ConfigError(
+            f"{api.target}: CXone discovery at {url} pointed at {endpoint}; refusing to send "
+            "credentials and numbers there: https is required"
         )
     auth = body.get("auth_endpoint") if isinstance(body, dict) else None
     return CxoneEndpoints(endpoint, auth if isinstance(auth, str) else None)

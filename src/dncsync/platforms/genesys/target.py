@@ -20,6 +20,7 @@ import random
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ import httpx
 
 from dncsync import logs
 from dncsync.errors import ConfigError, Failure, PartialFailure
+from dncsync.files import writing
 from dncsync.net.auth import Clock
 from dncsync.net.retry import Outcome
 from dncsync.platforms.genesys.auth import GenesysAuth
@@ -281,16 +283,20 @@ class GenesysTarget(HttpTarget):
         now = self._now()
         same_origin = httpx.URL(uri).netloc == httpx.URL(self.settings.api_url).netloc
         # The export holds every number: a private temporary file (mode 0600, unlinked at once
-        # on POSIX) rather than memory, and gone when the read ends.
-        with tempfile.TemporaryFile() as raw:
-            exchange = await self.api.call(
-                "GET",
-                uri,
-                authenticated=same_origin,
-                follow_redirects=True,
-                sink=raw,
-                accept="text/csv, */*",
-            )
+        # on POSIX) rather than memory, and gone when the read ends. A full or read-only
+        # temporary folder is the operator's to fix: one line naming it.
+        with _spooling():
+            raw = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the `with raw` below
+        with raw:
+            with _spooling():
+                exchange = await self.api.call(
+                    "GET",
+                    uri,
+                    authenticated=same_origin,
+                    follow_redirects=True,
+                    sink=raw,
+                    accept="text/csv, */*",
+                )
             if exchange.outcome is not Outcome.SUCCESS:
                 self.require_success(exchange, "downloading the export", self.dnc_list_id)
             raw.seek(0)
@@ -375,3 +381,9 @@ def _record(row: list[str], now: datetime) -> tuple[RemoteRecord, bool]:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
     return RemoteRecord(phone, last_held_day(instant), instant > now), True
+
+
+def _spooling() -> AbstractContextManager[None]:
+    """Writes to the export's temporary file: a full or read-only temporary folder is an
+    InputError naming it (TMPDIR chooses another)."""
+    return writing(tempfile.gettempdir(), "cannot keep the list's export (TMPDIR names the folder)")
