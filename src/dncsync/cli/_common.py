@@ -13,11 +13,13 @@ import click
 import typer
 
 from dncsync.errors import DncsyncError, ExitCode, Interrupted
+from dncsync.privacy import printable
 
 
 def fail(message: str) -> None:
-    """Print one error line on stderr (the only thing an operator needs to read)."""
-    print(f"dncsync: error: {message}", file=sys.stderr)
+    """Print one error line on stderr (the only thing an operator needs to read); text from a
+    platform in it is echoed literally, on that one line (`privacy.printable`)."""
+    print(f"dncsync: error: {printable(message)}", file=sys.stderr)
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:

@@ -22,6 +22,7 @@ from dncsync.cli.options import (
     OutputFormat,
     TargetOption,
 )
+from dncsync.cli.printing import safe, say
 from dncsync.errors import RunEnded
 from dncsync.outcome import RunResult
 from dncsync.run.sync import RunOptions, run_sync
@@ -80,7 +81,7 @@ def progress_bars() -> Iterator[Callable[[str, int, int], None] | None]:
         yield None
         return
     bars = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -99,7 +100,11 @@ def progress_bars() -> Iterator[Callable[[str, int, int], None] | None]:
 
 
 def emit(result: RunResult, output_format: OutputFormat) -> None:
-    """Print a run's summary: one JSON object, or tables."""
+    """Print a run's summary: one JSON object, or tables.
+
+    Text that may come from a platform or a configuration (names, errors, paths) is printed
+    literally: never read as console markup, control characters stripped (`_say`, `_safe`).
+    """
     summary = result.summary()
     if output_format is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, sort_keys=True, default=str))
@@ -108,7 +113,7 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
     accounting = summary["accounting"]
     if accounting:
         console.print(
-            f"[bold]{summary['command']}[/] run {summary['run_id']}: "
+            f"[bold]{safe(summary['command'])}[/] run {safe(summary['run_id'])}: "
             f"{accounting['rows']} rows = {accounting['accepted']} accepted + "
             f"{accounting['duplicates']} duplicates + {accounting['rejected']} rejected",
             soft_wrap=True,
@@ -117,7 +122,10 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
     table = Table(title="Targets")
     table.add_column("")
     for name, target in targets.items():
-        table.add_column(f"{name}\n{target['platform']}, {target['mode']}", justify="right")
+        table.add_column(
+            f"{safe(name)}\n{safe(target['platform'])}, {safe(target['mode'])}",
+            justify="right",
+        )
     rows = [
         ("outcome", "status"),
         ("held before", "held_before"),
@@ -146,67 +154,50 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
         sample = {k: v for k, v in target["sample"].items() if v}
         if sample and summary["command"] == "plan":
             for kind, phones in sample.items():
-                console.print(f"  {name} {kind} (sample): {', '.join(phones)}")
-        # Platform text is printed literally: it is never read as console markup.
+                say(console, f"  {name} {kind} (sample): {', '.join(phones)}")
         for phone, error in target.get("failures", {}).items():
-            console.print(
-                f"  {name}: {phone} not acknowledged: {error}",
-                style="red",
-                markup=False,
-                soft_wrap=True,
-            )
+            say(console, f"  {name}: {phone} not acknowledged: {error}", style="red")
         for phone, why in target.get("skipped_numbers", {}).items():
-            console.print(
-                f"  {name}: {phone} skipped: {why}", style="yellow", markup=False, soft_wrap=True
-            )
+            say(console, f"  {name}: {phone} skipped: {why}", style="yellow")
         if target.get("paired_by_position"):
-            console.print(
+            say(
+                console,
                 f"  {name}: {target['paired_by_position']} batches paired by position "
                 "(the platform's results named no number)",
                 style="yellow",
-                markup=False,
-                soft_wrap=True,
             )
         if target.get("stopped"):
-            console.print(
-                f"  {name}: stopped: {target['stopped']}", style="red", markup=False, soft_wrap=True
-            )
+            say(console, f"  {name}: stopped: {target['stopped']}", style="red")
         elif target.get("error"):
-            console.print(
-                f"  {name}: failed: {target['error']}", style="red", markup=False, soft_wrap=True
-            )
+            say(console, f"  {name}: failed: {target['error']}", style="red")
         if target.get("not_run"):
-            console.print(f"  {name}: not run: {target['not_run']}", markup=False, soft_wrap=True)
+            say(console, f"  {name}: not run: {target['not_run']}")
         if target.get("read_reason"):
-            console.print(
-                f"  {name}: read the whole list: {target['read_reason']}",
-                markup=False,
-                soft_wrap=True,
-            )
+            say(console, f"  {name}: read the whole list: {target['read_reason']}")
         clock = target.get("clock")
         if clock:
-            console.print(
+            say(
+                console,
                 f"  {name}: this machine's clock ({clock['local_time']}) and the platform's "
                 f"({clock['platform_time']}) differ by {clock['skew_seconds']} s; decided by "
                 f"the platform's time (today = {clock['today']})",
                 style="yellow",
-                markup=False,
-                soft_wrap=True,
             )
         verification = target.get("verification")
         if verification:
-            console.print(
+            say(
+                console,
                 f"  {name}: read back: {verification['status']} "
                 f"(missing {verification.get('missing', 0)}, "
-                f"unexpected {verification.get('unexpected', 0)})"
+                f"unexpected {verification.get('unexpected', 0)})",
             )
     evidence = summary.get("evidence")
     if evidence:
-        console.print(f"report: {evidence['report_html']}", soft_wrap=True)
-        console.print(f"report (JSON): {evidence['report_json']}", soft_wrap=True)
-        console.print(f"audit log: {evidence['audit_log']}", soft_wrap=True)
-        console.print(f"warned rows: {evidence['warnings']}", soft_wrap=True)
+        say(console, f"report: {evidence['report_html']}")
+        say(console, f"report (JSON): {evidence['report_json']}")
+        say(console, f"audit log: {evidence['audit_log']}")
+        say(console, f"warned rows: {evidence['warnings']}")
 
 
 def _cell(value: object) -> str:
-    return "-" if value is None else str(value)
+    return "-" if value is None else safe(value)
