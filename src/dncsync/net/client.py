@@ -9,6 +9,7 @@ ignores them, since a proxy cannot reach this machine's loopback interface.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Sequence
 
 import httpx
@@ -16,6 +17,9 @@ import httpx
 import dncsync
 
 _CONNECT_TIMEOUT_SECONDS = 10.0
+# The variables httpx reads for proxies (`trust_env`), named in messages about a host that
+# does not answer: a proxy set (or missing) is a usual cause.
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 def is_loopback(url: str) -> bool:
@@ -27,6 +31,18 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def proxy_hint(host: str) -> str:
+    """What to check about proxies for a host, naming the variables set (never their values,
+    which may hold a password)."""
+    names = "the proxy variables HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
+    if is_loopback(f"http://{host}"):
+        return f"{names} (not used for a loopback host)"
+    found = [
+        name for name in PROXY_VARIABLES if os.environ.get(name) or os.environ.get(name.lower())
+    ]
+    return f"{names} ({', '.join(found) + ' set' if found else 'none set'})"
 
 
 def build_client(

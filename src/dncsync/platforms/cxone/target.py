@@ -216,6 +216,10 @@ class CxoneTarget(HttpTarget):
         self._admin_api: str | None = None
         self._discovery_lock = asyncio.Lock()
 
+    def host_keys(self) -> str:
+        """Discovery is at `base_url`; the API host is the one discovery gives the tenant."""
+        return "base_url and tenant_id"
+
     async def admin_api(self) -> str:
         """The tenant's Admin API base, discovered once."""
         async with self._discovery_lock:

@@ -180,6 +180,10 @@ class GenesysTarget(HttpTarget):
         hosts = [settings.api_url, settings.login_url]
         super().__init__(settings, client, auth=auth, hosts=hosts, now=now, rng=rng)
 
+    def host_keys(self) -> str:
+        """`base_url` when it replaces the region's hosts, else `region`."""
+        return "base_url" if self.settings.base_url is not None else "region"
+
     def _list_url(self, suffix: str = "") -> str:
         if not self.dnc_list_id:
             raise ConfigError(f"target {self.name!r}: dnc_list_id is not set")
@@ -288,6 +292,7 @@ class GenesysTarget(HttpTarget):
                 authenticated=same_origin,
                 follow_redirects=True,
                 sink=raw,
+                sink_max_bytes=self.capabilities.capacity * 256,
                 accept="text/csv, */*",
             )
             if exchange.outcome is not Outcome.SUCCESS:
