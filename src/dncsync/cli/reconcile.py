@@ -14,6 +14,7 @@ from rich.table import Table
 from dncsync import config as config_module
 from dncsync.cli.options import ConfigOption, FormatOption, OutputFormat
 from dncsync.cli.printing import safe, say
+from dncsync.cli.waiting import heartbeat
 from dncsync.errors import DriftFound, RunEnded
 from dncsync.run.reconcile import ReconcileResult, run_reconcile
 
@@ -48,9 +49,10 @@ def command(
     """
     parsed, base = config_module.load(config)
     try:
-        result = run_reconcile(
-            parsed, base, target=target, repair=repair, allow_mass_removal=allow_mass_removal
-        )
+        with heartbeat():
+            result = run_reconcile(
+                parsed, base, target=target, repair=repair, allow_mass_removal=allow_mass_removal
+            )
     except RunEnded as ended:  # a target could not be read, or the run was interrupted
         if isinstance(ended.result, ReconcileResult):
             _show(ended.result, output_format)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from dncsync.cli.options import (
     TargetOption,
 )
 from dncsync.cli.printing import safe, say
+from dncsync.cli.waiting import heartbeat, waiting_bars
 from dncsync.errors import RunEnded
 from dncsync.outcome import RunResult
 from dncsync.run.sync import RunOptions, run_sync
@@ -41,7 +43,8 @@ def plan_command(
     parsed, base = config_module.load(config)
     options = RunOptions(target=target, apply=False, allow_mass_removal=allow_mass_removal)
     try:
-        result = run_sync(parsed, base, options, command="plan")
+        with heartbeat():
+            result = run_sync(parsed, base, options, command="plan")
     except RunEnded as ended:
         emit(ended.result, output_format)
         raise
@@ -76,9 +79,11 @@ def sync_command(
 
 @contextlib.contextmanager
 def progress_bars() -> Iterator[Callable[[str, int, int], None] | None]:
-    """A progress bar per target on a terminal's stderr; nothing at all otherwise."""
+    """A progress bar per target on a terminal's stderr, saying when the target waits (on
+    retries, 429s, an export); otherwise no bar, and a heartbeat line while a target waits."""
     if not sys.stderr.isatty():
-        yield None
+        with heartbeat():
+            yield None
         return
     bars = Progress(
         TextColumn("{task.description}", markup=False),
@@ -89,13 +94,15 @@ def progress_bars() -> Iterator[Callable[[str, int, int], None] | None]:
         transient=True,
     )
     tasks: dict[str, Any] = {}
+    lock = threading.Lock()
 
     def update(target: str, done: int, total: int) -> None:
-        if target not in tasks:
-            tasks[target] = bars.add_task(target, total=total)
-        bars.update(tasks[target], completed=done)
+        with lock:
+            if target not in tasks:
+                tasks[target] = bars.add_task(target, total=total)
+            bars.update(tasks[target], completed=done, total=total)
 
-    with bars:
+    with bars, waiting_bars(bars, tasks, lock):
         yield update
 
 
