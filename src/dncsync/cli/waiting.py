@@ -6,8 +6,8 @@ watches that board from a thread of its own:
 
 - with no progress bar (stderr not a terminal, or a command without bars), one line per
   waiting target every `DNCSYNC_HEARTBEAT_SECONDS` (default 30), e.g.
-  `dncsync: waiting: genesys-main: no answer (ConnectTimeout) from api.mypurecloud.com, 4
-  attempts, waiting 62 s, next attempt in 8 s, gives up in 238 s`;
+  `dncsync: waiting: main: no answer (ConnectTimeout) from api.example.com, 4 attempts,
+  waiting 62 s, next attempt in 8 s, gives up in 238 s`;
 - with progress bars, the waiting target's bar says so, refreshed a few times a second.
 """
 
