@@ -170,6 +170,29 @@ async def test_a_damaged_export_fails_the_read_with_one_line(app: EmulatorApp) -
         await target.read_all()
 
 
+async def test_a_number_listed_twice_is_read_once_in_its_most_protective_reading(
+    app: EmulatorApp,
+) -> None:
+    def answer(request: Request) -> Response | None:
+        if request.url.path.startswith("/api/v2/downloads/"):
+            csv = (
+                "phone,added,expires\n"
+                "+14155552671,,2001-01-01T00:00Z\n"  # expired long ago
+                "+14155552671,,\n"  # held, no expiry
+                "+14155552671,,2001-02-01T00:00Z\n"
+                "+14155552672,,2001-01-01T00:00Z\n"
+                "+14155552672,,2001-03-01T00:00Z\n"
+            )
+            return Response(csv.encode(), media_type="text/csv")
+        return None
+
+    target, _ = genesys(app, answer)
+    records = {record.phone: record for record in await target.read_all()}
+    assert len(records) == 2
+    assert (records["+14155552671"].held, records["+14155552671"].expires) == (True, None)
+    assert str(records["+14155552672"].expires) == "2001-02-28"  # the later one
+
+
 # --- paging that does not advance, a platform that does not answer --------------------------
 
 

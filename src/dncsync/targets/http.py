@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol, Self
 
@@ -156,8 +156,22 @@ class HttpTarget:
         raise NotImplementedError
 
     async def read_all(self) -> list[RemoteRecord]:
-        """Every number the list stores."""
-        return [record async for record in self.records()]
+        """Every number the list stores, once. A number the platform lists twice is kept once,
+        in its most protective reading (held over expired, the later expiration, none latest):
+        a confused or hostile answer must not fail the run, nor drop a protection."""
+        found: dict[str, RemoteRecord] = {}
+        repeated = 0
+        async for record in self.records():
+            known = found.get(record.phone)
+            if known is None:
+                found[record.phone] = record
+                continue
+            repeated += 1
+            if _protection(record) > _protection(known):
+                found[record.phone] = record
+        if repeated:
+            log.warning("dnc.records_repeated", target=self.name, records=repeated)
+        return list(found.values())
 
     # --- shared handling of answers -------------------------------------------------------
 
@@ -217,6 +231,11 @@ class HttpTarget:
         raise PartialFailure(
             f"{self.name}: {what} failed (HTTP {exchange.status or '-'} {code}: {message})"
         )
+
+
+def _protection(record: RemoteRecord) -> tuple[bool, bool, date]:
+    """How much a reading of a number protects it: held first, then no expiry, then the later."""
+    return (record.held, record.expires is None, record.expires or date.min)
 
 
 def list_facts(exchange: Exchange, size: object, local: datetime) -> ListFacts:
