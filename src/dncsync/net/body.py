@@ -31,7 +31,8 @@ class AnswerTooLarge(Exception):
         self.limit = limit
         self.declared = declared
         size = f"{declared:,} bytes" if declared is not None else f"more than {limit:,} bytes"
-        super().__init__(f"{url.host}{url.path} answered {size}, above the {_size(limit)} cap")
+        where = url.netloc.decode("ascii", "replace") + url.path
+        super().__init__(f"{where} answered {size}, above the {_size(limit)} cap")
 
 
 def _size(limit: int) -> str:
