@@ -49,25 +49,23 @@ def _giant(request: Request, hostile: Hostile, size: int) -> AsyncIterator[bytes
         block = b"x" * CHUNK
         sent = 0
         while sent < size and not await request.is_disconnected():
-            yield block
-            sent += len(block)
-            hostile.count(len(block))
+            part = block if size - sent >= CHUNK else block[: size - sent]
+            yield part
+            sent += len(part)
+            hostile.count(len(part))
 
     return stream()
 
 
 def _export_lines(request: Request, hostile: Hostile, size: int) -> AsyncIterator[bytes]:
-    """A well-formed export far above the cap: header, then numbers, line after line."""
+    """A well-formed export far above the cap: a header, then a block of numbers again and
+    again (made once: the cap is met long before the numbers would be read)."""
 
     async def stream() -> AsyncIterator[bytes]:
         yield b"phone_number,date_added,expiration_date_time\n"
-        sent, n = 0, 0
+        block = b"".join(f"+1415{n:07d},2026-01-01T00:00Z,\n".encode() for n in range(25_000))
+        sent = 0
         while sent < size and not await request.is_disconnected():
-            block = b"".join(
-                f"+1415{(n + i) % 10_000_000:07d},2026-01-01T00:00Z,\n".encode()
-                for i in range(20_000)
-            )
-            n += 20_000
             yield block
             sent += len(block)
             hostile.count(len(block))
