@@ -186,3 +186,17 @@ async def test_a_call_waiting_to_retry_says_so_on_the_board(platform: ScriptedPl
     message = str(error)
     for part in ("genesys-main", "api.example.test", "ConnectError", "region", "HTTPS_PROXY"):
         assert part in message
+
+
+async def test_a_token_endpoint_that_only_fails_stops_the_target_naming_it(
+    platform: ScriptedPlatform,
+) -> None:
+    platform.token_status = iter(lambda: 503, None)
+    async with platform.client() as client:
+        exchange = await api_for(client).call("GET", URL)
+    assert exchange.unanswered
+    message = str(unreachable(exchange, "genesys-main", "region", BOUNDED.budget_seconds))
+    assert message.startswith(
+        "genesys-main: no token from login.example.test (the token endpoint answered HTTP 503)"
+    )
+    assert platform.api_requests == []

@@ -46,6 +46,7 @@ from dncsync.net.retry import (
     retry_delay,
 )
 from dncsync.net.waiting import WAITS, Wait
+from dncsync.privacy import mask_text, redact_text
 
 _log = logs.logger()
 
@@ -89,6 +90,7 @@ class Exchange:
     refused: str | None = None  # an answer dncsync would not read (too large), and why
     refused_limit: int | None = None  # the cap it passed, in bytes
     waiting_since: float | None = None  # monotonic: when the call first had to try again
+    status_of_token: int | None = None  # the token endpoint's failing status, when it failed
 
     @property
     def status(self) -> int | None:
@@ -117,12 +119,15 @@ def unreachable(
     """The error that stops a target whose call got no answer for its whole retry budget:
     the host, what the network said, and the keys to check."""
     host = exchange.host or "the platform"
+    # A token endpoint that only fails (5xx, 429) leaves every request without a token.
+    what = "no token" if exchange.status_of_token is not None else "no answer"
+    detail = redact_text(mask_text(exchange.network_detail or str(exchange.network_error)))
+    attempts = f"{exchange.attempts} attempt{'s' if exchange.attempts != 1 else ''}"
     return PlatformUnreachable(
-        f"{target}: no answer from {host} ({exchange.network_detail or exchange.network_error}) "
-        f"in {exchange.attempts} attempts over {exchange.duration_seconds:.0f} s "
-        f"(retry_budget_seconds = {budget_seconds:g}); nothing more is sent to this target. "
-        f"Check the target's {keys}, that {host} is reachable from this machine, and "
-        f"{proxy_hint(host)}"
+        f"{target}: {what} from {host} ({detail}) in {attempts} over "
+        f"{exchange.duration_seconds:.0f} s (retry_budget_seconds = {budget_seconds:g}); "
+        f"nothing more is sent to this target. Check the target's {keys}, that {host} is "
+        f"reachable from this machine, and {proxy_hint(host)}"
     )
 
 
@@ -237,6 +242,7 @@ class ApiClient:
             raise _GiveUp  # a 429's pause outlasts the budget: the last answer stands
         exchange.attempts += 1
         exchange.response, exchange.network_error, exchange.network_detail = None, None, None
+        exchange.status_of_token = None
         exchange.host = _host(request.url)
         status: int | None = None
         headers: Mapping[str, str] = {}
@@ -271,6 +277,7 @@ class ApiClient:
             status, retry_after = error.status, error.retry_after
             exchange.network_error = f"token endpoint HTTP {error.status}"
             exchange.network_detail = f"the token endpoint answered HTTP {error.status}"
+            exchange.status_of_token = error.status
             exchange.host = self._stuck_host(request, authenticated)
         except AnswerTooLarge as error:
             # Not asked again: the same request would bring the same answer.
