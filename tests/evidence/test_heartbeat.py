@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
+from typing import Any
 
 import pytest
+from rich.console import Console
+from rich.progress import Progress, TextColumn
 
-from dncsync.cli.waiting import HEARTBEAT_ENV, heartbeat, heartbeat_lines, heartbeat_seconds
+from dncsync.cli.waiting import (
+    HEARTBEAT_ENV,
+    heartbeat,
+    heartbeat_lines,
+    heartbeat_seconds,
+    waiting_bars,
+)
 from dncsync.errors import InputError
 from dncsync.net.waiting import SLOW_SECONDS, WAITS, Wait
 
@@ -55,3 +65,29 @@ def test_a_first_attempt_is_shown_only_once_it_is_slow() -> None:
         assert "waiting for an answer from h, waiting 11 s" in line
     finally:
         WAITS.clear(key)
+
+
+def test_on_a_terminal_the_progress_bar_says_the_target_waits() -> None:
+    bars = Progress(TextColumn("{task.description}"), console=Console(file=io.StringIO()))
+    tasks: dict[str, Any] = {}
+    key = WAITS.key()
+    WAITS.note(key, Wait("bar-target", "h:1", "rate limited (HTTP 429)", time.monotonic(), 2))
+    try:
+        with waiting_bars(bars, tasks, threading.Lock()):
+            deadline = time.monotonic() + 10
+            while "bar-target" not in tasks or "waiting" not in _description(bars, tasks):
+                assert time.monotonic() < deadline, "no waiting bar within 10 s"
+                time.sleep(0.01)
+            assert _description(bars, tasks).startswith(
+                "bar-target  waiting: rate limited (HTTP 429) from h:1, 2 attempts"
+            )
+            WAITS.clear(key)
+            while _description(bars, tasks) != "bar-target":  # back to its name once over
+                assert time.monotonic() < deadline, "the bar still says waiting"
+                time.sleep(0.01)
+    finally:
+        WAITS.clear(key)
+
+
+def _description(bars: Progress, tasks: dict[str, Any]) -> str:
+    return str(bars.tasks[tasks["bar-target"]].description)
