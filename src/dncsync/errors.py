@@ -8,6 +8,9 @@
     ├── PartialFailure           4  a batch or record not acknowledged after retries
     │   ├── RequestRefused       4  the platform refused one request (other 4xx)      skippable
     │   ├── PlatformUnavailable  4  429, 5xx, a timeout or a dropped connection       retriable
+    │   │   └── PlatformUnreachable 4  no answer at all for a whole retry budget    fatal
+    │   ├── AnswerRefused        4  an answer not taken (too large, unreadable, a     skippable
+    │   │                           link elsewhere, pages that do not advance)
     │   ├── NumberNotSendable    4  a number the platform's form cannot carry         skippable
     │   └── RunIncomplete        4  the run ended with numbers not acknowledged
     ├── RunFailed            1..6  targets ended differently: the most severe code wins
@@ -124,6 +127,21 @@ class PlatformUnavailable(PartialFailure):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+
+class PlatformUnreachable(PlatformUnavailable):
+    """No answer at all (refused, dropped or stalled connections) for a whole retry budget:
+    every other request to the target would wait as long for nothing, so the target stops.
+    The message names the host, the target and what to check."""
+
+    retriable = False
+    fatal = True
+
+
+class AnswerRefused(PartialFailure):
+    """An answer dncsync will not take: larger than its cap, unreadable (not UTF-8, a giant
+    field), a link that is not a URL or leads elsewhere than the platform, or paging that does
+    not advance. A batch answered so is failed; a read answered so fails its target."""
 
 
 class NumberNotSendable(PartialFailure):

@@ -2,6 +2,8 @@
 
 Pure text functions, used by the logs, the reports and every message that may echo a number
 or a credential back. The logs' processors (`dncsync.logs`) call `scrub` on every event.
+`printable` makes text from elsewhere (a platform's error message, a file's content) safe to
+echo on a terminal: no escape sequence, no line of its own.
 """
 
 from __future__ import annotations
@@ -159,6 +161,20 @@ def scrub(event_dict: Mapping[str, Any]) -> dict[str, Any]:
     return {_clean_key(key): _clean(value, str(key)) for key, value in event_dict.items()}
 
 
+# --- text echoed on a terminal ------------------------------------------------------------
+
+# C0 and C1 controls and DEL (ESC starts terminal escape sequences; CR and BS overwrite what
+# was printed), and the bidirectional overrides that reorder what a reader sees.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
+
+
+def printable(text: str) -> str:
+    """Text safe to echo on one terminal line: control characters stripped, line breaks and
+    tabs turned into one space (so platform text cannot forge a line or move the cursor)."""
+    return _CONTROLS.sub("", _LINE_BREAKS.sub(" ", text))
+
+
 def known_secret_values() -> Iterable[str]:
     """The secret values registered so far (for tests that assert they never leak)."""
     with _known_secrets_lock:
@@ -173,6 +189,7 @@ __all__ = [
     "known_secret_values",
     "mask_phone",
     "mask_text",
+    "printable",
     "redact_text",
     "register_secret",
     "scrub",

@@ -13,16 +13,17 @@ import click
 import typer
 
 from dncsync.errors import DncsyncError, ExitCode, Interrupted
-from dncsync.privacy import mask_text
+from dncsync.privacy import mask_text, printable
 
 
 def fail(message: str) -> None:
     """Print one error line on stderr (the only thing an operator needs to read).
 
     Numbers in it are masked, wherever they came from (a file name, a header cell, a
-    platform's text): a full phone number never reaches the console (DOMAIN.md 7).
+    platform's text): a full phone number never reaches the console (DOMAIN.md 7). Text from
+    a platform is echoed literally, on that one line (`privacy.printable`).
     """
-    print(f"dncsync: error: {mask_text(message)}", file=sys.stderr)
+    print(f"dncsync: error: {printable(mask_text(message))}", file=sys.stderr)
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:

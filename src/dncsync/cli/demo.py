@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from dncsync.cli.options import FormatOption, OutputFormat
+from dncsync.cli.printing import safe
 from dncsync.cli.sync import emit
 from dncsync.demo import run_demo
 from dncsync.errors import DriftFound
@@ -33,7 +34,7 @@ def command(
     emit(result.run, output_format)
     if output_format is OutputFormat.TEXT:
         Console().print(
-            f"demo files (sample, config, state, reports) kept in {folder}\n"
+            f"demo files (sample, config, state, reports) kept in {safe(folder)}\n"
             + (
                 "[green]both platforms hold exactly what the source asks for[/]"
                 if result.matches

@@ -13,6 +13,8 @@ from rich.table import Table
 
 from dncsync import config as config_module
 from dncsync.cli.options import ConfigOption, FormatOption, OutputFormat
+from dncsync.cli.printing import safe, say
+from dncsync.cli.waiting import heartbeat
 from dncsync.errors import DriftFound, RunEnded
 from dncsync.run.reconcile import ReconcileResult, run_reconcile
 
@@ -47,9 +49,10 @@ def command(
     """
     parsed, base = config_module.load(config)
     try:
-        result = run_reconcile(
-            parsed, base, target=target, repair=repair, allow_mass_removal=allow_mass_removal
-        )
+        with heartbeat():
+            result = run_reconcile(
+                parsed, base, target=target, repair=repair, allow_mass_removal=allow_mass_removal
+            )
     except RunEnded as ended:  # a target could not be read, or the run was interrupted
         if isinstance(ended.result, ReconcileResult):
             _show(ended.result, output_format)
@@ -76,7 +79,7 @@ def _show(result: ReconcileResult, output_format: OutputFormat) -> None:
 
 def _print(result: ReconcileResult) -> None:
     console = Console() if sys.stdout.isatty() else Console(width=200)
-    table = Table(title=f"Reconcile {result.run_id}")
+    table = Table(title=f"Reconcile {safe(result.run_id)}")
     for column in ("target", "mode", "expected", "held", "missing", "unexpected", "foreign"):
         table.add_column(column, justify="left" if column in ("target", "mode") else "right")
     table.add_column("result")
@@ -88,8 +91,8 @@ def _print(result: ReconcileResult) -> None:
         if part.stopped:
             verdict = "repair stopped (safety)"
         table.add_row(
-            name,
-            drift.mode,
+            safe(name),
+            safe(drift.mode),
             f"{drift.expected:,}",
             f"{drift.held:,}",
             f"{len(drift.missing):,}",
@@ -98,21 +101,22 @@ def _print(result: ReconcileResult) -> None:
             verdict,
         )
     for name in result.failures:
-        table.add_row(name, "", "", "", "", "", "", "FAILED")
+        table.add_row(safe(name), "", "", "", "", "", "", "FAILED")
     console.print(table)
     for name, error in result.failures.items():
-        console.print(f"  {name}: {error}", markup=False, soft_wrap=True)
+        say(console, f"  {name}: {error}")
     for name, part in result.targets.items():
         sample = part.drift.summary()["sample"]
         for kind in ("missing", "unexpected", "foreign", "expiry_mismatch"):
             if sample[kind]:
-                console.print(
-                    f"  {name} {kind.replace('_', ' ')} (sample): {', '.join(sample[kind])}"
+                say(
+                    console,
+                    f"  {name} {kind.replace('_', ' ')} (sample): {', '.join(sample[kind])}",
                 )
         if part.stopped:
-            console.print(f"  {name}: {part.stopped}")
+            say(console, f"  {name}: {part.stopped}")
     if result.evidence is not None:
-        console.print(f"report: {result.evidence.files.report_html}")
+        say(console, f"report: {result.evidence.files.report_html}")
 
 
 __all__ = ["command"]

@@ -15,6 +15,7 @@ from rich.table import Table
 from dncsync import config as config_module
 from dncsync.cli.history import History
 from dncsync.cli.options import ConfigOption, FormatOption, OutputFormat
+from dncsync.cli.printing import safe, say
 from dncsync.state import RunRecord
 
 
@@ -86,9 +87,9 @@ def command(
     # Piped output keeps whole lines (run ids stay greppable) instead of wrapping at 80.
     console = Console() if sys.stdout.isatty() else Console(width=200)
     if not records:
-        console.print("no runs recorded yet" + (f" for target {target!r}" if target else ""))
+        say(console, "no runs recorded yet" + (f" for target {target!r}" if target else ""))
         return
-    table = Table(title=f"Runs, newest first ({history.state_path})")
+    table = Table(title=f"Runs, newest first ({safe(history.state_path)})")
     for column in ("run id", "command", "started", "duration", "targets", "adds", "removes"):
         table.add_column(
             column,
@@ -100,14 +101,14 @@ def command(
         duration = _duration(record)
         changes = _changes(record)
         table.add_row(
-            record.id,
-            record.command,
-            _when(record.started_at),
+            safe(record.id),
+            safe(record.command),
+            safe(_when(record.started_at)),
             "-" if duration is None else f"{duration:.1f} s",
-            ", ".join(record.targets),
+            safe(", ".join(record.targets)),
             f"{changes['adds']:,}",
             f"{changes['removes']:,}",
-            record.status,
+            safe(record.status),
         )
     console.print(table)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,8 @@ from dncsync.cli.options import (
     OutputFormat,
     TargetOption,
 )
+from dncsync.cli.printing import safe, say
+from dncsync.cli.waiting import heartbeat, waiting_bars
 from dncsync.errors import RunEnded
 from dncsync.outcome import RunResult
 from dncsync.run.sync import RunOptions, run_sync
@@ -40,7 +43,8 @@ def plan_command(
     parsed, base = config_module.load(config)
     options = RunOptions(target=target, apply=False, allow_mass_removal=allow_mass_removal)
     try:
-        result = run_sync(parsed, base, options, command="plan")
+        with heartbeat():
+            result = run_sync(parsed, base, options, command="plan")
     except RunEnded as ended:
         emit(ended.result, output_format)
         raise
@@ -75,12 +79,14 @@ def sync_command(
 
 @contextlib.contextmanager
 def progress_bars() -> Iterator[Callable[[str, int, int], None] | None]:
-    """A progress bar per target on a terminal's stderr; nothing at all otherwise."""
+    """A progress bar per target on a terminal's stderr, saying when the target waits (on
+    retries, 429s, an export); otherwise no bar, and a heartbeat line while a target waits."""
     if not sys.stderr.isatty():
-        yield None
+        with heartbeat():
+            yield None
         return
     bars = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -88,18 +94,24 @@ def progress_bars() -> Iterator[Callable[[str, int, int], None] | None]:
         transient=True,
     )
     tasks: dict[str, Any] = {}
+    lock = threading.Lock()
 
     def update(target: str, done: int, total: int) -> None:
-        if target not in tasks:
-            tasks[target] = bars.add_task(target, total=total)
-        bars.update(tasks[target], completed=done)
+        with lock:
+            if target not in tasks:
+                tasks[target] = bars.add_task(target, total=total)
+            bars.update(tasks[target], completed=done, total=total)
 
-    with bars:
+    with bars, waiting_bars(bars, tasks, lock):
         yield update
 
 
 def emit(result: RunResult, output_format: OutputFormat) -> None:
-    """Print a run's summary: one JSON object, or tables."""
+    """Print a run's summary: one JSON object, or tables.
+
+    Text that may come from a platform or a configuration (names, errors, paths) is printed
+    literally: never read as console markup, control characters stripped (`_say`, `_safe`).
+    """
     summary = result.summary()
     if output_format is OutputFormat.JSON:
         print(json.dumps(summary, indent=2, sort_keys=True, default=str))
@@ -108,7 +120,7 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
     accounting = summary["accounting"]
     if accounting:
         console.print(
-            f"[bold]{summary['command']}[/] run {summary['run_id']}: "
+            f"[bold]{safe(summary['command'])}[/] run {safe(summary['run_id'])}: "
             f"{accounting['rows']} rows = {accounting['accepted']} accepted + "
             f"{accounting['duplicates']} duplicates + {accounting['rejected']} rejected",
             soft_wrap=True,
@@ -117,7 +129,10 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
     table = Table(title="Targets")
     table.add_column("")
     for name, target in targets.items():
-        table.add_column(f"{name}\n{target['platform']}, {target['mode']}", justify="right")
+        table.add_column(
+            f"{safe(name)}\n{safe(target['platform'])}, {safe(target['mode'])}",
+            justify="right",
+        )
     rows = [
         ("outcome", "status"),
         ("held before", "held_before"),
@@ -146,77 +161,59 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
         sample = {k: v for k, v in target["sample"].items() if v}
         if sample and summary["command"] == "plan":
             for kind, phones in sample.items():
-                console.print(f"  {name} {kind} (sample): {', '.join(phones)}")
-        # Platform text is printed literally: it is never read as console markup.
+                say(console, f"  {name} {kind} (sample): {', '.join(phones)}")
         for phone, error in target.get("failures", {}).items():
-            console.print(
-                f"  {name}: {phone} not acknowledged: {error}",
-                style="red",
-                markup=False,
-                soft_wrap=True,
-            )
+            say(console, f"  {name}: {phone} not acknowledged: {error}", style="red")
         for phone, why in target.get("skipped_numbers", {}).items():
-            console.print(
-                f"  {name}: {phone} skipped: {why}", style="yellow", markup=False, soft_wrap=True
-            )
+            say(console, f"  {name}: {phone} skipped: {why}", style="yellow")
         if target.get("paired_by_position"):
-            console.print(
+            say(
+                console,
                 f"  {name}: {target['paired_by_position']} batches paired by position "
                 "(the platform's results named no number)",
                 style="yellow",
-                markup=False,
-                soft_wrap=True,
             )
         if target.get("stopped"):
-            console.print(
-                f"  {name}: stopped: {target['stopped']}", style="red", markup=False, soft_wrap=True
-            )
+            say(console, f"  {name}: stopped: {target['stopped']}", style="red")
         elif target.get("error"):
-            console.print(
-                f"  {name}: failed: {target['error']}", style="red", markup=False, soft_wrap=True
-            )
+            say(console, f"  {name}: failed: {target['error']}", style="red")
         if target.get("not_run"):
-            console.print(f"  {name}: not run: {target['not_run']}", markup=False, soft_wrap=True)
+            say(console, f"  {name}: not run: {target['not_run']}")
         room = target.get("capacity")
         if room and room.get("left_out"):
-            console.print(
+            say(
+                console,
                 f"  {name}: holds at most {room['capacity']} numbers and needs "
                 f"{room['to_hold']}: the {room['left_out']} least important "
                 f"{'would be' if summary['command'] == 'plan' else 'were'} left out",
                 style="yellow",
-                markup=False,
-                soft_wrap=True,
             )
         if target.get("read_reason"):
-            console.print(
-                f"  {name}: read the whole list: {target['read_reason']}",
-                markup=False,
-                soft_wrap=True,
-            )
+            say(console, f"  {name}: read the whole list: {target['read_reason']}")
         clock = target.get("clock")
         if clock:
-            console.print(
+            say(
+                console,
                 f"  {name}: this machine's clock ({clock['local_time']}) and the platform's "
                 f"({clock['platform_time']}) differ by {clock['skew_seconds']} s; decided by "
                 f"the platform's time (today = {clock['today']})",
                 style="yellow",
-                markup=False,
-                soft_wrap=True,
             )
         verification = target.get("verification")
         if verification:
-            console.print(
+            say(
+                console,
                 f"  {name}: read back: {verification['status']} "
                 f"(missing {verification.get('missing', 0)}, "
-                f"unexpected {verification.get('unexpected', 0)})"
+                f"unexpected {verification.get('unexpected', 0)})",
             )
     evidence = summary.get("evidence")
     if evidence:
-        console.print(f"report: {evidence['report_html']}", soft_wrap=True)
-        console.print(f"report (JSON): {evidence['report_json']}", soft_wrap=True)
-        console.print(f"audit log: {evidence['audit_log']}", soft_wrap=True)
-        console.print(f"warned rows: {evidence['warnings']}", soft_wrap=True)
+        say(console, f"report: {evidence['report_html']}")
+        say(console, f"report (JSON): {evidence['report_json']}")
+        say(console, f"audit log: {evidence['audit_log']}")
+        say(console, f"warned rows: {evidence['warnings']}")
 
 
 def _cell(value: object) -> str:
-    return "-" if value is None else str(value)
+    return "-" if value is None else safe(value)

@@ -25,6 +25,7 @@ import httpx
 
 from dncsync import logs
 from dncsync.errors import AuthError, ConfigError, PlatformUnavailable
+from dncsync.net.body import SMALL_BODY_BYTES, AnswerTooLarge, cap_stream
 
 Clock = Callable[[], float]
 
@@ -79,6 +80,11 @@ class OAuthFlow(httpx.Auth):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(target={self.target!r}, token_url={self.token_url!r})"
 
+    @property
+    def token_host(self) -> str:
+        """The token endpoint's host (and port), for messages."""
+        return httpx.URL(self.token_url).netloc.decode("ascii", "replace")
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         """Not supported: dncsync's clients are asynchronous."""
         raise RuntimeError("OAuthFlow needs an httpx.AsyncClient")
@@ -95,8 +101,8 @@ class OAuthFlow(httpx.Auth):
                     refresh = token.refresh_token if token is not None else None
                     while True:
                         started = self._clock()
-                        answer = yield self._token_request(refresh)
-                        await answer.aread()
+                        answer = yield self._token_request(refresh, request)
+                        await self._read_token_answer(answer)
                         token = self._accept(answer, started, refreshing=refresh is not None)
                         if token is not None:
                             break
@@ -106,16 +112,34 @@ class OAuthFlow(httpx.Auth):
             response = yield request
             if response.status_code != 401:
                 return
+            # httpx reads this refusal itself before the request goes again: within a cap.
+            cap_stream(response)
             stale = token
             _log.info("net.token_rejected", target=self.target)
 
-    def _token_request(self, refresh_token: str | None) -> httpx.Request:
+    def _token_request(self, refresh_token: str | None, original: httpx.Request) -> httpx.Request:
+        # httpx gives only the request it was asked to send its timeouts: the token request
+        # takes the same ones, else it would wait for ever on a login host that never answers.
         return httpx.Request(
             "POST",
             self.token_url,
             data=self._grant(refresh_token),
             headers={"Authorization": self._basic, "Accept": "application/json"},
+            extensions={"timeout": original.extensions["timeout"]}
+            if "timeout" in original.extensions
+            else None,
         )
+
+    async def _read_token_answer(self, answer: httpx.Response) -> None:
+        try:
+            cap_stream(answer)
+            await answer.aread()
+        except AnswerTooLarge:
+            raise ConfigError(
+                f"{self.target}: the token endpoint {self.token_url} answered more than "
+                f"{SMALL_BODY_BYTES // 1024} KiB, which no token answer is; check the target's "
+                "region or base_url"
+            ) from None
 
     def _grant(self, refresh_token: str | None) -> dict[str, str]:
         raise NotImplementedError

@@ -24,6 +24,9 @@ from dncsync.errors import ConfigError
 
 _CONNECT_TIMEOUT_SECONDS = 10.0
 _CA_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+# The variables httpx reads for proxies (`trust_env`), named in messages about a host that
+# does not answer: a proxy set (or missing) is a usual cause.
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 def is_loopback(url: str) -> bool:
@@ -89,6 +92,18 @@ def certificate_refused(error: BaseException, url: httpx.URL, target: str) -> Co
         cause = cause.__cause__ or cause.__context__
         seen += 1
     return None
+
+
+def proxy_hint(host: str) -> str:
+    """What to check about proxies for a host, naming the variables set (never their values,
+    which may hold a password)."""
+    names = "the proxy variables HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
+    if is_loopback(f"http://{host}"):
+        return f"{names} (not used for a loopback host)"
+    found = [
+        name for name in PROXY_VARIABLES if os.environ.get(name) or os.environ.get(name.lower())
+    ]
+    return f"{names} ({', '.join(found) + ' set' if found else 'none set'})"
 
 
 def build_client(

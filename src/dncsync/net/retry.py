@@ -56,10 +56,15 @@ class RetryPolicy:
     max_seconds: float = 30.0  # largest backoff ceiling
     max_retry_after_seconds: float = 180.0  # a longer Retry-After is capped (as Genesys' SDK does)
     max_attempts: int | None = None  # None: only the budget bounds the attempts
+    # The most one attempt may take, from connecting to the answer's last byte (a token
+    # request it needs included); None: only httpx's per-read timeouts.
+    request_timeout_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.budget_seconds <= 0:
             raise ValueError("retry budget must be positive")
+        if self.request_timeout_seconds is not None and self.request_timeout_seconds <= 0:
+            raise ValueError("request timeout must be positive")
         if self.initial_seconds < 0 or self.max_seconds < 0:
             raise ValueError("backoff must not be negative")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dncsync.privacy import printable
 from dncsync.report.model import RunReport, TargetReport
 from dncsync.report.verdict import verdict
 
@@ -26,7 +27,7 @@ def seconds(value: float | None) -> str:
 
 
 def render_text(report: RunReport) -> str:
-    """The whole report as text."""
+    """The whole report as text; each line printable, whatever a platform's messages held."""
     v = verdict(report)
     out: list[str] = [
         f"dncsync run report  {report.run_id}",
@@ -89,7 +90,8 @@ def render_text(report: RunReport) -> str:
             f"Warned rows  {report.warnings_file.file}",
             f"  {report.warnings_file.rows:,} rows (source, line, kind, detail; numbers masked)",
         ]
-    return "\n".join(out) + "\n"
+    # Platform messages, target names and paths are echoed: none may break or forge a line.
+    return "\n".join(printable(line) for line in out) + "\n"
 
 
 def _target_lines(target: TargetReport) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol, Self
 
@@ -21,7 +21,7 @@ from dncsync.errors import (
     error_for_status,
 )
 from dncsync.logs import mask_phone, mask_text
-from dncsync.net.api import ApiClient, Exchange, utc_now
+from dncsync.net.api import ApiClient, Exchange, unreachable, utc_now
 from dncsync.net.client import build_client
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import Outcome, RetryPolicy
@@ -34,9 +34,14 @@ _MESSAGE_LIMIT = 200
 _SAMPLE_SIZE = 3  # masked numbers shown in a batch's log line
 
 
+ANSWER_REFUSED = "dncsync.answer_refused"
+
+
 def platform_error(exchange: Exchange) -> tuple[str, str]:
     """The platform's error code and message (masked), whatever shape its error body has."""
     response = exchange.response
+    if exchange.refused is not None:
+        return ANSWER_REFUSED, f"{exchange.refused}; not read"
     if response is None:
         return "network.error", f"no answer ({exchange.network_error}) within the retry budget"
     code, message = "", ""
@@ -107,6 +112,7 @@ class HttpTarget:
         rng: random.Random | None,
     ) -> None:
         self.name = settings.name
+        self.retry_budget_seconds = settings.retry_budget_seconds
         self.batch_size = settings.batch_size
         self.concurrency = settings.concurrency
         self._owns_client = client is None
@@ -121,7 +127,10 @@ class HttpTarget:
             auth=auth,
             target=settings.name,
             pacer=Pacer(settings.requests_per_minute, target=settings.name),
-            policy=RetryPolicy(budget_seconds=settings.retry_budget_seconds),
+            policy=RetryPolicy(
+                budget_seconds=settings.retry_budget_seconds,
+                request_timeout_seconds=settings.timeout_seconds,
+            ),
             concurrency=settings.concurrency,
             now=self._now,
             rng=rng,
@@ -147,13 +156,36 @@ class HttpTarget:
         raise NotImplementedError
 
     async def read_all(self) -> list[RemoteRecord]:
-        """Every number the list stores."""
-        return [record async for record in self.records()]
+        """Every number the list stores, once. A number the platform lists twice is kept once,
+        in its most protective reading (held over expired, the later expiration, none latest):
+        a confused or hostile answer must not fail the run, nor drop a protection."""
+        found: dict[str, RemoteRecord] = {}
+        repeated = 0
+        async for record in self.records():
+            known = found.get(record.phone)
+            if known is None:
+                found[record.phone] = record
+                continue
+            repeated += 1
+            if _protection(record) > _protection(known):
+                found[record.phone] = record
+        if repeated:
+            log.warning("dnc.records_repeated", target=self.name, records=repeated)
+        return list(found.values())
 
     # --- shared handling of answers -------------------------------------------------------
 
+    def host_keys(self) -> str:
+        """The configuration keys that say which hosts the target talks to, for messages
+        about a host that does not answer."""
+        return "base_url"
+
     def fail_if_fatal(self, exchange: Exchange, list_id: object) -> None:
-        """Raise when the answer means every request would fail the same way."""
+        """Raise when the answer means every request would fail the same way: a fatal status,
+        or no answer at all for the whole retry budget (the platform is down or stalled, and
+        every further batch would wait as long for nothing)."""
+        if exchange.unanswered:
+            raise unreachable(exchange, self.name, self.host_keys(), self.retry_budget_seconds)
         if exchange.response is None:
             return
         code, message = platform_error(exchange)
@@ -199,6 +231,11 @@ class HttpTarget:
         raise PartialFailure(
             f"{self.name}: {what} failed (HTTP {exchange.status or '-'} {code}: {message})"
         )
+
+
+def _protection(record: RemoteRecord) -> tuple[bool, bool, date]:
+    """How much a reading of a number protects it: held first, then no expiry, then the later."""
+    return (record.held, record.expires is None, record.expires or date.min)
 
 
 def list_facts(exchange: Exchange, size: object, local: datetime) -> ListFacts:

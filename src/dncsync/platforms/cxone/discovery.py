@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dncsync.errors import ConfigError, PartialFailure
-from dncsync.net.api import ApiClient
+from dncsync.net.api import ApiClient, unreachable
 from dncsync.net.client import insecure_url, is_loopback
 
 
@@ -31,10 +31,12 @@ async def discover(api: ApiClient, discovery_url: str, tenant_id: str) -> CxoneE
     url = f"{discovery_url.rstrip('/')}/.well-known/cxone-configuration"
     exchange = await api.call("GET", url, params={"tenantId": tenant_id}, authenticated=False)
     response = exchange.response
+    if exchange.unanswered:
+        raise unreachable(exchange, api.target, "base_url", api.policy.budget_seconds)
     if response is None or response.status_code >= 500 or response.status_code == 429:
         raise PartialFailure(
             f"{api.target}: CXone discovery at {url} did not answer "
-            f"({exchange.network_error or exchange.status}) within the retry budget"
+            f"({exchange.refused or exchange.status}) within the retry budget"
         )
     if response.status_code in (400, 404):
         raise ConfigError(

@@ -31,12 +31,20 @@ from typing import Any, Literal
 import httpx
 
 from dncsync import logs
-from dncsync.errors import ConfigError, Failure, ListNotFound, NumberNotSendable, PartialFailure
+from dncsync.errors import (
+    AnswerRefused,
+    ConfigError,
+    Failure,
+    ListNotFound,
+    NumberNotSendable,
+    PartialFailure,
+)
 from dncsync.net.auth import Clock
 from dncsync.net.retry import Outcome
 from dncsync.platforms.cxone.auth import CxoneAuth
 from dncsync.platforms.cxone.discovery import discover
 from dncsync.platforms.cxone.results import read_answer
+from dncsync.privacy import printable
 from dncsync.targets.base import (
     BatchLike,
     BatchResult,
@@ -75,6 +83,10 @@ CAPABILITIES = Capabilities(
     number_form="digits: 10 for North America, else 011 + country code + national number",
     reads_by="pages",
 )
+
+# Records read before paging counts as not ending: a group lists its expired records too, so
+# twice what a tenant holds.
+PAGED_RECORDS_PER_CAPACITY = 2
 
 log = logs.logger()
 
@@ -217,6 +229,10 @@ class CxoneTarget(HttpTarget):
         self._admin_api: str | None = None
         self._discovery_lock = asyncio.Lock()
 
+    def host_keys(self) -> str:
+        """Discovery is at `base_url`; the API host is the one discovery gives the tenant."""
+        return "base_url and tenant_id"
+
     async def admin_api(self) -> str:
         """The tenant's Admin API base, discovered once."""
         async with self._discovery_lock:
@@ -344,10 +360,17 @@ class CxoneTarget(HttpTarget):
         return list_facts(exchange, group.get("validRecords"), local)
 
     async def records(self) -> AsyncIterator[RemoteRecord]:
-        """Every record of the group, held and expired, page by page."""
+        """Every record of the group, held and expired, page by page.
+
+        Paging must advance: a page that repeats an earlier one (a platform that ignores
+        `skip`), or more records than the tenant could hold without `totalRecords` being
+        reached, stops the read with `AnswerRefused` instead of reading for ever.
+        """
         url = await self._records_url()
         today = self._now().date()
+        most = PAGED_RECORDS_PER_CAPACITY * self.capabilities.capacity
         skip = 0
+        pages: set[int] = set()  # what each page held, to tell a page already read
         while True:
             body = self.require_success(
                 await self.api.call(
@@ -363,6 +386,13 @@ class CxoneTarget(HttpTarget):
                     f"{self.name}: reading DNC group {self.dnc_group_id} answered without "
                     "resultSet.dncRecords"
                 )
+            page = hash(frozenset(_record_key(item) for item in items))
+            if items and page in pages:
+                raise AnswerRefused(
+                    f"{self.name}: reading DNC group {self.dnc_group_id} does not advance: the "
+                    f"page at skip={skip} repeats an earlier page; the group was not read"
+                )
+            pages.add(page)
             for item in items:
                 if isinstance(item, dict) and item.get("phoneNumber") not in (None, ""):
                     yield _remote_record(item, today)
@@ -370,6 +400,13 @@ class CxoneTarget(HttpTarget):
             total = result_set.get("totalRecords") if isinstance(result_set, dict) else None
             if not items or (isinstance(total, int) and skip >= total):
                 return
+            if skip > most:
+                raise AnswerRefused(
+                    f"{self.name}: reading DNC group {self.dnc_group_id} does not end: "
+                    f"{skip:,} records read, more than a tenant holds "
+                    f"({PAGED_RECORDS_PER_CAPACITY} × {self.capabilities.capacity:,}), and "
+                    f"totalRecords ({_quoted(total)}) not reached; the group was not read"
+                )
 
     # --- helpers for the demo and tests ----------------------------------------------------
 
@@ -392,6 +429,22 @@ class CxoneTarget(HttpTarget):
             raise PartialFailure(f"{self.name}: creating a DNC group answered without an id")
         self.dnc_group_id = group_id
         return group_id
+
+
+def _record_key(item: object) -> str:
+    """What tells a record apart on a page: its id, else its number, else the whole record."""
+    if isinstance(item, dict):
+        for key in ("recordId", "phoneNumber"):
+            value = item.get(key)
+            if value not in (None, ""):
+                return f"{key}={value}"
+    return repr(item)
+
+
+def _quoted(value: object) -> str:
+    """A value from the platform as a message may quote it: printable and short."""
+    text = printable(repr(value))
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _remote_record(item: dict[str, Any], today: date) -> RemoteRecord:

@@ -7,14 +7,13 @@
   batch in halves, each sent on its own.
 - Reads: the export is the only way to read a list: `POST .../export`, poll `GET .../export`
   until a new export is ready, then download its CSV (column 0 the number, column 2 the
-  expiration, read by position as the official terraform provider does).
+  expiration, read by position as the official terraform provider does). Where its link may
+  lead, how large it may be and how it is read: `platforms.genesys.export`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import random
 import tempfile
@@ -23,15 +22,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
 from dncsync import logs
-from dncsync.errors import ConfigError, Failure, PartialFailure
+from dncsync.errors import AnswerRefused, ConfigError, Failure, PartialFailure
 from dncsync.files import writing
 from dncsync.net.auth import Clock
 from dncsync.net.retry import Outcome
+from dncsync.net.waiting import WAITS, Wait
+from dncsync.platforms.genesys import export
 from dncsync.platforms.genesys.auth import GenesysAuth
 from dncsync.targets.base import (
     BatchLike,
@@ -92,6 +93,7 @@ CAPABILITIES = Capabilities(
 )
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%MZ"
 _OUTBOUND = "/api/v2/outbound/dnclists"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,6 +184,10 @@ class GenesysTarget(HttpTarget):
         )
         hosts = [settings.api_url, settings.login_url]
         super().__init__(settings, client, auth=auth, hosts=hosts, now=now, rng=rng)
+
+    def host_keys(self) -> str:
+        """`base_url` when it replaces the region's hosts, else `region`."""
+        return "base_url" if self.settings.base_url is not None else "region"
 
     def _list_url(self, suffix: str = "") -> str:
         if not self.dnc_list_id:
@@ -278,10 +284,9 @@ class GenesysTarget(HttpTarget):
         return list_facts(exchange, body.get("size"), local)
 
     async def records(self) -> AsyncIterator[RemoteRecord]:
-        """Every number on the list, from a fresh export."""
-        uri = await self._export()
+        """Every number on the list, from a fresh export; a damaged export fails the read."""
+        link = await self._export()
         now = self._now()
-        same_origin = httpx.URL(uri).netloc == httpx.URL(self.settings.api_url).netloc
         # The export holds every number: a private temporary file (mode 0600, unlinked at once
         # on POSIX) rather than memory, and gone when the read ends. A full or read-only
         # temporary folder is the operator's to fix: one line naming it.
@@ -289,56 +294,131 @@ class GenesysTarget(HttpTarget):
             raw = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the `with raw` below
         with raw:
             with _spooling():
-                exchange = await self.api.call(
-                    "GET",
-                    uri,
-                    authenticated=same_origin,
-                    follow_redirects=True,
-                    sink=raw,
-                    accept="text/csv, */*",
-                )
-            if exchange.outcome is not Outcome.SUCCESS:
-                self.require_success(exchange, "downloading the export", self.dnc_list_id)
+                await self._download(link, raw)
             raw.seek(0)
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            reader = csv.reader(text)
-            next(reader, None)  # the header row
             unreadable = 0
-            for row in reader:
-                if not row or not row[0].strip():
-                    continue
-                record, readable = _record(row, now)
-                unreadable += not readable
-                yield record
-            text.detach()
+            rows = export.rows(raw)
+            try:
+                next(rows, None)  # the header row
+                for row in rows:
+                    if not row or not row[0].strip():
+                        continue
+                    record, readable = _record(row, now)
+                    unreadable += not readable
+                    yield record
+            except export.ExportUnreadable as error:
+                raise AnswerRefused(
+                    f"{self.name}: the export of DNC list {self.dnc_list_id} is not a readable "
+                    f"CSV ({error}); the list was not read"
+                ) from None
         if unreadable:
             log.warning("dnc.unreadable_expiration", target=self.name, records=unreadable)
 
-    async def _export(self) -> str:
+    def _export_domain(self) -> str:
+        """The region's own domain, e.g. mypurecloud.com: where an export may be downloaded."""
+        return GENESYS_API_HOSTS.get(self.settings.region, "").removeprefix("api.")
+
+    def _followable(self, value: object, what: str) -> httpx.URL:
+        """An export link (or a redirect's target) that may be followed; else AnswerRefused."""
+        url = export.link_of(value)
+        if url is None:
+            raise AnswerRefused(
+                f"{self.name}: {what} a link that is not a URL ({export.shown(value)}); "
+                f"the list of DNC list {self.dnc_list_id} was not read"
+            )
+        domain = self._export_domain()
+        if not export.allowed(url, domain, self.settings.base_url):
+            where = f"https on *.{domain}" if domain else "https on Genesys Cloud's hosts"
+            if self.settings.base_url is not None:
+                where += f" or {httpx.URL(self.settings.base_url).netloc.decode()} (base_url)"
+            raise AnswerRefused(
+                f"{self.name}: {what} {export.shown(str(url.copy_with(query=None)))}, which is "
+                f"not {where}; not followed, and DNC list {self.dnc_list_id} was not read"
+            )
+        return url
+
+    async def _download(self, link: httpx.URL, raw: IO[bytes]) -> None:
+        """The export's CSV into `raw`, following redirects only where `_followable` allows."""
+        cap = self.capabilities.capacity * export.EXPORT_BYTES_PER_NUMBER
+        api_origin = httpx.URL(self.settings.api_url)
+        url = link
+        for _ in range(export.MAX_REDIRECTS + 1):
+            # The token goes to the API host only, never to a storage host.
+            same_origin = (url.scheme, url.netloc) == (api_origin.scheme, api_origin.netloc)
+            exchange = await self.api.call(
+                "GET",
+                str(url),
+                authenticated=same_origin,
+                sink=raw,
+                sink_max_bytes=cap,
+                accept="text/csv, */*",
+            )
+            if exchange.refused is not None and exchange.refused_limit == cap:
+                raise AnswerRefused(
+                    f"{self.name}: the export of DNC list {self.dnc_list_id} is larger than "
+                    f"{cap:,} bytes ({export.EXPORT_BYTES_PER_NUMBER} bytes for each of the "
+                    f"{self.capabilities.capacity:,} numbers a list holds); not read"
+                )
+            if exchange.status in _REDIRECTS and exchange.response is not None:
+                location = exchange.response.headers.get("Location")
+                url = self._followable(
+                    str(url.join(location)) if location else location,
+                    "the export's download redirected to",
+                )
+                continue
+            if exchange.outcome is not Outcome.SUCCESS:
+                self.require_success(exchange, "downloading the export", self.dnc_list_id)
+            return
+        raise AnswerRefused(
+            f"{self.name}: the export's download of DNC list {self.dnc_list_id} redirected more "
+            f"than {export.MAX_REDIRECTS} times; not followed"
+        )
+
+    async def _export(self) -> httpx.URL:
         url = self._list_url("/export")
         before = await self._export_stamp(url)
         self.require_success(
             await self.api.call("POST", url), "starting an export", self.dnc_list_id
         )
-        deadline = time.monotonic() + self.settings.export_timeout_seconds
-        while True:
-            exchange = await self.api.call("GET", url)
-            status = exchange.status
-            if exchange.outcome is Outcome.SUCCESS:
-                body = self.require_success(exchange, "reading the export", self.dnc_list_id)
-                uri = body.get("uri") if isinstance(body, dict) else None
-                stamp = body.get("exportTimestamp") if isinstance(body, dict) else None
-                if isinstance(uri, str) and uri and (before is None or stamp != before):
-                    log.info("dnc.export_ready", target=self.name)
-                    return uri
-            elif status not in (400, 404):  # 404/400: not ready yet
-                self.require_success(exchange, "reading the export", self.dnc_list_id)
-            if time.monotonic() > deadline:
-                raise PartialFailure(
-                    f"{self.name}: the export of DNC list {self.dnc_list_id} was not ready "
-                    f"within {self.settings.export_timeout_seconds:g} s"
+        started = time.monotonic()
+        deadline = started + self.settings.export_timeout_seconds
+        waits = WAITS.key()
+        try:
+            while True:
+                exchange = await self.api.call("GET", url)
+                status = exchange.status
+                if exchange.outcome is Outcome.SUCCESS:
+                    body = self.require_success(exchange, "reading the export", self.dnc_list_id)
+                    uri = body.get("uri") if isinstance(body, dict) else None
+                    stamp = body.get("exportTimestamp") if isinstance(body, dict) else None
+                    if uri is not None and uri != "":
+                        # A link that is not one is refused at once, not polled until timeout.
+                        link = self._followable(uri, "the export answered")
+                        if before is None or stamp != before:
+                            log.info("dnc.export_ready", target=self.name)
+                            return link
+                elif status not in (400, 404):  # 404/400: not ready yet
+                    self.require_success(exchange, "reading the export", self.dnc_list_id)
+                now = time.monotonic()
+                if now > deadline:
+                    raise PartialFailure(
+                        f"{self.name}: the export of DNC list {self.dnc_list_id} was not ready "
+                        f"within {self.settings.export_timeout_seconds:g} s"
+                    )
+                WAITS.note(
+                    waits,
+                    Wait(
+                        target=self.name,
+                        host=httpx.URL(url).netloc.decode("ascii", "replace"),
+                        reason="the export is not ready yet",
+                        since=started,
+                        retry_at=now + self.settings.export_poll_seconds,
+                        gives_up_at=deadline,
+                    ),
                 )
-            await asyncio.sleep(self.settings.export_poll_seconds)
+                await asyncio.sleep(self.settings.export_poll_seconds)
+        finally:
+            WAITS.clear(waits)
 
     async def _export_stamp(self, url: str) -> object:
         """The timestamp of the export already there (None if none), to tell a new one apart."""
