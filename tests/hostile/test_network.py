@@ -11,6 +11,7 @@ stay planned, and a following sync over an honest network completes the list.
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
 import pytest
@@ -100,20 +101,13 @@ def test_a_dead_or_stalled_platform_fails_its_target_within_one_budget(
 def test_a_platform_that_dies_mid_run_is_sent_no_more_batches(
     platforms: Platforms, tmp_path: Path
 ) -> None:
-    alive_for = 4  # writes
-
-    def dies(method: str, path: str, n: int) -> Fault:
-        if method == "PATCH" and n < alive_for:
-            return Fault.PASS
-        return Fault.RESET_BEFORE if dying else Fault.PASS
-
-    dying = False
+    alive_for = 4  # writes answered before the platform dies
+    died = threading.Event()
 
     def rule(method: str, path: str, n: int) -> Fault:
-        nonlocal dying
         if method == "PATCH" and n >= alive_for:
-            dying = True
-        return dies(method, path, n)
+            died.set()  # from this write on, nothing is answered any more
+        return Fault.RESET_BEFORE if died.is_set() else Fault.PASS
 
     with fault_proxy(platforms.base_url, rule) as proxy:
         write_rows(tmp_path / "source.csv", nanp_numbers(200, 7), seed=7)

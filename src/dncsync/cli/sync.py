@@ -110,7 +110,7 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
     """Print a run's summary: one JSON object, or tables.
 
     Text that may come from a platform or a configuration (names, errors, paths) is printed
-    literally: never read as console markup, control characters stripped (`_say`, `_safe`).
+    literally: never read as console markup, control characters stripped (`cli.printing`).
     """
     summary = result.summary()
     if output_format is OutputFormat.JSON:

@@ -389,6 +389,8 @@ class ApiClient:
 
     def _timeout_detail(self) -> str:
         limit = self.policy.request_timeout_seconds
+        if limit is None:  # a timeout of the system's own (socket.timeout is a TimeoutError)
+            return "the connection timed out"
         return f"no complete answer within request_timeout_seconds = {limit:g} s"
 
 

@@ -21,7 +21,7 @@ from typing import IO
 import httpx
 
 from dncsync.net.client import is_loopback
-from dncsync.privacy import printable
+from dncsync.privacy import mask_text, printable, redact_text
 
 EXPORT_BYTES_PER_NUMBER = 256  # a line is some 40 bytes: room for longer columns, not for junk
 MAX_LINE_BYTES = 64 * 1024
@@ -51,8 +51,9 @@ def link_of(value: object) -> httpx.URL | None:
 
 
 def shown(value: object, limit: int = 80) -> str:
-    """A value from the platform as a message may quote it: printable and short."""
-    text = printable(repr(value))
+    """A value from the platform as a message may quote it: printable, short, and with any
+    number masked and credential redacted."""
+    text = printable(redact_text(mask_text(repr(value))))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
