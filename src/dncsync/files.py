@@ -10,10 +10,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Self, TextIO
 
 from dncsync.errors import InputError
 
@@ -61,6 +61,29 @@ def open_private(path: str) -> TextIO:
     if stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.fchmod(descriptor, 0o600)
     return os.fdopen(descriptor, "w", encoding="utf-8", newline="")
+
+
+class PrivateCsv:
+    """A 0600 CSV file written a batch at a time: its header first, every write's OSError one
+    line naming the path (`writing`). The rejects and warned-rows files build on it."""
+
+    def __init__(self, path: str, header: Sequence[str]) -> None:
+        self._path = path
+        self._text = open_private(path)
+        with writing(path):
+            self._text.write(",".join(header) + "\n")
+            self._text.flush()
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        with writing(self._path):
+            self._text.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def spreadsheet_safe(text: str) -> str:

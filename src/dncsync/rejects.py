@@ -7,7 +7,6 @@ Rejects arrive a batch at a time as columns: physical lines, raw phone values an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Protocol
 
 import numpy as np
@@ -17,7 +16,7 @@ import pyarrow.compute as pc
 
 from dncsync.columnar import kernels
 from dncsync.columnar.arrow import string_bytes, string_offsets
-from dncsync.files import csv_field, open_private, spreadsheet_safe, writing
+from dncsync.files import PrivateCsv, csv_field, spreadsheet_safe, writing
 from dncsync.model import Reject, RejectReason
 
 REJECTS_HEADER = ("line", "raw_phone", "reason")
@@ -65,7 +64,7 @@ class RejectList:
         )
 
 
-class RejectsCsv:
+class RejectsCsv(PrivateCsv):
     """Writes `line,raw_phone,reason` (plus `source` when asked) to a 0600 file.
 
     Written a column at a time with pyarrow's string kernels: a field is quoted exactly when
@@ -74,13 +73,8 @@ class RejectsCsv:
     """
 
     def __init__(self, path: str, *, with_source: bool = False) -> None:
-        self._path = path
-        self._text = open_private(path)
+        super().__init__(path, (*REJECTS_HEADER, "source") if with_source else REJECTS_HEADER)
         self._with_source = with_source
-        header = (*REJECTS_HEADER, "source") if with_source else REJECTS_HEADER
-        with writing(path):
-            self._text.write(",".join(header) + "\n")
-            self._text.flush()
         self._file = self._text.buffer
 
     def add(
@@ -128,22 +122,6 @@ class RejectsCsv:
             ",",
         )
         self._file.write(string_bytes(joined))
-
-    def close(self) -> None:
-        """Flush and close the file."""
-        with writing(self._path):
-            self._text.close()
-
-    def __enter__(self) -> RejectsCsv:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 _FORMULA = np.zeros(256, bool)

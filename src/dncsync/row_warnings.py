@@ -12,13 +12,12 @@ masks every detail again (`privacy.mask_text`) before it touches the disk.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from types import TracebackType
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from dncsync.files import csv_field, open_private, spreadsheet_safe, writing
+from dncsync.files import PrivateCsv, csv_field, spreadsheet_safe, writing
 from dncsync.model import RowWarning
 from dncsync.privacy import mask_text
 
@@ -48,7 +47,7 @@ class WarningList:
         )
 
 
-class WarningsCsv:
+class WarningsCsv(PrivateCsv):
     """Writes `source,line,kind,detail` to a 0600 file, details masked.
 
     Quoted like the rejects file: a field holding a comma, a quote, CR or LF is quoted, and
@@ -57,11 +56,7 @@ class WarningsCsv:
     """
 
     def __init__(self, path: str) -> None:
-        self._path = path
-        self._text = open_private(path)
-        with writing(path):
-            self._text.write(",".join(WARNINGS_HEADER) + "\n")
-            self._text.flush()
+        super().__init__(path, WARNINGS_HEADER)
         self._fields: dict[str, str] = {}  # text -> its field: details repeat (dates, reasons)
 
     def add(self, source: str, lines: Lines, kinds: Sequence[str], details: Sequence[str]) -> None:
@@ -83,22 +78,6 @@ class WarningsCsv:
                 self._fields.clear()
             found = self._fields[text] = csv_field(spreadsheet_safe(mask_text(text)))
         return found
-
-    def close(self) -> None:
-        """Flush and close the file."""
-        with writing(self._path):
-            self._text.close()
-
-    def __enter__(self) -> WarningsCsv:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class OncePerSource:

@@ -1,8 +1,8 @@
 """From configuration to the library's objects: source specs, the policy, target settings.
 
-Kept apart from `config` (which only checks the file) and `engine` (which only runs), so each
-stays about one thing. Credentials are read from the environment here, for every chosen target
-before any network call, so a missing variable fails the run before anything is sent.
+Kept apart from `config` (which only checks the file) and `run` (which only runs), so each
+stays about one thing. The run reads every chosen target's credentials through here before
+any network call: a missing variable fails that target before anything is sent to it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dncsync.model import ExpirationPolicy, Reason
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.policy import Policy, RetentionRule
 from dncsync.sources.spec import SourceSpec
-from dncsync.targets.base import Target
 
 # The regulatory floor on a customer's request (FCC): a configured retention can only lengthen it.
 _CUSTOMER_REQUEST_MINIMUM_YEARS = 5
@@ -47,8 +46,3 @@ def policy(config: Config) -> Policy:
 def target_settings(target: TargetConfigBase) -> Any:
     """A target's settings with its credentials read from the environment."""
     return platforms.platform_of(target).settings(target)
-
-
-def open_target(target: TargetConfigBase) -> Target:
-    """A ready target for a configured one (use it with `async with`)."""
-    return platforms.build_target(target_settings(target))

@@ -29,7 +29,7 @@ from dncsync import logs
 from dncsync.audit import AuditLog, AuditSeal, RunFiles
 from dncsync.config import Config, resolve_path
 from dncsync.drift import Drift
-from dncsync.model import Accounting, Entry
+from dncsync.model import Entry
 from dncsync.outcome import RunResult, TargetOutcome
 from dncsync.report import write_reports
 from dncsync.report.builder import RunReportBuilder, TargetReportBuilder
@@ -219,26 +219,6 @@ def build_report(
     return builder.build(finished_at=result.ended_at)
 
 
-def total_accounting(parts: Iterable[Accounting]) -> Accounting:
-    """Accountings added up, part by part.
-
-    Not a run's accounting when targets share a source: that one counts each source once
-    (`RunResult.accounting`).
-    """
-    total = Accounting()
-    for part in parts:
-        total.rows += part.rows
-        total.accepted += part.accepted
-        total.duplicates += part.duplicates
-        total.rejected += part.rejected
-        total.blank_lines += part.blank_lines
-        for kind, count in part.warnings.items():
-            total.warnings[kind] = total.warnings.get(kind, 0) + count
-        for kind, count in part.reject_reasons.items():
-            total.reject_reasons[kind] = total.reject_reasons.get(kind, 0) + count
-    return total
-
-
 def _origin(outcomes: Sequence[TargetOutcome], monotonic_origin: float | None) -> float:
     if monotonic_origin is not None:
         return monotonic_origin
@@ -333,5 +313,4 @@ __all__ = [
     "record_verification",
     "recording_run",
     "runs_dir_for",
-    "total_accounting",
 ]
