@@ -77,7 +77,7 @@ class TargetOutcome:
         """How this target ended: interrupted, failed, safety_stop, partial, drift, success."""
         if self.interrupted or self.not_run:
             return "interrupted"
-        if self.error is not None and self.exit_code != ExitCode.SAFETY_STOP:
+        if self.error is not None:
             return "failed"
         if self.stopped:
             return "safety_stop"

@@ -340,9 +340,8 @@ class Run:
             if self.interrupted is None:  # cancelled by something else than a signal: a bug
                 raise
             outcome.interrupted = True
-        except AlreadyRunning as busy:
+        except AlreadyRunning as busy:  # a safety stop: nothing was done to this list
             outcome.stopped = str(busy)
-            outcome.error, outcome.exit_code = str(busy), busy.exit_code
         except DncsyncError as failed:
             outcome.error, outcome.exit_code = str(failed), failed.exit_code
             log.error("dnc.target_failed", target=target.name, error=str(failed))
