@@ -187,7 +187,9 @@ async def _push_phases(
         [(s, Plan(removes=s.left_out)) for s in lists.states if s.left_out],
         [(s, Plan(adds=s.plan.adds, updates=s.plan.updates)) for s in lists.states],
     ]
-    total = sum(len(s.left_out) + len(s.plan.adds) + len(s.plan.updates) for s in lists.states)
+    total = sum(
+        len(s.left_out) + s.plan.writes + len(s.moves_out) for s in lists.states
+    )  # every phase's numbers, moves at most
     advance = _counter(total, progress)
     for phase in phases:
         for state, part in phase:
