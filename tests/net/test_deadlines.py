@@ -29,7 +29,7 @@ pytestmark = pytest.mark.anyio
 URL = "https://api.example.test/api/v2/outbound/dnclists/abc"
 TOKEN_URL = "https://login.example.test/oauth/token"
 BOUNDED = RetryPolicy(
-    budget_seconds=0.4, initial_seconds=0.05, max_seconds=0.05, request_timeout_seconds=0.15
+    budget_seconds=0.8, initial_seconds=0.05, max_seconds=0.05, request_timeout_seconds=0.15
 )
 
 
