@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "model", "dates", "business_days", "files"),
     ("privacy", "logs", "audit"),
     ("phone", "policy", "columnar", "sources", "rejects", "row_warnings", "entryfile", "ingest"),
-    ("plan", "capacity", "targets.base", "drift"),
+    ("snapshot", "plan", "capacity", "targets.base", "drift"),
     ("state",),
     ("credentials", "net", "targets", "platforms"),
     ("config", "wiring"),

@@ -50,7 +50,7 @@ class Fit:
 
     capacity: int
     to_hold: int  # entries + numbers the lists keep whatever the sources say
-    kept: list[Entry]
+    kept: list[Entry]  # empty when asked not to keep them and all fit (see `fit`)
     left_out: list[Entry]
 
     @property
@@ -59,13 +59,19 @@ class Fit:
         return bool(self.left_out)
 
 
-def fit(entries: Sequence[Entry], capacity: int, taken: int) -> Fit:
+def fit(entries: Iterable[Entry], capacity: int, taken: int, *, keep: bool = True) -> Fit:
     """Keep the most important entries in what `capacity` leaves after `taken` (numbers the
-    lists hold that no plan removes: someone else's, and an upsert target's retained ones)."""
+    lists hold that no plan removes: someone else's, and an upsert target's retained ones).
+
+    With `keep=False` and room for every entry, `kept` is left empty: a target with one list
+    needs only to know that all fit, and millions of entries are not copied into a list.
+    `entries` is read once to count it and, when not all fit, once more to rank it.
+    """
     room = max(capacity - taken, 0)
-    to_hold = len(entries) + taken
-    if len(entries) <= room:
-        return Fit(capacity, to_hold, list(entries), [])
+    count = len(entries) if isinstance(entries, Sequence) else sum(1 for _ in entries)
+    to_hold = count + taken
+    if count <= room:
+        return Fit(capacity, to_hold, list(entries) if keep else [], [])
     ranked = sorted(entries, key=priority)
     return Fit(capacity, to_hold, ranked[:room], ranked[room:])
 

@@ -32,8 +32,9 @@ from datetime import date
 from typing import Any
 
 from dncsync.model import Entry
-from dncsync.plan import Held, Mode, platform_expiry
+from dncsync.plan import Mode, platform_expiry
 from dncsync.privacy import SAMPLE_SIZE, mask_phone
+from dncsync.snapshot import Held, PhoneCollector
 from dncsync.targets.base import RemoteRecord
 
 
@@ -48,7 +49,7 @@ class Drift:
     mode: str
     expected: int  # numbers the platform should hold (desired, retention not ended)
     held: int  # numbers the platform holds (not expired on the platform)
-    missing: tuple[str, ...]
+    missing: Sequence[str]  # sorted; kept as digits (a first read may find millions)
     unexpected: tuple[str, ...]
     foreign: tuple[str, ...]
     expiry_mismatch: tuple[str, ...]
@@ -128,18 +129,26 @@ def compare(
     remove_foreign: bool = False,
 ) -> Drift:
     """Sort every number into ok / missing / unexpected / foreign / retained / mismatched."""
-    desired = {e.phone: e for e in entries if not e.expired(today)}
     held = {r.phone: r for r in remote if r.held}
-    missing: list[str] = []
+    # The entries are read once, not kept: at millions of numbers a dict of them is the cost.
+    # Only the desired numbers the platform holds are remembered, to tell what else it holds.
+    expected = 0
+    desired: set[str] = set()
+    missing = PhoneCollector()
     mismatch: list[str] = []
-    for phone, entry in desired.items():
-        record = held.get(phone)
+    for entry in entries:
+        if entry.expired(today):
+            continue
+        expected += 1
+        record = held.get(entry.phone)
         if record is None:
-            missing.append(phone)
-        elif _expires_early(
+            missing.append(entry.phone)
+            continue
+        desired.add(entry.phone)
+        if _expires_early(
             record.expires, platform_expiry(entry.expires_at, today, max_expiry_days)
         ):
-            mismatch.append(phone)
+            mismatch.append(entry.phone)
     unexpected: list[str] = []
     foreign: list[str] = []
     retained = 0
@@ -159,9 +168,9 @@ def compare(
     return Drift(
         target=target,
         mode=mode.value,
-        expected=len(desired),
+        expected=expected,
         held=len(held),
-        missing=tuple(sorted(missing)),
+        missing=missing.sorted(),
         unexpected=tuple(sorted(unexpected)),
         foreign=tuple(sorted(foreign)),
         expiry_mismatch=tuple(sorted(mismatch)),
@@ -180,13 +189,15 @@ def corrected_snapshot(
     today: date,
 ) -> list[tuple[str, Held]]:
     """The snapshot to store: what the platform holds, so the next plan repairs the drift."""
-    desired = {e.phone: e for e in entries if not e.expired(today)}
+    records = [record for record in remote if record.held]
+    on_platform = {record.phone for record in records}
+    desired = {
+        e.phone: e for e in entries if e.phone in on_platform and not e.expired(today)
+    }  # only the entries the platform holds: a list read back is what bounds this
     foreign = set(drift.foreign)
     mismatched = set(drift.expiry_mismatch)
     result: list[tuple[str, Held]] = []
-    for record in remote:
-        if not record.held:
-            continue
+    for record in records:
         entry = desired.get(record.phone)
         ours = snapshot.get(record.phone)
         # A number dncsync finds on the platform without having put it there is not ours:

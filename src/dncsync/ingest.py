@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dncsync.columnar.column import PhoneColumn
+from dncsync.columnar.entries import EntryColumns
 from dncsync.columnar.index import (
     DC_MASK,
     DC_NONE,
@@ -42,7 +43,6 @@ from dncsync.columnar.index import (
     Segments,
     e164_chunks,
     expiry_code,
-    unpack,
 )
 from dncsync.columnar.memory import share_one_arena
 from dncsync.columnar.phones import judge_prepared, normalize_column
@@ -524,25 +524,27 @@ class IngestResult:
         """The merged (keys, meta) in E.164 string order, a chunk at a time."""
         return e164_chunks(self.segments, size)
 
-    def entries(self, only: Keys | None = None) -> Iterator[Entry]:
-        """Every merged entry, sorted by phone number (as E.164 strings sort); with `only`
-        (sorted keys), just the entries whose key is among them."""
-        names = self.source_names
-        # Exports repeat a few (reason, dates, source) combinations: unpacking each once
-        # shares its date objects among the entries (2M entries, a few thousand dates).
-        fields: dict[int, tuple[Reason, ExpirationPolicy, date | None, date | None, str]] = {}
-        for chunk_keys, chunk_meta in self.chunks(65_536):
+    def columns(self, only: Keys | None = None) -> EntryColumns:
+        """Every merged entry as columns, sorted by phone number (as E.164 strings sort); with
+        `only` (sorted keys), just the entries whose key is among them."""
+        keys: list[Keys] = []
+        meta: list[Meta] = []
+        for chunk_keys, chunk_meta in self.chunks(262_144):
             if only is not None:
                 wanted = np.isin(chunk_keys, only, assume_unique=True)
                 chunk_keys, chunk_meta = chunk_keys[wanted], chunk_meta[wanted]
-            for key, packed in zip(chunk_keys.tolist(), chunk_meta.tolist(), strict=True):
-                unpacked = fields.get(packed)
-                if unpacked is None:
-                    reason, policy, expires_at, collected, source = unpack(packed)
-                    unpacked = fields[packed] = (
-                        reason, policy, expires_at, collected, names[source]
-                    )  # fmt: skip
-                yield Entry(f"+{key}", *unpacked)
+            keys.append(chunk_keys)
+            meta.append(chunk_meta)
+        return EntryColumns(
+            np.concatenate(keys) if keys else np.empty(0, np.uint64),
+            np.concatenate(meta) if meta else np.empty(0, np.int64),
+            self.source_names,
+        )
+
+    def entries(self, only: Keys | None = None) -> Iterator[Entry]:
+        """Every merged entry, sorted by phone number (as E.164 strings sort); with `only`
+        (sorted keys), just the entries whose key is among them."""
+        return iter(self.columns(only))
 
     def expired(self) -> int:
         """Entries whose retention ended before `today`: accepted and counted, not pushed."""

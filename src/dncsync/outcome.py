@@ -15,6 +15,7 @@ Both keep `rows = accepted + duplicates + rejected`.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +28,7 @@ from dncsync.drift import Drift
 from dncsync.errors import ExitCode, Failure
 from dncsync.ingest import IngestResult, run_accounting
 from dncsync.model import Accounting
-from dncsync.plan import Plan, Sampled, settled
+from dncsync.plan import Plan, Sampled, settled, write_keys
 from dncsync.privacy import SAMPLE_SIZE, mask_phone, mask_text
 from dncsync.targets.base import BatchResult
 
@@ -69,7 +70,11 @@ class TargetOutcome:
         plan = self.plan
         if plan is None or isinstance(plan.adds, Sampled):
             return
-        self.pushed_keys = phone_keys(w.phone for w in (*plan.adds, *plan.updates))
+        adds, updates = write_keys(plan.adds), write_keys(plan.updates)
+        if adds is not None and updates is not None:
+            self.pushed_keys = np.unique(np.concatenate([adds, updates]))
+        else:
+            self.pushed_keys = phone_keys(w.phone for w in itertools.chain(plan.adds, plan.updates))
         self.plan = settled(plan, SAMPLE_SIZE)
 
     @property

@@ -23,13 +23,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Literal, TypeVar, overload
 
+import numpy as np
+import numpy.typing as npt
+
+from dncsync.columnar.entries import EntryColumns
 from dncsync.model import Entry
+from dncsync.snapshot import Held, HeldColumns
 
 Action = Literal["add", "remove"]
 _T = TypeVar("_T")
@@ -43,21 +49,54 @@ class Mode(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Held:
-    """What the snapshot records for one number the platform holds."""
-
-    retention_end: date | None  # our retention's last day; None = never ends
-    platform_expires: date | None  # the last day the platform holds it; None = no expiration
-    ours: bool = True  # dncsync put it there (an acknowledged add); else found on the platform
-
-
-@dataclass(frozen=True, slots=True)
 class Write:
     """One number to add (or re-add) with the expiration the platform is given."""
 
     phone: str
     retention_end: date | None
     platform_expires: date | None
+
+
+class Writes(Sequence[Write]):
+    """A plan's adds or updates as positions among its entries: each `Write` is made when it
+    is read, so a plan of two million adds holds 16 MB of positions, not 2 million objects."""
+
+    __slots__ = ("_at", "_entries", "_max_days", "_today")
+
+    def __init__(
+        self, entries: Sequence[Entry], at: array[int], today: date, max_days: int | None
+    ) -> None:
+        self._entries, self._at, self._today, self._max_days = entries, at, today, max_days
+
+    def _write(self, position: int) -> Write:
+        entry = self._entries[position]
+        expires = platform_expiry(entry.expires_at, self._today, self._max_days)
+        return Write(entry.phone, entry.expires_at, expires)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    @overload
+    def __getitem__(self, index: int) -> Write: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Write]: ...
+    def __getitem__(self, index: int | slice) -> Write | Sequence[Write]:
+        if isinstance(index, slice):
+            return [self._write(position) for position in self._at[index]]
+        return self._write(self._at[index])
+
+    def __iter__(self) -> Iterator[Write]:
+        return map(self._write, self._at)
+
+    def keys(self) -> npt.NDArray[np.uint64] | None:
+        """The E.164 digits of the numbers written, when the entries are columns."""
+        if not isinstance(self._entries, EntryColumns):
+            return None
+        return (
+            self._entries.keys[np.frombuffer(self._at, dtype=np.int64)]
+            if self._at
+            else (np.empty(0, np.uint64))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,29 +218,25 @@ def plan(
 ) -> Plan:
     """Compare desired entries with the snapshot: the writes that make the platform match."""
     result = Plan(held_before=len(snapshot))
-    adds: list[Write] = []
-    updates: list[Write] = []
+    adds: array[int] = array("q")
+    updates: array[int] = array("q")
     removes: list[str] = []
     expiries: list[str] = []
     desired = entries if isinstance(entries, Sequence) else list(entries)
     matched = 0  # held numbers some entry has
-    for entry in desired:
-        held = snapshot.get(entry.phone)
+    for position, (entry, held) in enumerate(
+        zip(desired, _held_for(desired, snapshot), strict=True)
+    ):
         matched += held is not None
         if entry.expired(today):
             result.expired += 1
             if held is not None and rules.expire_after_retention and _removable(held, rules):
                 expiries.append(entry.phone)
             continue
-        write = Write(
-            entry.phone,
-            entry.expires_at,
-            platform_expiry(entry.expires_at, today, rules.max_expiry_days),
-        )
         if held is None:
-            adds.append(write)
+            adds.append(position)
         elif held.retention_end != entry.expires_at:
-            updates.append(write)
+            updates.append(position)
         else:
             result.unchanged += 1
     for phone, held in _unmatched(desired, snapshot, matched):
@@ -217,11 +252,26 @@ def plan(
             expiries.append(phone)
         else:
             result.retained += 1
-    result.adds = sorted(adds, key=_write_phone)
-    result.updates = sorted(updates, key=_write_phone)
+    result.adds = Writes(desired, _by_phone(desired, adds), today, rules.max_expiry_days)
+    result.updates = Writes(desired, _by_phone(desired, updates), today, rules.max_expiry_days)
     result.removes = sorted(removes)
     result.expiries = sorted(expiries)
     return result
+
+
+def _by_phone(entries: Sequence[Entry], positions: array[int]) -> array[int]:
+    """Positions ordered by their entry's phone (already so for columns, sorted by phone)."""
+    if isinstance(entries, EntryColumns):
+        return positions
+    return array("q", sorted(positions, key=lambda position: entries[position].phone))
+
+
+def _held_for(entries: Sequence[Entry], snapshot: Mapping[str, Held]) -> Iterable[Held | None]:
+    """What the snapshot holds for each entry, in order; matched column by column when both
+    are columns (a binary search per number would cost seconds at millions)."""
+    if isinstance(entries, EntryColumns) and isinstance(snapshot, HeldColumns):
+        return snapshot.held_at(entries.keys)
+    return (snapshot.get(entry.phone) for entry in entries)
 
 
 def kept_regardless(
@@ -229,7 +279,7 @@ def kept_regardless(
 ) -> int:
     """Held numbers no entry has that stay on the list (foreign, or an upsert's retained):
     `plan(...).foreign + plan(...).retained`, without building the plan's writes."""
-    matched = sum(1 for e in entries if e.phone in snapshot) if snapshot else 0
+    matched = sum(held is not None for held in _held_for(entries, snapshot)) if snapshot else 0
     return sum(
         1
         for _, held in _unmatched(entries, snapshot, matched)
@@ -251,6 +301,9 @@ def _unmatched(
     """The held numbers no entry has. When every held number was matched there are none, and
     no set of the entries' numbers is built (at millions of numbers, the set is the cost)."""
     if matched >= len(snapshot):
+        return
+    if isinstance(entries, EntryColumns) and isinstance(snapshot, HeldColumns):
+        yield from snapshot.not_among(np.sort(entries.keys))
         return
     seen = {e.phone for e in entries if e.phone in snapshot}
     for phone, held in snapshot.items():
@@ -336,6 +389,11 @@ def batches(
         [*result.removes, *result.expiries], batch_size, max_body_bytes, str
     ):
         yield Batch("remove", tuple(sorted(chunk_phones)), None)
+
+
+def write_keys(writes: Sequence[Write]) -> npt.NDArray[np.uint64] | None:
+    """The E.164 digits of a plan's writes when the plan holds them as columns, else None."""
+    return writes.keys() if isinstance(writes, Writes) else None
 
 
 def _write_phone(write: Write) -> str:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from dncsync.drift import compare, corrected_snapshot
 from dncsync.model import Entry, ExpirationPolicy, Reason
-from dncsync.plan import Held, Mode, TargetRules, plan
+from dncsync.plan import Mode, TargetRules, plan
+from dncsync.snapshot import Held
 from dncsync.targets.base import RemoteRecord
 
 TODAY = date(2026, 11, 20)

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dncsync.model import Entry, ExpirationPolicy, Reason
-from dncsync.plan import Batch, Held, Mode, Plan, TargetRules, batches, plan, platform_expiry
+from dncsync.plan import Batch, Mode, Plan, TargetRules, batches, plan, platform_expiry
+from dncsync.snapshot import Held
 
 TODAY = date(2026, 11, 22)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from dncsync.errors import AlreadyRunning, Failure
-from dncsync.plan import Batch, Held
+from dncsync.plan import Batch
+from dncsync.snapshot import Held
 from dncsync.state import StateStore
 from dncsync.targets.base import BatchResult
 

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -388,10 +388,11 @@ class Run:
             self.result.ingest[key] = self._ingest(sources)
         return self.result.ingest[key]
 
-    def entries(self, target: TargetConfigBase, *, record: bool | None = None) -> list[Entry]:
-        """The target's merged entries, RELATIVE retention counted from first sightings."""
+    def entries(self, target: TargetConfigBase, *, record: bool | None = None) -> Sequence[Entry]:
+        """The target's merged entries, RELATIVE retention counted from first sightings (as
+        columns, each `Entry` made when read, unless retention had to be shifted)."""
         return retention_from_first_seen(
-            list(self.ingested(target).entries()),
+            self.ingested(target).columns(),
             self.store,
             self.today,
             record=self.records if record is None else record,

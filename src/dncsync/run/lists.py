@@ -10,7 +10,7 @@ each is given its list (`capacity.fit`, `capacity.spread`).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -21,10 +21,11 @@ from dncsync.capacity import Fit, fit, priority, spread
 from dncsync.drift import Drift, compare, corrected_snapshot
 from dncsync.model import Entry
 from dncsync.outcome import TargetOutcome
-from dncsync.plan import Held, Mode, Plan, TargetRules, Write, kept_regardless, plan
+from dncsync.plan import Mode, Plan, TargetRules, Write, kept_regardless, plan
 from dncsync.platforms import build_target, platform_of
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.run.lifecycle import Run
+from dncsync.snapshot import Held, HeldColumns
 from dncsync.state import Store
 from dncsync.targets.base import Capabilities, ListFacts, RemoteRecord, Target
 
@@ -44,9 +45,9 @@ class ListState:
     list_id: str
     handle: Target
     facts: ListFacts | None = None
-    snapshot: dict[str, Held] = field(default_factory=dict)
+    snapshot: Mapping[str, Held] = field(default_factory=dict)
     read_reason: str | None = None
-    entries: list[Entry] = field(default_factory=list)  # the numbers assigned to it
+    entries: Sequence[Entry] = field(default_factory=list)  # the numbers assigned to it
     moves_out: list[str] = field(default_factory=list)  # ours here, assigned elsewhere now
     left_out: list[str] = field(default_factory=list)  # ours here, past the capacity now
     plan: Plan = field(default_factory=Plan)
@@ -154,7 +155,7 @@ async def take_snapshots(
         if not state.snapshot:
             seeded = outcome.seeded_from_platform or 0
             outcome.seeded_from_platform = seeded + len(corrected)
-        state.snapshot = dict(corrected)
+        state.snapshot = HeldColumns.of(corrected)
 
 
 def read_reason(
@@ -162,7 +163,7 @@ def read_reason(
     key: str,
     target: TargetConfigBase,
     facts: ListFacts,
-    snapshot: dict[str, Held],
+    snapshot: Mapping[str, Held],
     capabilities: Capabilities,
 ) -> str | None:
     """Why the whole list must be read before planning, if it must."""
@@ -195,13 +196,13 @@ def assign(target: TargetConfigBase, lists: Lists, entries: Sequence[Entry]) -> 
         remove_foreign=target.remove_foreign,
     )
     union = _union(lists)
-    # Numbers not sent (skipped by the target's settings) take no room on the platform.
-    desired = [e for e in entries if not e.expired(lists.today) and not first.skips(e.phone)]
     total, per_list = platform_of(target).capacity(target, len(lists.states))
     taken = kept_regardless(entries, union, lists.today, rules)
     del union
-    lists.fit = fitted = fit(desired, total, taken)
-    del desired
+    # Numbers not sent (skipped by the target's settings) take no room on the platform.
+    lists.fit = fitted = fit(
+        _Desired(entries, lists.today, first), total, taken, keep=len(lists.states) > 1
+    )
     left = {e.phone for e in fitted.left_out}
     placed = _place(lists, entries, fitted, left, per_list)
     for state in lists.states:
@@ -221,7 +222,20 @@ def assign(target: TargetConfigBase, lists: Lists, entries: Sequence[Entry]) -> 
             state.plan.retained -= len(leaving)
 
 
-def _union(lists: Lists) -> dict[str, Held]:
+class _Desired(Iterable[Entry]):
+    """The entries a target sends and that take room: not expired, not skipped. Read again
+    each time it is iterated, so millions of entries are never held in a second list."""
+
+    def __init__(self, entries: Sequence[Entry], today: date, handle: Target) -> None:
+        self.entries, self.today, self.handle = entries, today, handle
+
+    def __iter__(self) -> Iterator[Entry]:
+        return (
+            e for e in self.entries if not e.expired(self.today) and not self.handle.skips(e.phone)
+        )
+
+
+def _union(lists: Lists) -> Mapping[str, Held]:
     """Every list's snapshot together (the first list's wins); one list's is its own."""
     if len(lists.states) == 1:
         return lists.first.snapshot
@@ -237,16 +251,18 @@ def _place(
     """Give each entry that fits its list (`ListState.entries`); each phone's list when the
     target has several (empty for one list, where every entry that fits goes)."""
     if len(lists.states) == 1:
-        lists.first.entries = [e for e in entries if e.phone not in left] if left else [*entries]
+        lists.first.entries = [e for e in entries if e.phone not in left] if left else entries
         return {}
     keys = [state.key for state in lists.states]
     placed = spread((e.phone for e in sorted(fitted.kept, key=priority)), keys, per_list)
-    by_key = {state.key: state for state in lists.states}
+    homes: dict[str, list[Entry]] = {key: [] for key in keys}
     for entry in entries:
         if entry.phone in left:
             continue
         home = placed.get(entry.phone) or _holder(lists, entry.phone) or keys[0]
-        by_key[home].entries.append(entry)
+        homes[home].append(entry)
+    for state in lists.states:
+        state.entries = homes[state.key]
     return placed
 
 
@@ -282,7 +298,7 @@ def combined(lists: Lists) -> Plan:
 async def read_and_compare(
     handle: Target,
     entries: Sequence[Entry],
-    snapshot: dict[str, Held],
+    snapshot: Mapping[str, Held],
     target: TargetConfigBase,
     today: date,
 ) -> tuple[Drift, list[RemoteRecord]]:
@@ -292,7 +308,7 @@ async def read_and_compare(
     as skipped by the push, not as missing)."""
     remote = await handle.read_all()
     drift = compare(
-        [entry for entry in entries if not handle.skips(entry.phone)],
+        (entry for entry in entries if not handle.skips(entry.phone)),
         snapshot,
         remote,
         target=target.name,

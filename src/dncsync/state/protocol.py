@@ -14,13 +14,14 @@ own lock, so a run whose process died reads as `interrupted`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from dncsync.plan import Batch, Held
+from dncsync.plan import Batch
+from dncsync.snapshot import Held
 from dncsync.targets.base import BatchResult
 
 
@@ -62,7 +63,7 @@ class Store(Protocol):
         """The key a read-only run reads a list under (a legacy name until it is adopted)."""
         ...
 
-    def snapshot(self, key: str) -> dict[str, Held]:
+    def snapshot(self, key: str) -> Mapping[str, Held]:
         """What the platform holds for a list, as far as acknowledged writes and reads show."""
         ...
 

@@ -41,7 +41,8 @@ from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 import dncsync
 from dncsync.errors import AlreadyRunning, ConfigError, DncsyncError, InputError
 from dncsync.files import storage_error
-from dncsync.plan import Batch, Held
+from dncsync.plan import Batch
+from dncsync.snapshot import Held, HeldColumns
 from dncsync.state.protocol import RunRecord
 from dncsync.targets.base import BatchResult
 
@@ -411,22 +412,25 @@ class StateStore:
     # -- snapshot -------------------------------------------------------------------------
 
     @_guarded
-    def snapshot(self, key: str) -> dict[str, Held]:
-        """What the platform holds for a list, as far as dncsync knows."""
+    def snapshot(self, key: str) -> HeldColumns:
+        """What the platform holds for a list, as far as dncsync knows (as columns: a list
+        of two million numbers is 24 MB, not a 200 MB dict)."""
         interned: dict[tuple[str | None, str | None, str], Held] = {}
-        held: dict[str, Held] = {}
-        for phone, retention_end, platform_expires, origin in self._db.execute(
-            "SELECT phone, retention_end, platform_expires, origin FROM snapshot WHERE target = ?",
-            (key,),
-        ):
+
+        def held(retention_end: str | None, platform_expires: str | None, origin: str) -> Held:
             cache = (retention_end, platform_expires, origin)
             value = interned.get(cache)
             if value is None:
                 value = interned[cache] = Held(
                     _date(retention_end), _date(platform_expires), origin == "ours"
                 )
-            held[phone] = value
-        return held
+            return value
+
+        rows = self._db.execute(
+            "SELECT phone, retention_end, platform_expires, origin FROM snapshot WHERE target = ?",
+            (key,),
+        )
+        return HeldColumns.of((phone, held(*rest)) for phone, *rest in rows)
 
     @_guarded
     def snapshot_size(self, key: str) -> int:
