@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -356,7 +356,11 @@ def build_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="State reachable and targets configured")
+    @app.get(
+        "/readyz",
+        summary="State reachable and targets configured",
+        responses={503: {"description": "Not ready: see the checks"}},
+    )
     async def readyz() -> Response:
         ready, checks = backend.ready()
         return JSONResponse(
@@ -364,7 +368,12 @@ def build_app(
             status_code=200 if ready else 503,
         )
 
-    @app.get("/metrics", summary="Prometheus metrics (no phone numbers)")
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (no phone numbers)",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics_text() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
