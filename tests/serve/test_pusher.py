@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -84,6 +87,16 @@ def test_micro_batches_wait_for_a_locked_list_then_drain_on_sigterm(
     assert code == 0, served.stderr()
     assert "every opt-out received is held on every target" in served.stderr()
     assert _runs(state)[-1] == ("serve", "success")
+    # The sealed run's report lists the requests by state, numbers masked.
+    (report_json,) = (tmp_path / "state").glob("dncsync.db.runs/*/report.json")
+    intake = json.loads(report_json.read_text(encoding="utf-8"))["intake"]
+    assert intake["received_this_run"] == 61
+    assert intake["by_status"] == {"held": 61}
+    assert len(intake["requests_by_state"]["held"]) == 61
+    html = report_json.with_name("report.html").read_text(encoding="utf-8")
+    assert "Opt-outs received (intake)" in html
+    assert "+1212555****" in html
+    assert "2125550001" not in html
 
 
 def test_a_drain_that_runs_out_of_time_exits_143_with_the_pending_count(
@@ -105,18 +118,32 @@ def test_a_drain_that_runs_out_of_time_exits_143_with_the_pending_count(
     served = Served(config)
     try:
         (answer,) = asyncio.run(_post_all(served.url, ["+14155550142"]))
+        late = served.post({"phone": "+14155550143", "received_at": "2026-01-02T15:00:00Z"})
+        assert late.json()["deadline"] == "2026-01-16"
         poll(
             lambda: served.request(answer["id"])["targets"]["cxone-e2e"]["status"] == "held",
             deadline_seconds=20,
             what="cxone held",
             interval=0.05,
         )
+        metrics = httpx.get(f"{served.url}/metrics").text
+        assert "dncsync_intake_past_deadline 1.0" in metrics
+        assert "dncsync_intake_pending 2.0" in metrics
         served.signal(signal.SIGINT)
     finally:
         code = served.wait()
     assert code == 143, served.stderr()
-    assert "with 1 opt-out deliveries still pending" in served.stderr()
+    assert "with 2 opt-out deliveries still pending" in served.stderr()
     assert _runs(tmp_path / "state" / "dncsync.db")[-1] == ("serve", "interrupted")
+    history = subprocess.run(
+        [sys.executable, "-m", "dncsync", "runs", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "2 pending; oldest pending received 2026-01-02 15:00:00 UTC" in history
+    assert "(deadline 2026-01-16)" in history
+    assert "1 PAST THEIR DEADLINE" in history
 
 
 def test_sigkill_under_load_then_restart_loses_nothing(

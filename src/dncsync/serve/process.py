@@ -31,6 +31,8 @@ import uvicorn
 from dncsync import logs, wiring
 from dncsync.config import Config, ServeConfig, resolve_path
 from dncsync.errors import ConfigError
+from dncsync.intake import rfc3339
+from dncsync.privacy import mask_phone
 from dncsync.run.lifecycle import Run
 from dncsync.serve.app import ApiSettings, BodyLimit, build_app
 from dncsync.serve.keys import read_keys
@@ -103,6 +105,32 @@ class Serving:
     def stats(self) -> IntakeStats:
         """The intake's figures as of now."""
         return self.intake.stats(self.today())
+
+
+_LISTED_PER_STATE = 500  # a report lists at most this many requests of each state
+
+
+def requests_by_state(intake: IntakeStore, since: datetime) -> dict[str, list[dict[str, Any]]]:
+    """The report's list: every request still open, and those received during the run, by
+    state, phones masked."""
+    listed: dict[str, list[dict[str, Any]]] = {}
+    for request in intake.listing(limit=20_000):
+        state = request["status"]
+        is_open = state in ("pending", "failed")
+        if not is_open and request["received_at"] < rfc3339(since):
+            continue
+        bucket = listed.setdefault(state, [])
+        if len(bucket) < _LISTED_PER_STATE:
+            bucket.append(
+                {
+                    "id": request["id"],
+                    "phone": mask_phone(request["phone"]),
+                    "received_at": request["received_at"],
+                    "deadline": request["deadline"],
+                    "targets": {n: t["status"] for n, t in request["targets"].items()},
+                }
+            )
+    return listed
 
 
 class _Server(uvicorn.Server):
@@ -288,6 +316,7 @@ async def _one_run(
             **stats.as_dict(),
             "received_this_run": own.requests,
             "held_this_run": own.by_status.get("held", 0),
+            "requests_by_state": requests_by_state(serving.intake, started_at),
         }
         log.info("dnc.serve_run_ended", run=run.id, pending=stats.by_status.get("pending", 0))
     serving.run = None
