@@ -134,6 +134,11 @@ def test_every_endpoint_over_a_real_socket(tmp_path: Path, platforms: Platforms)
     assert run_records, "serve leaves a sealed run with its report"
     report = json.loads(run_records[0].read_text(encoding="utf-8"))
     assert report["command"] == "serve"
+    # Receipts and withdrawals are evidence: the run's audit log has them, masked.
+    audit = "".join(p.read_text(encoding="utf-8") for p in run_records[0].parent.glob("audit*"))
+    assert '"dnc.optout_received"' in audit
+    assert '"dnc.optout_withdrawn"' in audit
+    assert "4155552671" not in audit
 
 
 async def _burst(url: str, headers: dict[str, str], count: int) -> list[int]:

@@ -300,6 +300,11 @@ class Run:
 
     # --- what steps use --------------------------------------------------------------------
 
+    def recording(self) -> contextlib.AbstractContextManager[None]:
+        """Events logged in the block carry the run's id and reach its audit log (for work
+        that runs outside the run's own tasks, such as serve's API handlers)."""
+        return logs.recording(self.id, self._audit)
+
     def setting_error(self, target: TargetConfigBase) -> DncsyncError | None:
         """Why the target's settings (its credentials) could not be read, if they could not."""
         return self._setting_errors.get(target.name)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -65,6 +66,9 @@ class Backend(Protocol):
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         """Whether the process can take and push opt-outs, and the checks behind it."""
+
+    def recording(self) -> AbstractContextManager[None]:
+        """Events logged in the block reach the current run's audit log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,14 +292,15 @@ def build_app(
             return Response(result.body, status_code=result.status, media_type="application/json")
         metrics.requests.labels("accepted").inc(len(accepted))
         backend.accepted(len(accepted))
-        for optout in accepted:
-            log.info(
-                "dnc.optout_received",
-                request=optout.id,
-                phone=mask_phone(optout.phone),
-                deadline=optout.deadline.isoformat(),
-                warnings=list(optout.warnings) or None,
-            )
+        with backend.recording():  # the receipt is evidence: it goes to the run's audit log
+            for optout in accepted:
+                log.info(
+                    "dnc.optout_received",
+                    request=optout.id,
+                    phone=mask_phone(optout.phone),
+                    deadline=optout.deadline.isoformat(),
+                    warnings=list(optout.warnings) or None,
+                )
         return Response(text, status_code=202, media_type="application/json")
 
     @app.get(
@@ -327,7 +332,8 @@ def build_app(
             if done is None:
                 return _error(404, "not_found", "no opt-out request with this id")
             if done:
-                log.warning("dnc.optout_withdrawn", request=request_id, reason=reason)
+                with backend.recording():
+                    log.warning("dnc.optout_withdrawn", request=request_id, reason=reason)
             found = intake.request(request_id)
             return JSONResponse(found)
 

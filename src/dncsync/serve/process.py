@@ -98,6 +98,10 @@ class Serving:
         )
         return ready, checks
 
+    def recording(self) -> contextlib.AbstractContextManager[None]:
+        """Events logged in the block reach the current run's audit log."""
+        return self.run.recording() if self.run is not None else contextlib.nullcontext()
+
     def today(self) -> date:
         """Today where requests are received (their deadlines are counted there)."""
         return datetime.now(self.zone).date()
