@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from e2e.support import Platforms
+from e2e.support import Platforms, poll
 
 from .support import API_KEY, Served, serve_config
 
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_every_endpoint_over_a_real_socket(tmp_path: Path, platforms: Platforms) -> None:
-    config = serve_config(tmp_path, platforms, serve={"rate_per_second": 20})
+    # Runs of 1 s: the test spans several, each sealed with its own report.
+    config = serve_config(tmp_path, platforms, serve={"rate_per_second": 20, "run_seconds": 1})
     served = Served(config)
     try:
         client = served.client
@@ -121,6 +122,12 @@ def test_every_endpoint_over_a_real_socket(tmp_path: Path, platforms: Platforms)
         ):
             assert name in metrics
         assert "4155552671" not in metrics
+        poll(
+            lambda: len(list((tmp_path / "state").glob("dncsync.db.runs/*/report.json"))) >= 1,
+            deadline_seconds=20,
+            what="a run sealed while serving",
+            interval=0.05,
+        )
     finally:
         code = served.stop()
     assert code == 0, served.stderr()
@@ -131,11 +138,16 @@ def test_every_endpoint_over_a_real_socket(tmp_path: Path, platforms: Platforms)
     assert "other-key" not in log
     assert "+1415555****" in log
     run_records = list((tmp_path / "state").glob("dncsync.db.runs/*/report.json"))
-    assert run_records, "serve leaves a sealed run with its report"
-    report = json.loads(run_records[0].read_text(encoding="utf-8"))
-    assert report["command"] == "serve"
-    # Receipts and withdrawals are evidence: the run's audit log has them, masked.
-    audit = "".join(p.read_text(encoding="utf-8") for p in run_records[0].parent.glob("audit*"))
+    assert len(run_records) >= 2, "one sealed run per run_seconds"
+    for record in run_records:
+        report = json.loads(record.read_text(encoding="utf-8"))
+        assert report["command"] == "serve"
+        assert report["status"] == "success"
+        assert report["audit"]
+    # Receipts and withdrawals are evidence: the runs' audit logs have them, masked.
+    audit = "".join(
+        p.read_text(encoding="utf-8") for r in run_records for p in r.parent.glob("audit*")
+    )
     assert '"dnc.optout_received"' in audit
     assert '"dnc.optout_withdrawn"' in audit
     assert "4155552671" not in audit

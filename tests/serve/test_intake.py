@@ -141,3 +141,21 @@ def test_idempotency_replays_the_first_answer_and_refuses_another_body(tmp_path:
         assert store.stats(NOW.date()).requests == 1  # neither retry stored a request
     finally:
         store.close()
+
+
+def test_a_target_taken_out_of_the_configuration_no_longer_counts_as_pending(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "intake"
+    before = IntakeStore(path, {"a": None, "gone": None})
+    try:
+        assert before.accept([_optout(1)], "{}", None).result(10).status == 202
+        assert before.open_count() == 2
+    finally:
+        before.close()
+    after = IntakeStore(path, {"a": None})
+    try:
+        assert after.open_count() == 1
+        assert after.stats(NOW.date()).by_status == {"pending": 1}
+    finally:
+        after.close()

@@ -77,6 +77,18 @@ _SELECT_REQUESTS = (
     "SELECT id, phone, reason, reason_text, source, scope, received_at, deadline, "
     "withdrawn_at, withdrawal_reason FROM requests "
 )
+# `{configured}` is replaced by `IntakeStore._configured()`'s condition (placeholders only).
+_OPEN_COUNT = (
+    "SELECT COUNT(*) FROM deliveries d JOIN requests r ON r.id = d.request_id "
+    "WHERE d.status IN ('pending', 'failed') AND r.withdrawn_at IS NULL AND {configured}"
+)
+_STATS = (
+    "SELECT r.id, r.received_at, r.deadline, r.withdrawn_at, "
+    "SUM(d.status IN ('pending', 'failed') AND {configured}), "
+    "SUM(d.status = 'failed' AND {configured}) "
+    "FROM requests r LEFT JOIN deliveries d ON d.request_id = r.id "
+    "WHERE r.accepted_at >= ? GROUP BY r.id"
+)
 _MOST_PER_COMMIT = 2048  # pieces of work in one transaction: bounds a commit's latency
 OPEN = ("pending", "failed")  # delivery states the pusher still works on
 
@@ -430,16 +442,20 @@ class IntakeStore:
             for rid, phone, reason, received, deadline, accepted in rows
         ]
 
+    def _configured(self) -> tuple[str, tuple[str, ...]]:
+        """A condition on `d.target`: one of the configured targets (a target taken out of
+        the configuration no longer counts as pending); any target when none is given."""
+        if not self.targets:
+            return "1", ()
+        return f"d.target IN ({','.join('?' * len(self.targets))})", tuple(self.targets)
+
     def open_count(self, target: str | None = None) -> int:
         """Open deliveries (pending or failed) of live requests, of one target or all."""
-        query = (
-            "SELECT COUNT(*) FROM deliveries d JOIN requests r ON r.id = d.request_id "
-            "WHERE d.status IN ('pending', 'failed') AND r.withdrawn_at IS NULL"
-        )
-        params: tuple[str, ...] = ()
+        configured, params = self._configured()
+        query = _OPEN_COUNT.replace("{configured}", configured)  # placeholders only
         if target is not None:
             query += " AND d.target = ?"
-            params = (target,)
+            params = (*params, target)
         with self._reading() as db:
             return int(db.execute(query, params).fetchone()[0])
 
@@ -487,16 +503,11 @@ class IntakeStore:
     def stats(self, today: date, since: datetime | None = None) -> IntakeStats:
         """Counts by status, the oldest open request and those past their deadline; with
         `since`, only requests received from then on (a run's own)."""
+        configured, targets = self._configured()
         # Everything since the start of time when no `since` is given.
-        params = (_iso(since) if since is not None else "",)
+        params = (*targets, *targets, _iso(since) if since is not None else "")
         with self._reading() as db:
-            rows = db.execute(
-                "SELECT r.id, r.received_at, r.deadline, r.withdrawn_at, "
-                "SUM(d.status IN ('pending', 'failed')), SUM(d.status = 'failed') "
-                "FROM requests r LEFT JOIN deliveries d ON d.request_id = r.id "
-                "WHERE r.accepted_at >= ? GROUP BY r.id",
-                params,
-            ).fetchall()
+            rows = db.execute(_STATS.replace("{configured}", configured), params).fetchall()
         stats = IntakeStats()
         for rid, received, deadline, withdrawn, open_count, failed in rows:
             stats.requests += 1
