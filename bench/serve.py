@@ -59,6 +59,7 @@ ENVIRONMENT = {
     "DNCSYNC_API_KEYS": API_KEY,
 }
 P99_LIMIT_MS = 100.0
+NO_PUSH = False  # --no-push
 CONNECTIONS = 64
 
 
@@ -182,6 +183,7 @@ dnc_list_id = "{list_id}"
 client_id_env = "BENCH_CLIENT_ID"
 client_secret_env = "BENCH_CLIENT_SECRET"
 requests_per_minute = 300
+{"intake = false" if NO_PUSH else ""}
 
 [[target]]
 name = "cxone"
@@ -194,6 +196,7 @@ access_key_secret_env = "BENCH_ACCESS_KEY_SECRET"
 client_id_env = "BENCH_CLIENT_ID"
 client_secret_env = "BENCH_CLIENT_SECRET"
 requests_per_minute = 300
+{"intake = false" if NO_PUSH else ""}
 """
     path = folder / "dncsync.toml"
     path.write_text(text, encoding="utf-8")
@@ -392,10 +395,15 @@ def main() -> None:
     parser.add_argument("--kill-rate", type=float, default=500.0)
     parser.add_argument("--kill-duration", type=float, default=30.0)
     parser.add_argument("--skip-kill", action="store_true")
+    parser.add_argument(
+        "--no-push", action="store_true", help="targets with intake = false: the API alone"
+    )
     args = parser.parse_args()
     if args.mode == "load":
         load_main(args)
         return
+    global NO_PUSH
+    NO_PUSH = args.no_push
     settings = EmulatorSettings(
         latency_ms=100,
         faults=FaultSettings.uniform(0.01, ("error", "cut", "after_write")),

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -69,7 +70,13 @@ def rfc3339(moment: datetime) -> str:
 
 def deadline_for(received_at: datetime, zone: ZoneInfo) -> date:
     """The 10th business day after the day of receipt in `zone` (FCC 64.1200(d)(3))."""
-    return honour_deadline(received_at.astimezone(zone).date())
+    return _deadline_of_day(received_at.astimezone(zone).date())
+
+
+@lru_cache(maxsize=64)
+def _deadline_of_day(received_on: date) -> date:
+    # Every request of a day shares its deadline: counted once, not per request.
+    return honour_deadline(received_on)
 
 
 def read_optout(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -111,3 +115,34 @@ def test_a_target_with_scopes_takes_only_those(tmp_path: Path, platforms: Platfo
     assert finished.code == 0, finished.stderr
     assert platforms.held("genesys") == {"+14155550103"}
     assert platforms.held("cxone") == {"+14155550103", "+14155550104"}
+
+
+@pytest.mark.slow
+def test_serve_refuses_to_start_with_one_line_and_exit_3(
+    tmp_path: Path, platforms: Platforms
+) -> None:
+    config = serve_config(tmp_path, platforms)
+    base = [sys.executable, "-m", "dncsync", "serve", "--config", str(config)]
+    no_keys = subprocess.run(
+        [*base, "--port", "0"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DNCSYNC_API_KEYS": ""},
+        timeout=60,
+    )
+    assert no_keys.returncode == 3
+    assert no_keys.stderr.strip().endswith("every /v1/ request needs one")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run(
+            [*base, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DNCSYNC_API_KEYS": "k"},
+            timeout=60,
+        )
+    assert busy.returncode == 3
+    assert f"cannot listen on 127.0.0.1:{port}" in busy.stderr
+    assert "Traceback" not in busy.stderr

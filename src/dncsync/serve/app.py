@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dncsync import logs
+from dncsync.errors import DncsyncError
 from dncsync.intake import MAX_BATCH_OPTOUTS, OptOut, Refused, read_optout
 from dncsync.model import Strictness
 from dncsync.phone import normalize
@@ -164,6 +165,12 @@ def build_app(
         where = ".".join(str(p) for p in first.get("loc", ()))
         return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
+    @app.exception_handler(Exception)
+    async def _bug(_request: Request, error: Exception) -> JSONResponse:
+        # One line in the log, one JSON answer: never a traceback to the caller or stderr.
+        log.error("dnc.api_error", error=type(error).__name__, detail=str(error))
+        return _error(500, "internal_error", "the request failed; it was not taken")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
@@ -281,7 +288,11 @@ def build_app(
         idempotency = None
         if key is not None:
             idempotency = Idempotency(owner, key, hashlib.sha256(raw).hexdigest())
-        result = await asyncio.wrap_future(intake.accept(accepted, text, idempotency))
+        try:
+            result = await asyncio.wrap_future(intake.accept(accepted, text, idempotency))
+        except DncsyncError as failed:  # the store cannot commit (a full disk): no promise
+            log.error("dnc.intake_unavailable", error=str(failed))
+            return _error(503, "storage_unavailable", "the request could not be stored; retry")
         if result.conflict:
             metrics.requests.labels("conflict").inc()
             return _error(

@@ -172,7 +172,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "The body is larger than the limit", **_ERROR},
     422: {"description": "An unusable phone, or a malformed request", **_ERROR},
     429: {"description": "The API key's rate limit; see Retry-After", **_ERROR},
-    503: {"description": "Shutting down", **_ERROR},
+    503: {"description": "Shutting down, or the request could not be stored", **_ERROR},
 }
 
 __all__ = ["ERRORS", "LOOKUP_BODY", "OPTOUT_ANSWER", "OPTOUT_BODY", "REQUEST_ANSWER"]

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -137,6 +139,33 @@ def requests_by_state(intake: IntakeStore, since: datetime) -> dict[str, list[di
     return listed
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so a taken port is one clear line (exit 3)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        listener = socket.socket(family, kind, proto)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(4096)
+    except OSError as error:
+        raise ConfigError(
+            f"serve: cannot listen on {host}:{port}: {error.strerror or error} (is the port "
+            "in use, or the address not this machine's?)"
+        ) from None
+    listener.setblocking(False)
+    return listener
+
+
+def _quiet_uvicorn() -> None:
+    """uvicorn's own loggers print tracebacks on stderr through Python's last-resort handler
+    when nothing is configured; serve logs its own one-line events instead."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        quiet = logging.getLogger(name)
+        quiet.handlers = [logging.NullHandler()]
+        quiet.propagate = False
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: the serve process drains first."""
 
@@ -170,6 +199,7 @@ async def _serve(
     port: int,
     transport: httpx.AsyncBaseTransport | None,
 ) -> ServeEnd:
+    _quiet_uvicorn()
     zone = ZoneInfo(settings.timezone)
     state_path = resolve_path(base, config.state.path)
     intake = IntakeStore(intake_path(state_path), {t.name: t.scopes for t in targets if t.intake})
@@ -197,7 +227,6 @@ async def _serve(
                 access_log=False,  # paths hold request ids only, but quiet is safer
                 lifespan="off",
                 timeout_graceful_shutdown=max(1, round(settings.drain_seconds)),
-                backlog=4096,
             )
         )
         stop = asyncio.Event()
@@ -210,13 +239,13 @@ async def _serve(
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal, sig)
-        listening = asyncio.create_task(server.serve())
+        listener = _listen(host, port)
+        listening = asyncio.create_task(server.serve(sockets=[listener]))
         while not server.started:
             if listening.done():
-                listening.result()  # raises what stopped it
-                raise ConfigError(f"serve: cannot listen on {host}:{port}")
+                raise ConfigError(f"serve: the server on {host}:{port} stopped as it started")
             await asyncio.sleep(0.01)
-        bound = server.servers[0].sockets[0].getsockname()
+        bound = listener.getsockname()
         print(f"dncsync serve: listening on http://{bound[0]}:{bound[1]}", file=sys.stderr)
         sys.stderr.flush()
         log.info("dnc.serve_started", host=bound[0], port=bound[1], targets=len(targets))
