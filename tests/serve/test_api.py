@@ -48,6 +48,17 @@ def test_every_endpoint_over_a_real_socket(tmp_path: Path, platforms: Platforms)
         assert all(t["held_at"] for t in held["targets"].values())
         assert platforms.held("genesys") == platforms.held("cxone") == {"+14155552671"}
 
+        # Retention applies as to any entry: a request whose 5 years ended before it arrived
+        # is not sent, and settles as skipped rather than pending for ever.
+        old = served.post({"phone": "+13125550190", "received_at": "2015-01-02T15:00:00Z"})
+        assert old.status_code == 202
+        poll(
+            lambda: served.request(old.json()["id"])["status"] == "skipped",
+            deadline_seconds=20,
+            what="an expired request skipped",
+            interval=0.05,
+        )
+
         # The check before a call: any form, normalized.
         looked = client.post("/v1/numbers/lookup", json={"phone": "415-555-2671"}).json()
         assert looked["blocked"] is True

@@ -163,6 +163,12 @@ class TargetPusher:
                 for phone in phones
                 if phone not in held and not state.handle.skips(phone)
             ]
+            # A request whose retention has already ended (received long ago) is not sent, as
+            # sync does not send an expired entry; it is settled as skipped, not left pending.
+            for entry in entries:
+                if entry.expired(lists.today):
+                    for r in by_phone[entry.phone]:
+                        skipped[r.request_id] = "not sent: its retention ended before it arrived"
             to_send = plan(entries, {}, lists.today, rules)
             work = list(
                 batches(
