@@ -20,6 +20,7 @@ import logging
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -312,12 +313,16 @@ async def _one_run(
         if stop.is_set():
             serving.accepting = False
             server.should_exit = True
+            signalled = time.monotonic()
+            # The listener closes and the requests in hand are answered first (their opt-outs
+            # are then pending too); that time counts within drain_seconds.
             with contextlib.suppress(Exception):
-                await listening  # the listener closed, requests in hand answered
+                await asyncio.wait_for(asyncio.shield(listening), settings.drain_seconds)
             draining = True
+            left = max(0.0, settings.drain_seconds - (time.monotonic() - signalled))
             late: set[asyncio.Task[None]] = set()
             if tasks:
-                _, late = await asyncio.wait(tasks, timeout=settings.drain_seconds)
+                _, late = await asyncio.wait(tasks, timeout=left)
             ending = True
             for task in late:
                 task.cancel()
