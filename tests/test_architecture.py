@@ -18,14 +18,24 @@ from dncsync import platforms
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "model", "dates", "business_days", "files"),
     ("privacy", "logs", "audit"),
-    ("phone", "policy", "columnar", "sources", "rejects", "row_warnings", "entryfile", "ingest"),
+    (
+        "phone",
+        "policy",
+        "columnar",
+        "sources",
+        "rejects",
+        "row_warnings",
+        "entryfile",
+        "ingest",
+        "intake",
+    ),
     ("snapshot", "plan", "capacity", "targets.base", "drift"),
     ("state",),
     ("credentials", "net", "targets", "platforms"),
     ("config", "wiring"),
     ("outcome", "report"),
     ("run",),
-    ("emulator", "demo"),
+    ("emulator", "demo", "serve"),
     ("cli", "__main__"),
 )
 

@@ -15,11 +15,14 @@ import tomllib
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from phonenumbers import SUPPORTED_REGIONS
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from dncsync import platforms
 from dncsync.errors import ConfigError
+from dncsync.intake import INTAKE_SOURCE
 from dncsync.model import Reason, Strictness
 from dncsync.platforms.base import TargetConfigBase
 
@@ -51,6 +54,37 @@ class StateConfig(_Strict):
 
     path: str = "dncsync.db"
     runs_dir: str | None = None  # audit logs and reports; default: "<state path>.runs/"
+
+
+class ServeConfig(_Strict):
+    """`[serve]`: the opt-out intake API (docs/serve.md)."""
+
+    api_keys_env: str = "DNCSYNC_API_KEYS"  # comma-separated keys, read at start
+    default_region: str = "US"
+    timezone: str = "America/New_York"  # the day a request was received, for its deadline
+    flush_seconds: float = Field(default=1.0, gt=0, le=3600)
+    # Numbers per micro-batch; default: the target's batch_size.
+    max_batch: int | None = Field(default=None, ge=1, le=100_000)
+    run_seconds: float = Field(default=3600.0, ge=1)
+    drain_seconds: float = Field(default=25.0, ge=0, le=3600)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    rate_per_second: float = Field(default=2000.0, gt=0)  # per API key, with a burst of one second
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_known(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone (e.g. America/New_York)") from None
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_known(cls, value: str) -> str:
+        if value.upper() not in SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a region phonenumbers knows (e.g. US)")
+        return value.upper()
 
 
 class SourceConfig(_Strict):
@@ -89,6 +123,7 @@ class Config(_Strict):
     """The whole file."""
 
     state: StateConfig = StateConfig()
+    serve: ServeConfig | None = None  # `[serve]`: intake opt-outs are a source
     source: list[SourceConfig] = Field(default_factory=list)
     target: list[TargetConfig] = Field(default_factory=list)
     reasons: dict[str, Reason] = Field(default_factory=dict)  # free text -> reason code
@@ -312,6 +347,11 @@ def _check_references(config: Config, origin: Path | str) -> None:
                     "list would fight over it: keep one"
                 )
             seen[identity] = target.name
+    if INTAKE_SOURCE in names:
+        raise ConfigError(
+            f"{origin}: source.name: {INTAKE_SOURCE!r} is reserved for the opt-outs "
+            "`dncsync serve` takes in; give the source another name"
+        )
     for index, target in enumerate(config.target):
         for name in target.sources or []:
             if name not in names:

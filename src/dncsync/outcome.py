@@ -205,6 +205,8 @@ class RunResult:
     status: str = "running"
     evidence: Any = None  # the run's `report.evidence.RunEvidence`, once sealed
     error: str | None = None  # what stopped the run, when something did
+    # serve: the intake's figures (received, held, pending, past deadline; oldest pending)
+    intake: dict[str, Any] | None = None
     _accounting: tuple[tuple[str, ...], Accounting] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -258,6 +260,7 @@ class RunResult:
             "accounting": dataclasses.asdict(accounting) if accounting is not None else {},
             "sources": list(sources.values()),
             "targets": targets,
+            **({"intake": self.intake} if self.intake is not None else {}),
             "evidence": None
             if files is None
             else {

@@ -352,13 +352,14 @@ def write_source(path: Path, rows: Sequence[Row | str], seed: int = 0) -> None:
 # --- configuration -------------------------------------------------------------------------
 
 
-def _toml(value: object) -> str:
+def toml_value(value: object) -> str:
+    """A value as TOML writes it (strings JSON-quoted, which TOML reads alike)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return json.dumps(str(value))
 
 
@@ -413,12 +414,12 @@ def write_config(
 ) -> Path:
     """A dncsync.toml in `folder`: the sources ({name: url}; default one, "optouts"), the
     given targets, the state under `state/`."""
-    lines = ["[state]", f"path = {_toml(state)}", ""]
+    lines = ["[state]", f"path = {toml_value(state)}", ""]
     for name, url in (sources or {"optouts": source}).items():
-        lines += ["[[source]]", f"name = {_toml(name)}", f"url = {_toml(url)}", ""]
+        lines += ["[[source]]", f"name = {toml_value(name)}", f"url = {toml_value(url)}", ""]
     for target in targets:
         lines.append("[[target]]")
-        lines += [f"{key} = {_toml(value)}" for key, value in target.items()]
+        lines += [f"{key} = {toml_value(value)}" for key, value in target.items()]
         lines.append("")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "dncsync.toml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +17,7 @@ from dncsync.cli.history import History
 from dncsync.cli.options import ConfigOption, FormatOption, OutputFormat
 from dncsync.cli.printing import safe, say
 from dncsync.state import RunRecord
+from dncsync.state.intake import IntakeStats, IntakeStore, intake_path
 
 
 def _duration(record: RunRecord) -> float | None:
@@ -52,10 +53,34 @@ def run_as_json(record: RunRecord) -> dict[str, Any]:
         "duration_seconds": _duration(record),
         "targets": record.targets,
         **_changes(record),
+        **(
+            {"intake": _intake_summary(record.summary["intake"])}
+            if isinstance(record.summary, dict) and isinstance(record.summary.get("intake"), dict)
+            else {}
+        ),
         "report": record.report_path,
         "html_report": record.html_report_path,
         "audit_log": record.audit_path,
     }
+
+
+def _intake_summary(intake: dict[str, Any]) -> dict[str, Any]:
+    """A serve run's intake figures, without its list of requests."""
+    return {k: v for k, v in intake.items() if k != "requests_by_state"}
+
+
+def _intake_line(stats: IntakeStats) -> str:
+    """The intake's state now: what is pending, the oldest, what is past its deadline."""
+    pending = stats.by_status.get("pending", 0) + stats.by_status.get("failed", 0)
+    line = f"intake: {stats.requests:,} opt-outs received, {pending:,} pending"
+    if stats.oldest_pending is not None:
+        line += (
+            f"; oldest pending received {stats.oldest_pending:%Y-%m-%d %H:%M:%S} UTC "
+            f"(deadline {stats.oldest_pending_deadline})"
+        )
+    if stats.past_deadline:
+        line += f"; {stats.past_deadline:,} PAST THEIR DEADLINE and not held everywhere"
+    return line
 
 
 def _when(text: str) -> str:
@@ -111,6 +136,13 @@ def command(
             safe(record.status),
         )
     console.print(table)
+    intake = intake_path(history.state_path)
+    if intake.exists():
+        received = IntakeStore(intake, {})
+        try:
+            say(console, _intake_line(received.stats(datetime.now(UTC).date())))
+        finally:
+            received.close()
 
 
 __all__ = ["ConfigOption", "FormatOption", "History", "OutputFormat", "command", "run_as_json"]

@@ -36,6 +36,8 @@ class TargetConfigBase(BaseModel):
     mode: Mode = Mode.UPSERT
     max_removal_fraction: float = Field(0.01, ge=0.0, le=1.0)
     sources: list[str] | None = None  # default: every source
+    intake: bool = True  # takes the opt-outs `dncsync serve` received, whatever `sources` says
+    scopes: list[str] | None = None  # intake: only requests with one of these scopes
     expire_after_retention: bool = False
     batch_size: int = Field(1000, ge=1, le=100_000)
     concurrency: int = Field(4, ge=1, le=64)

@@ -15,6 +15,7 @@ warned rows, written as ingest reads them) is referenced from the report.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -216,7 +217,10 @@ def build_report(
         builder.fail(error)
     if result.status == "failed" and not error:
         builder.fail("the run stopped on an error (see the audit log)")
-    return builder.build(finished_at=result.ended_at)
+    report = builder.build(finished_at=result.ended_at)
+    if result.intake is not None:
+        report = dataclasses.replace(report, intake=result.intake)
+    return report
 
 
 def _origin(outcomes: Sequence[TargetOutcome], monotonic_origin: float | None) -> float:

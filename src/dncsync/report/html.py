@@ -151,6 +151,7 @@ def render_html(report: RunReport) -> str:
         f'<div class="verdict {v.tone.value}"><div class="head">{_e(v.headline)}</div>'
         f"<div>{_e(v.sentence)}</div></div>",
         _tiles(report),
+        _intake_section(report),
         _warnings_section(report),
         *(_target_section(t) for t in report.targets),
         _timeline_section(report),
@@ -201,6 +202,50 @@ def _tiles(report: RunReport) -> str:
         )
         + "</div>"
     )
+
+
+def _intake_section(report: RunReport) -> str:
+    """serve: the opt-outs taken in, the oldest still pending, those past their deadline, and
+    the requests by state."""
+    intake = report.intake
+    if intake is None:
+        return ""
+    by_status = intake.get("by_status", {})
+    rows = [
+        ("received in this run", _n(intake.get("received_this_run", 0))),
+        ("held on every target (all time)", _n(by_status.get("held", 0))),
+        ("pending", _n(by_status.get("pending", 0) + by_status.get("failed", 0))),
+        ("past their deadline, not held", _n(intake.get("past_deadline", 0))),
+        ("oldest pending received", _e(intake.get("oldest_pending") or "none")),
+        ("its deadline", _e(intake.get("oldest_pending_deadline") or "-")),
+        ("withdrawn", _n(intake.get("withdrawn", 0))),
+    ]
+    parts = ["<section><h2>Opt-outs received (intake)</h2>", _kv(rows)]
+    late = intake.get("past_deadline", 0)
+    if late:
+        parts.append(
+            f"<p>{_pill('past deadline', 'bad')} {_n(late)} requests are not held on every "
+            "target and their 10-business-day deadline has passed.</p>"
+        )
+    for state, requests in intake.get("requests_by_state", {}).items():
+        parts.append(f"<h3>{_e(state)} ({_n(len(requests))})</h3>")
+        parts.append(
+            _table(
+                ("request", "phone", "received", "deadline", "targets"),
+                (
+                    (
+                        _e(r["id"]),
+                        _e(r["phone"]),
+                        _e(r["received_at"]),
+                        _e(r["deadline"]),
+                        _e(", ".join(f"{k}: {v}" for k, v in r["targets"].items())),
+                    )
+                    for r in requests
+                ),
+            )
+        )
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _target_section(target: TargetReport) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from dncsync.model import SourceInfo
 
@@ -289,6 +290,8 @@ class RunReport:
     error: str | None = None
     schema: str = SCHEMA
     warnings_file: WarningsReference | None = None
+    # serve: the intake's figures and its requests by state (phones masked); None otherwise
+    intake: dict[str, Any] | None = None
 
     @property
     def duration_seconds(self) -> float | None:

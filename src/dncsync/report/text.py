@@ -41,6 +41,23 @@ def render_text(report: RunReport) -> str:
         f"  dncsync        {report.dncsync_version}",
         f"  config digest  {report.config_digest}",
     ]
+    if report.intake is not None:
+        intake = report.intake
+        by_status = intake.get("by_status", {})
+        out += [
+            "",
+            "Opt-outs received (intake)",
+            f"  received in this run  {intake.get('received_this_run', 0):,}",
+            f"  held everywhere       {by_status.get('held', 0):,}",
+            f"  pending               {by_status.get('pending', 0) + by_status.get('failed', 0):,}",
+            f"  past their deadline   {intake.get('past_deadline', 0):,}",
+            f"  oldest pending        {intake.get('oldest_pending') or 'none'}"
+            + (
+                f" (deadline {intake['oldest_pending_deadline']})"
+                if intake.get("oldest_pending_deadline")
+                else ""
+            ),
+        ]
     out += ["", "Sources"]
     if not report.sources:
         out.append("  (none read)")

@@ -49,7 +49,8 @@ from dncsync.errors import (
     most_severe,
 )
 from dncsync.ingest import IngestResult, ingest
-from dncsync.model import Entry
+from dncsync.intake import INTAKE_SOURCE, entry_of, merged
+from dncsync.model import Accounting, Entry
 from dncsync.outcome import RunResult, TargetOutcome, source_set_key
 from dncsync.platforms import platform_of
 from dncsync.platforms.base import TargetConfigBase
@@ -57,6 +58,7 @@ from dncsync.report.evidence import finish_run, recording_run, runs_dir_for
 from dncsync.row_warnings import OncePerSource, WarningsCsv
 from dncsync.run.retention import retention_from_first_seen
 from dncsync.state import StateStore, Store
+from dncsync.state.intake import IntakeStore, intake_path
 
 log = logs.logger("dncsync.run")
 
@@ -101,6 +103,7 @@ class Run:
         today: date | None = None,
         status: Callable[[RunResult, list[SafetyStop]], str] = sync_status,
         store: StoreFactory = StateStore,
+        signals: bool = True,
     ) -> None:
         self.config = config
         self.base = base
@@ -128,6 +131,8 @@ class Run:
         self.stops: list[SafetyStop] = []
         self.summarize: Callable[[], dict[str, Any]] = self.result.summary
         self._status = status
+        self._handles_signals = signals  # False: the caller (serve) handles them itself
+        self._intake: dict[tuple[str, ...] | None, list[Entry]] = {}
         self._store_factory = store
         self._files = RunFiles.for_run(runs_dir_for(config, base), self.id)
         self._stack = ExitStack()
@@ -260,7 +265,7 @@ class Run:
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
         """SIGINT and SIGTERM end the run cleanly (signals reach the main thread only)."""
-        if threading.current_thread() is not threading.main_thread():
+        if not self._handles_signals or threading.current_thread() is not threading.main_thread():
             yield
             return
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -294,6 +299,15 @@ class Run:
         )
 
     # --- what steps use --------------------------------------------------------------------
+
+    def recording(self) -> contextlib.AbstractContextManager[None]:
+        """Events logged in the block carry the run's id and reach its audit log (for work
+        that runs outside the run's own tasks, such as serve's API handlers)."""
+        return logs.recording(self.id, self._audit)
+
+    def setting_error(self, target: TargetConfigBase) -> DncsyncError | None:
+        """Why the target's settings (its credentials) could not be read, if they could not."""
+        return self._setting_errors.get(target.name)
 
     def key(self, target: TargetConfigBase) -> str:
         """The list's identity, the key its state is kept under; a state written under the
@@ -377,7 +391,8 @@ class Run:
             mode=target.mode.value,
             plan=None,
             list_id=platform_of(target).list_id(target),
-            sources=tuple(s.name for s in self.config.sources_for(target)),
+            sources=tuple(s.name for s in self.config.sources_for(target))
+            + ((INTAKE_SOURCE,) if self.intake_entries(target) else ()),
         )
 
     def ingested(self, target: TargetConfigBase) -> IngestResult:
@@ -385,18 +400,44 @@ class Run:
         sources = self.config.sources_for(target)
         key = source_set_key(s.name for s in sources)
         if key not in self.result.ingest:
-            self.result.ingest[key] = self._ingest(sources)
+            if sources:
+                self.result.ingest[key] = self._ingest(sources)
+            else:  # a `[serve]` configuration: intake may be the only source
+                self.result.ingest[key] = IngestResult(Accounting(), [], self.today, [], [])
         return self.result.ingest[key]
 
     def entries(self, target: TargetConfigBase, *, record: bool | None = None) -> Sequence[Entry]:
-        """The target's merged entries, RELATIVE retention counted from first sightings (as
-        columns, each `Entry` made when read, unless retention had to be shifted)."""
+        """The target's merged entries (its sources' and the intake's), RELATIVE retention
+        counted from first sightings: as columns, each `Entry` made when read, unless the
+        intake or a shifted retention had to be merged in."""
+        from_sources = self.ingested(target).columns()
+        intake = self.intake_entries(target)
         return retention_from_first_seen(
-            self.ingested(target).columns(),
+            merged(from_sources, intake) if intake else from_sources,
             self.store,
             self.today,
             record=self.records if record is None else record,
         )
+
+    def intake_entries(self, target: TargetConfigBase) -> list[Entry]:
+        """The opt-outs `dncsync serve` took in that this target takes (none when it says
+        `intake = false`); withdrawn requests are not among them."""
+        if not target.intake:
+            return []
+        scopes = None if target.scopes is None else tuple(sorted(target.scopes))
+        if scopes not in self._intake:
+            path = intake_path(resolve_path(self.base, self.config.state.path))
+            found: list[Entry] = []
+            if path.exists():
+                store = IntakeStore(path, {})
+                try:
+                    rows = store.live_requests(scopes)
+                finally:
+                    store.close()
+                policy = wiring.policy(self.config)
+                found = merged([], (entry_of(*row, policy, self.today) for row in rows))
+            self._intake[scopes] = found
+        return self._intake[scopes]
 
     def _ingest(self, sources: list[SourceConfig]) -> IngestResult:
         # Each warned row is written once: a source read for another target before is not.

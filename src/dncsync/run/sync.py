@@ -125,7 +125,7 @@ async def _sync_target(
 ) -> None:
     if entries is None:
         entries = run.entries(target)
-    accepted = run.ingested(target).accounting.accepted
+    accepted = run.ingested(target).accounting.accepted + len(run.intake_entries(target))
     async with opened(run, target, outcome, transport) as lists:
         await take_snapshots(run, target, lists, entries, outcome, apply=options.apply)
         assign(target, lists, entries)

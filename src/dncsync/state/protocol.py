@@ -14,7 +14,7 @@ own lock, so a run whose process died reads as `interrupted`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -65,6 +65,10 @@ class Store(Protocol):
 
     def snapshot(self, key: str) -> Mapping[str, Held]:
         """What the platform holds for a list, as far as acknowledged writes and reads show."""
+        ...
+
+    def holding(self, key: str, phones: Sequence[str]) -> set[str]:
+        """The numbers among `phones` the list's snapshot holds."""
         ...
 
     def last_read(self, key: str) -> datetime | None:

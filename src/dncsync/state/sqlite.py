@@ -433,6 +433,22 @@ class StateStore:
         return HeldColumns.of((phone, held(*rest)) for phone, *rest in rows)
 
     @_guarded
+    @_guarded
+    def holding(self, key: str, phones: Sequence[str]) -> set[str]:
+        """The numbers among `phones` the list's snapshot holds (acknowledged there)."""
+        held: set[str] = set()
+        for start in range(0, len(phones), 500):  # within SQLite's bound on parameters
+            chunk = list(phones[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            held.update(
+                row[0]
+                for row in self._db.execute(
+                    f"SELECT phone FROM snapshot WHERE target = ? AND phone IN ({marks})",  # noqa: S608 - placeholders only
+                    (key, *chunk),
+                )
+            )
+        return held
+
     def snapshot_size(self, key: str) -> int:
         """How many numbers the snapshot holds for a list."""
         row = self._db.execute("SELECT count(*) FROM snapshot WHERE target = ?", (key,)).fetchone()

@@ -1,0 +1,161 @@
+"""Reading an opt-out, its deadline and its entry (pure), and the intake store on a real file."""
+
+from __future__ import annotations
+
+import stat
+from concurrent.futures import wait
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dncsync.intake import OptOut, Refused, deadline_for, entry_of, merged, read_optout
+from dncsync.model import Entry, ExpirationPolicy, Reason, Strictness
+from dncsync.phone import normalize
+from dncsync.policy import DEFAULT_POLICY
+from dncsync.state.intake import Idempotency, IntakeStore
+
+NEW_YORK = ZoneInfo("America/New_York")
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+def read(body: object, now: datetime = NOW) -> OptOut | Refused:
+    return read_optout(body, now=now, zone=NEW_YORK, region="US", policy=DEFAULT_POLICY)
+
+
+@pytest.mark.parametrize(
+    ("received", "deadline"),
+    [
+        # Friday 20 Nov 2026: ten business days skip Thanksgiving (Thu 26 Nov).
+        (datetime(2026, 11, 20, 15, 0, tzinfo=UTC), date(2026, 12, 7)),
+        # 03:00 UTC on Saturday is still Friday evening in New York: received Friday.
+        (datetime(2026, 11, 21, 3, 0, tzinfo=UTC), date(2026, 12, 7)),
+        # Christmas (Fri) and New Year's Day (Fri) are not business days.
+        (datetime(2026, 12, 21, 17, 0, tzinfo=UTC), date(2027, 1, 6)),
+    ],
+)
+def test_the_deadline_is_the_tenth_business_day_after_the_day_of_receipt(
+    received: datetime, deadline: date
+) -> None:
+    assert deadline_for(received, NEW_YORK) == deadline
+
+
+@pytest.mark.parametrize("raw", ["(415) 555-2671", "+1 415 555 2671", "415.555.2671", "12"])
+def test_the_phone_is_normalized_exactly_as_validate_does(raw: str) -> None:
+    verdict = normalize(raw, "US", Strictness.VALID)
+    found = read({"phone": raw})
+    if verdict.e164 is None:
+        assert verdict.reject is not None
+        assert found == Refused("invalid_phone", verdict.reject.value)
+    else:
+        assert isinstance(found, OptOut)
+        assert found.phone == verdict.e164
+
+
+def test_defaults_and_labels() -> None:
+    found = read({"phone": "4155552671", "source": "sms", "scope": "brand-a"})
+    assert isinstance(found, OptOut)
+    assert (found.reason, found.source, found.scope) == (
+        Reason.CUSTOMER_REQUESTED,
+        "sms",
+        "brand-a",
+    )
+    assert found.received_at == NOW
+    assert found.answer()["status"] == "pending"
+    assert found.answer()["deadline"] == "2026-12-07"
+
+
+def test_bad_metadata_never_drops_the_number_and_never_gives_a_later_deadline() -> None:
+    future = read({"phone": "4155552671", "received_at": "2031-01-01T00:00:00Z"})
+    assert isinstance(future, OptOut)
+    assert future.received_at == NOW
+    assert "future_received_at" in future.warnings
+    garbled = read({"phone": "4155552671", "received_at": "last tuesday", "reason": "zzz"})
+    assert isinstance(garbled, OptOut)
+    assert garbled.received_at == NOW
+    assert garbled.reason is Reason.UNKNOWN  # unmapped: UNKNOWN, raw text kept
+    assert garbled.reason_text == "zzz"
+    earlier = read({"phone": "4155552671", "received_at": "2026-11-02T12:00:00-05:00"})
+    assert isinstance(earlier, OptOut)
+    assert earlier.deadline == date(2026, 11, 17)  # Monday; Veterans Day (11 Nov) skipped
+
+
+@pytest.mark.parametrize(
+    "body", [[], {"phone": 5}, {"phone": ""}, {"reason": "x"}, {"phone": "4155552671" * 30}]
+)
+def test_a_malformed_opt_out_is_refused_with_a_reason(body: object) -> None:
+    found = read(body)
+    assert isinstance(found, Refused)
+    assert found.error == "invalid_request"
+
+
+def test_intake_merges_most_protectively_with_the_sources() -> None:
+    intake = entry_of("+14155552671", Reason.CUSTOMER_REQUESTED, NOW, DEFAULT_POLICY, NOW.date())
+    assert intake.expiration_policy is ExpirationPolicy.RELATIVE
+    assert intake.expires_at is not None
+    assert intake.expires_at.year == 2031
+    national = Entry(
+        "+14155552671", Reason.NATIONAL, ExpirationPolicy.NEVER, None, date(2027, 1, 1), "ftc"
+    )
+    (both,) = merged([national], [intake])
+    assert (both.reason, both.expires_at, both.date_collected) == (
+        Reason.NATIONAL,
+        None,
+        NOW.date(),
+    )
+    assert merged([intake], [national]) == [both]
+
+
+def _optout(number: int) -> OptOut:
+    found = read({"phone": f"+1415555{number:04d}"})
+    assert isinstance(found, OptOut)
+    return found
+
+
+def test_the_store_commits_many_requests_together_and_is_private(tmp_path: Path) -> None:
+    store = IntakeStore(tmp_path / "state.db.intake", {"a": None, "b": ["brand-a"]})
+    try:
+        futures = [store.accept([_optout(i)], "{}", None) for i in range(300)]
+        wait(futures, timeout=30)
+        assert all(f.result().status == 202 for f in futures)
+        assert store.commits < 300  # group commit: requests shared fsyncs
+        assert stat.S_IMODE((tmp_path / "state.db.intake").stat().st_mode) == 0o600
+        assert store.open_count("a") == 300
+        assert store.open_count("b") == 0  # scope "" is not one b takes: skipped
+        stats = store.stats(NOW.date())
+        assert stats.by_status == {"pending": 300}
+    finally:
+        store.close()
+
+
+def test_idempotency_replays_the_first_answer_and_refuses_another_body(tmp_path: Path) -> None:
+    store = IntakeStore(tmp_path / "intake", {"a": None})
+    try:
+        first = store.accept([_optout(1)], '{"id": "first"}', Idempotency("k", "1", "d1"))
+        assert first.result(10).status == 202
+        again = store.accept([_optout(1)], '{"id": "second"}', Idempotency("k", "1", "d1"))
+        assert (again.result(10).replayed, again.result(10).body) == (True, '{"id": "first"}')
+        other = store.accept([_optout(2)], "{}", Idempotency("k", "1", "d2")).result(10)
+        assert other.conflict
+        assert store.stats(NOW.date()).requests == 1  # neither retry stored a request
+    finally:
+        store.close()
+
+
+def test_a_target_taken_out_of_the_configuration_no_longer_counts_as_pending(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "intake"
+    before = IntakeStore(path, {"a": None, "gone": None})
+    try:
+        assert before.accept([_optout(1)], "{}", None).result(10).status == 202
+        assert before.open_count() == 2
+    finally:
+        before.close()
+    after = IntakeStore(path, {"a": None})
+    try:
+        assert after.open_count() == 1
+        assert after.stats(NOW.date()).by_status == {"pending": 1}
+    finally:
+        after.close()
