@@ -55,6 +55,7 @@ class TargetOutcome:
     not_run: str | None = None  # why the run never started this target
     read_reason: str | None = None  # why the whole list was read before planning
     clock: dict[str, Any] | None = None  # local and platform time, when they disagree
+    variant: dict[str, str] | None = None  # what its answers showed of unconfirmed points
     sources: tuple[str, ...] = ()  # the names of the sources the target syncs from
     capacity: dict[str, Any] | None = None  # what the target holds at most, and what it left out
     over_capacity: bool = False  # numbers were left out for want of room (exit 5)
@@ -155,6 +156,8 @@ class TargetOutcome:
             result["read_reason"] = self.read_reason
         if self.clock is not None:
             result["clock"] = self.clock
+        if self.variant is not None:
+            result["variant"] = self.variant
         if self.capacity is not None:
             result["capacity"] = self.capacity
         if self.lists is not None:

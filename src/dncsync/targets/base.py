@@ -128,6 +128,7 @@ class ListFacts:
     size: int | None  # numbers the platform says the list holds (Genesys: eventually)
     platform_time: datetime | None  # the answer's `Date` header
     local_time: datetime  # this machine's clock when the answer came
+    problem: str | None = None  # why the list, though there, would block no dialing
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,10 @@ class Target(Protocol):
 
     async def read_all(self) -> list[RemoteRecord]:
         """Every number the list stores."""
+        ...
+
+    def variant(self) -> dict[str, str]:
+        """What its answers showed of the platform's unconfirmed points (`targets.variant`)."""
         ...
 
     async def aclose(self) -> None:

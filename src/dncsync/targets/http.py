@@ -26,6 +26,7 @@ from dncsync.net.client import build_client
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import Outcome, RetryPolicy
 from dncsync.targets.base import Action, BatchResult, Capabilities, ListFacts, RemoteRecord
+from dncsync.targets.variant import Fingerprint
 
 log = logs.logger()
 
@@ -135,6 +136,15 @@ class HttpTarget:
             now=self._now,
             rng=rng,
         )
+        self.fingerprint = Fingerprint()
+
+    def variant(self) -> dict[str, str]:
+        """The variant fingerprint this target's answers showed so far (`targets.variant`)."""
+        if self.api.timed_429s:
+            self.fingerprint.note("429_retry_after", "given")
+        if self.api.bare_429s:
+            self.fingerprint.note("429_retry_after", "absent")
+        return self.fingerprint.as_dict()
 
     async def aclose(self) -> None:
         """Close the HTTP client if this target opened it."""
