@@ -90,6 +90,9 @@ def _register(only: str | None = None) -> typer.Typer:
     from dncsync.cli import reconcile as _reconcile
 
     _app.command("reconcile")(_reconcile.command)
+    from dncsync.cli import check as _check
+
+    _app.command("check")(_check.command)
     return _app
 
 

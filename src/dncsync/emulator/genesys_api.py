@@ -134,7 +134,8 @@ def _create_list(request: Request, state: EmulatorState) -> Response:
     return JSONResponse(created.as_json(include_size=True, include_import_status=False))
 
 
-def _list_lists(request: Request, state: EmulatorState) -> Response:
+def _paging(request: Request) -> tuple[int, int]:
+    """`pageSize` (1-100) and `pageNumber` (from 1); 400 invalid.value otherwise."""
     query = request.query_params
     try:
         page_size = int(query.get("pageSize", "25"))
@@ -145,6 +146,12 @@ def _list_lists(request: Request, state: EmulatorState) -> Response:
         ) from None
     if not 1 <= page_size <= 100 or page_number < 1:
         raise GenesysError(400, "invalid.value", "pageSize must be 1-100 and pageNumber at least 1")
+    return page_size, page_number
+
+
+def _list_lists(request: Request, state: EmulatorState) -> Response:
+    query = request.query_params
+    page_size, page_number = _paging(request)
     descending = query.get("sortOrder", "ascending").lower().startswith("desc")
     found, total = state.genesys.page(
         page_size,
@@ -195,6 +202,28 @@ def _put_list(request: Request, state: EmulatorState) -> Response:
 def _delete_list(request: Request, state: EmulatorState) -> Response:
     state.genesys.delete(request.path_params["list_id"])
     return Response(status_code=200)
+
+
+def _list_campaigns(request: Request, state: EmulatorState) -> Response:
+    """GET /api/v2/outbound/campaigns: paged; `dncListIds` keeps campaigns naming a list."""
+    query = request.query_params
+    page_size, page_number = _paging(request)
+    wanted = {part for part in query.get("dncListIds", "").split(",") if part}
+    found = [
+        campaign
+        for campaign in state.genesys.campaigns.values()
+        if not wanted or wanted & {item["id"] for item in campaign["dncLists"]}
+    ]
+    start = (page_number - 1) * page_size
+    return JSONResponse(
+        {
+            "entities": found[start : start + page_size],
+            "pageSize": page_size,
+            "pageNumber": page_number,
+            "total": len(found),
+            "pageCount": max(1, math.ceil(len(found) / page_size)),
+        }
+    )
 
 
 # Numbers -----------------------------------------------------------------------------
@@ -363,6 +392,7 @@ routes = [
     Route(_OUTBOUND, _endpoint(_create_list), methods=["POST"]),
     Route(_OUTBOUND, _endpoint(_list_lists), methods=["GET"]),
     Route(f"{_OUTBOUND}/uploads", _endpoint(_new_upload), methods=["POST"]),
+    Route("/api/v2/outbound/campaigns", _endpoint(_list_campaigns), methods=["GET"]),
     Route(f"{_OUTBOUND}/{{list_id}}", _endpoint(_get_list), methods=["GET"]),
     Route(f"{_OUTBOUND}/{{list_id}}", _endpoint(_put_list), methods=["PUT"]),
     Route(f"{_OUTBOUND}/{{list_id}}", _endpoint(_delete_list), methods=["DELETE"]),

@@ -13,6 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 SOURCE_TYPES = ("rds", "rds_custom", "dnc.com", "gryphon")
 CONTACT_METHODS = ("Phone", "Email", "Any", "WhatsApp")
@@ -208,6 +209,8 @@ class GenesysStore:
         self.lists: dict[str, DncList] = {}
         self.uploads: dict[str, Upload] = {}
         self.downloads: dict[str, str] = {}  # download id -> list id
+        # Outbound campaigns, only as far as they name DNC lists (`dncsync check` reads them).
+        self.campaigns: dict[str, dict[str, Any]] = {}
 
     def new_id(self, kind: str) -> str:
         """A UUID fixed by the seed and the order of creation (readable, reproducible ids)."""

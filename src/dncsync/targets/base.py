@@ -132,6 +132,15 @@ class ListFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class Check:
+    """One read-only preflight check of a target (`dncsync check`)."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteRecord:
     """One number as the platform stores it."""
 
@@ -211,6 +220,19 @@ class Target(Protocol):
 
     def variant(self) -> dict[str, str]:
         """What its answers showed of the platform's unconfirmed points (`targets.variant`)."""
+        ...
+
+    @property
+    def signed_in(self) -> bool:
+        """Whether the platform has issued this target a token."""
+        ...
+
+    async def read_check(self) -> Check:
+        """One read of the list, as a sync would make it (read permission shown)."""
+        ...
+
+    async def usage_check(self) -> Check:
+        """Which campaigns or skills use the list, where the credentials may read them."""
         ...
 
     async def aclose(self) -> None:

@@ -56,6 +56,7 @@ from dncsync.targets.base import (
     BatchLike,
     BatchResult,
     Capabilities,
+    Check,
     ListFacts,
     RemoteRecord,
     expirations,
@@ -439,6 +440,51 @@ class CxoneTarget(HttpTarget):
                     f"({PAGED_RECORDS_PER_CAPACITY} × {self.capabilities.capacity:,}), and "
                     f"totalRecords ({_quoted(total)}) not reached; the group was not read"
                 )
+
+    # --- the preflight (`dncsync check`) ---------------------------------------------------
+
+    async def read_check(self) -> Check:
+        """The first page of records: what every read of the group needs."""
+        body = await self._page(await self._records_url(), 0)
+        result_set = body.get("resultSet") if isinstance(body, dict) else None
+        items = result_set.get("dncRecords") if isinstance(result_set, dict) else None
+        if not isinstance(items, list):
+            return Check("read", False, "the first page of records came without dncRecords")
+        integers = False
+        for item in items:
+            if isinstance(item, dict) and item.get("phoneNumber") not in (None, ""):
+                kind = json_type(item["phoneNumber"])
+                self.fingerprint.note("records_phone_number", kind)
+                integers = integers or kind == "number"
+        detail = f"first page of records read: {len(items):,} records (top={self._page_size})"
+        if integers:
+            detail += (
+                "; numbers are listed as JSON integers: the tenant may need "
+                'phone_json_type = "integer"'
+            )
+        return Check("read", True, detail)
+
+    async def usage_check(self) -> Check:
+        """The skills scrubbed against the group and those contributing to it."""
+        found: list[str] = []
+        for kind in ("scrubbed-skills", "contributing-skills"):
+            exchange = await self.api.call(
+                "GET", f"{await self.admin_api()}/dnc-groups/{self.dnc_group_id}/{kind}"
+            )
+            if (why := self.readable(exchange)) is not None:
+                return Check("usage", True, f"skills {why}")
+            body = exchange.response.json() if exchange.response is not None else None
+            holder = body.get("resultSet", body) if isinstance(body, dict) else None
+            skills = holder.get("skills") if isinstance(holder, dict) else None
+            ids = [
+                printable(str(skill.get("skillName") or skill.get("skillId")))
+                for skill in (skills if isinstance(skills, list) else [])
+                if isinstance(skill, dict)
+            ]
+            found.append(f"{kind.replace('-', ' ')}: {', '.join(ids[:10]) or 'none'}")
+            if kind == "scrubbed-skills" and not ids:
+                found[-1] += " (its records block no dialing yet)"
+        return Check("usage", True, "; ".join(found))
 
     async def _page(self, url: str, skip: int) -> Any:
         """One page of records. A page size the platform refuses (400) is lowered, to 100 (the

@@ -36,10 +36,12 @@ from dncsync.net.retry import Outcome
 from dncsync.net.waiting import WAITS, Wait
 from dncsync.platforms.genesys import export
 from dncsync.platforms.genesys.auth import GenesysAuth
+from dncsync.privacy import printable
 from dncsync.targets.base import (
     BatchLike,
     BatchResult,
     Capabilities,
+    Check,
     ListFacts,
     RemoteRecord,
     expirations,
@@ -95,6 +97,7 @@ CAPABILITIES = Capabilities(
     reads_by="export",
 )
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%MZ"
+CAMPAIGN_PAGES = 20  # campaigns read by the preflight: 2,000 at most
 _OUTBOUND = "/api/v2/outbound/dnclists"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -452,6 +455,44 @@ class GenesysTarget(HttpTarget):
             return None
         body = self.require_success(exchange, "reading the export", self.dnc_list_id)
         return body.get("exportTimestamp") if isinstance(body, dict) else None
+
+    # --- the preflight (`dncsync check`) ---------------------------------------------------
+
+    async def read_check(self) -> Check:
+        """One export, read whole: what every read of a Genesys list needs."""
+        records = await self.read_all()
+        held = sum(record.held for record in records)
+        return Check("read", True, f"one export read: {len(records):,} numbers ({held:,} held)")
+
+    async def usage_check(self) -> Check:
+        """The campaigns whose `dncLists` name this list (needs outbound:campaign:view)."""
+        names: list[str] = []
+        for page in range(1, CAMPAIGN_PAGES + 1):
+            exchange = await self.api.call(
+                "GET",
+                f"{self.settings.api_url}/api/v2/outbound/campaigns",
+                params={"pageSize": 100, "pageNumber": page, "dncListIds": self.dnc_list_id},
+            )
+            if (why := self.readable(exchange)) is not None:
+                return Check("usage", True, f"campaigns {why}")
+            body = exchange.response.json() if exchange.response is not None else None
+            entities = body.get("entities") if isinstance(body, dict) else None
+            for campaign in entities if isinstance(entities, list) else []:
+                lists = campaign.get("dncLists") if isinstance(campaign, dict) else None
+                if any(
+                    isinstance(item, dict) and item.get("id") == self.dnc_list_id
+                    for item in lists or []
+                ):
+                    names.append(printable(str(campaign.get("name") or campaign.get("id"))))
+            count = body.get("pageCount") if isinstance(body, dict) else None
+            if not isinstance(count, int) or page >= count:
+                break
+        if not names:
+            return Check(
+                "usage", True, "no campaign uses this list: its numbers block no dialing yet"
+            )
+        shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
+        return Check("usage", True, f"used by {len(names)} campaign(s): {shown}")
 
     # --- helpers for the demo and tests ----------------------------------------------------
 
