@@ -76,7 +76,6 @@ def test_check_is_ready_and_read_only_under_each_variant(
     platforms.plant(PLANTED)
     _another_client_adds(platforms, "+16175550142")
     platforms.running.state.genesys_create_campaign("Spring outreach", [platforms.list_id])
-    platforms.running.state.cxone_edit(platforms.group_id)  # nothing: the group stays as is
     config_path = write_config(tmp_path, [genesys_target(platforms), cxone_target(platforms)])
     config, _ = config_module.load(config_path)
     mark = platforms.mark()
@@ -130,7 +129,6 @@ def test_check_json_and_exit_codes(
     assert "genesys-e2e" not in text.stdout
     assert "ready" not in text.stdout.replace("read-only", "")
 
-    platforms.running.state.cxone_create_group("inactive")
     inactive = platforms.running.state.cxone_create_group("switched off")
     with platforms.running.state.lock:
         platforms.running.state.cxone.groups[inactive].is_active = False
