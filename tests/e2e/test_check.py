@@ -29,7 +29,9 @@ from .support import (
     Platforms,
     cxone_target,
     genesys_target,
+    run_sync,
     write_config,
+    write_source,
 )
 
 PLANTED = ["+14155552671", "+12125550123", "+13125550199"]
@@ -176,3 +178,22 @@ def test_check_reports_a_clock_far_off(
     assert finished.returncode == 3
     assert "FAIL  clock" in finished.stdout
     assert "set this machine's clock right" in finished.stdout
+
+
+def test_a_sync_to_an_inactive_group_says_it_blocks_nothing(
+    start_emulator: Callable[..., Platforms], tmp_path: Path
+) -> None:
+    platforms = start_emulator()
+    with platforms.running.state.lock:
+        platforms.running.state.cxone.groups[platforms.group_id].is_active = False
+    write_source(tmp_path / "source.csv", PLANTED)
+    config = write_config(tmp_path, [cxone_target(platforms)])
+
+    finished = run_sync(config)
+
+    assert finished.code == 0, finished.stderr  # synced: it may be switched on again
+    why = f"DNC group {platforms.group_id} is not active"
+    assert finished.summary()["targets"]["cxone-e2e"]["blocks_nothing"] == why
+    report = json.loads(Path(finished.summary()["evidence"]["report_json"]).read_text())
+    (warning,) = [w for w in report["warnings"] if w["code"] == "list_blocks_nothing"]
+    assert warning["message"].startswith(why)

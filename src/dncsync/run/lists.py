@@ -93,7 +93,10 @@ async def opened(
         assert states[0].facts is not None
         for state in states:
             if state.facts is not None and state.facts.problem:
+                # Synced all the same (it may be switched on again), but said loudly: numbers
+                # on a list that blocks nothing protect nobody.
                 log.warning("dnc.list_blocks_nothing", target=target.name, why=state.facts.problem)
+                outcome.blocks_nothing = state.facts.problem
         try:
             yield Lists(states, decide_today(run, target, states[0].facts, outcome))
         finally:
