@@ -56,6 +56,8 @@ class TargetOutcome:
     not_run: str | None = None  # why the run never started this target
     read_reason: str | None = None  # why the whole list was read before planning
     clock: dict[str, Any] | None = None  # local and platform time, when they disagree
+    variant: dict[str, str] | None = None  # what its answers showed of unconfirmed points
+    blocks_nothing: str | None = None  # why the list, though synced, blocks no dialing
     sources: tuple[str, ...] = ()  # the names of the sources the target syncs from
     capacity: dict[str, Any] | None = None  # what the target holds at most, and what it left out
     over_capacity: bool = False  # numbers were left out for want of room (exit 5)
@@ -160,6 +162,10 @@ class TargetOutcome:
             result["read_reason"] = self.read_reason
         if self.clock is not None:
             result["clock"] = self.clock
+        if self.variant is not None:
+            result["variant"] = self.variant
+        if self.blocks_nothing is not None:
+            result["blocks_nothing"] = self.blocks_nothing
         if self.capacity is not None:
             result["capacity"] = self.capacity
         if self.lists is not None:

@@ -9,6 +9,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from dncsync.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
@@ -69,3 +70,32 @@ def test_bad_options_fail_with_one_line() -> None:
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "--rate-limit" in done.stderr
+
+
+def test_variants_are_named_combinable_and_checked() -> None:
+    from dncsync.cli.emulator import build_settings
+    from dncsync.emulator.variants import ALL
+    from dncsync.errors import InputError
+
+    options = {
+        "rate_limit": "300/min",
+        "retry_after": None,
+        "fault_rate": 0.0,
+        "fault_kinds": "error",
+        "fault_exempt": [],
+        "latency_ms": 0,
+        "token_ttl": 60,
+        "seed": 0,
+        "client_id": "c",
+        "client_secret": "s",
+        "access_key_id": "k",
+        "access_key_secret": "ks",
+        "tenant_id": "t",
+        "cxone_retry_after": True,
+        "export_delay": 0.0,
+    }
+    chosen = build_settings(**options, variants=["cxone_page_cap,genesys_bare_429"])
+    assert chosen.variants == {"cxone_page_cap", "genesys_bare_429"}
+    assert build_settings(**options, variants=["all"]).variants == ALL
+    with pytest.raises(InputError, match="--variant: unknown variant 'cxone_everything'"):
+        build_settings(**options, variants=["cxone_everything"])

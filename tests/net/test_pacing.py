@@ -66,6 +66,18 @@ def test_a_429_pauses_every_request_for_retry_after() -> None:
     assert storm.wait_needed(52.0) == 0.0
 
 
+def test_a_429_without_retry_after_waits_for_the_window_only_when_it_is_spent() -> None:
+    spent = Pacer(600)
+    spent.observe(429, headers(20, 21, 9), None, now=50.0)
+    assert spent.wait_needed(50.0) == pytest.approx(9.0 + WINDOW_MARGIN_SECONDS)
+    # Budget left (a variant's bare 429, a shed load): a short pause, not the window's reset.
+    storm = Pacer(600)
+    storm.observe(429, headers(20, 3, 59), None, now=50.0)
+    assert storm.wait_needed(50.0) == pytest.approx(1.0)
+    storm.observe(429, headers(20, 4, 58), None, now=51.0)
+    assert storm.wait_needed(51.0) == pytest.approx(2.0)  # doubling while 429s continue
+
+
 def test_without_headers_a_429_lowers_the_pace_and_successes_restore_it() -> None:
     pacer = Pacer(600)
     pacer.observe(429, {}, None, now=0.0)

@@ -93,6 +93,9 @@ def _register(only: str | None = None) -> typer.Typer:
     from dncsync.cli import serve as _serve
 
     _app.command("serve")(_serve.command)
+    from dncsync.cli import check as _check
+
+    _app.command("check")(_check.command)
     return _app
 
 

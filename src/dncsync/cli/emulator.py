@@ -19,6 +19,7 @@ from dncsync.emulator.settings import (
     FaultSettings,
     RateLimit,
 )
+from dncsync.emulator.variants import checked
 from dncsync.errors import InputError
 
 DEFAULT_PORT = 8765
@@ -50,6 +51,7 @@ def build_settings(
     tenant_id: str,
     cxone_retry_after: bool,
     export_delay: float,
+    variants: list[str] | None = None,
 ) -> EmulatorSettings:
     """Turn the command's options into settings; InputError names the bad option."""
     try:
@@ -67,7 +69,12 @@ def build_settings(
         raise InputError("--retry-after, --latency-ms and --export-delay must not be negative")
     if token_ttl < 1:
         raise InputError("--token-ttl must be at least 1 second")
+    try:
+        spoken = checked(variants or [])
+    except ValueError as error:
+        raise InputError(f"--variant: {error}") from None
     return EmulatorSettings(
+        variants=spoken,
         client_id=client_id,
         client_secret=client_secret,
         access_key_id=access_key_id,
@@ -153,6 +160,13 @@ def command(
     export_delay: Annotated[
         float, typer.Option(help="Seconds before a Genesys export is ready.")
     ] = 0.2,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Play a production variant of an unconfirmed point (repeatable, or 'all'; "
+            "docs/emulator.md lists them)."
+        ),
+    ] = None,
 ) -> None:
     """Run local Genesys Cloud and NICE CXone DNC API servers until Ctrl-C or SIGTERM."""
     settings = build_settings(
@@ -171,6 +185,7 @@ def command(
         tenant_id=tenant_id,
         cxone_retry_after=cxone_retry_after,
         export_delay=export_delay,
+        variants=variant,
     )
     # Imported here: the server stack (uvicorn, starlette) is not needed by other commands.
     from dncsync.emulator.server import bind, serve_forever
@@ -197,6 +212,7 @@ def command(
             f"  CXone access key: id {settings.access_key_id}"
             f"  secret {_shown(settings.access_key_secret, DEFAULT_ACCESS_KEY_SECRET)}",
             f"  Rate limit {rate_limit} per caller, fault rate {fault_rate:g} (seed {seed})",
+            f"  Variants: {', '.join(sorted(settings.variants)) or 'none (the defaults)'}",
             f"  Inspection (emulator only): {url}/_emulator/state",
             "Stop with Ctrl-C.",
         ]

@@ -28,10 +28,12 @@ from dncsync.emulator.answers import (
 )
 from dncsync.emulator.cxone_store import CxoneError, Group, phone_key
 from dncsync.emulator.state import EmulatorState
+from dncsync.emulator.variants import CXONE_PAGE_CAP
 
 Handler = Callable[[Request, EmulatorState], Response]
 
 _VERSION = re.compile(r"^v\d+\.0$")
+_ANY_CASE_VERSION = re.compile(r"^[vV]\d+\.0$")
 _DEFAULT_TOP = 100
 
 
@@ -177,11 +179,14 @@ async def access_key_token(request: Request) -> Response:
 
 def _admin(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
-        if not _VERSION.match(request.path_params["version"]):
-            return cxone_error(404, "NotFound", "Unknown API version")
-        if "application/json" not in request.headers.get("accept", "").lower():
-            return cxone_not_renderable()
         state = _state(request)
+        lenient = state.settings.speaks("cxone_lenient_requests")
+        version = _ANY_CASE_VERSION if lenient else _VERSION
+        if not version.match(request.path_params["version"]):
+            return cxone_error(404, "NotFound", "Unknown API version")
+        accept = request.headers.get("accept", "").lower()
+        if "application/json" not in accept and not (lenient and "*/*" in accept):
+            return cxone_not_renderable()
         header = request.headers.get("authorization", "")
         caller, expired = (
             state.token_caller(state.cxone_tokens, header[7:].strip())
@@ -228,6 +233,24 @@ def _int(request: Request, name: str, default: int) -> int:
     return value
 
 
+def _typed(state: EmulatorState, value: object) -> object:
+    """A boolean or count as this tenant types it: JSON, or a string (`cxone_string_types`)."""
+    if not state.settings.speaks("cxone_string_types"):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+def _group_json(state: EmulatorState, group: Group) -> dict[str, object]:
+    body = group.as_json(state.today())
+    for key in ("validRecords", "isActive", "isRemoved"):
+        body[key] = _typed(state, body[key])
+    return body
+
+
 def _list_groups(request: Request, state: EmulatorState) -> Response:
     groups = sorted(state.cxone.groups.values(), key=lambda group: group.group_id)
     since = request.query_params.get("updatedSince")
@@ -237,12 +260,11 @@ def _list_groups(request: Request, state: EmulatorState) -> Response:
         except ValueError:
             raise CxoneError(400, "InvalidParameter", "updatedSince must be ISO-8601") from None
         groups = [group for group in groups if group.last_update >= moment]
-    today = state.today()
     return JSONResponse(
         {
             "resultSet": {
-                "totalGroups": len(groups),
-                "dncGroups": [group.as_json(today) for group in groups],
+                "totalGroups": _typed(state, len(groups)),
+                "dncGroups": [_group_json(state, group) for group in groups],
             }
         }
     )
@@ -255,12 +277,12 @@ def _create_group(request: Request, state: EmulatorState) -> Response:
     group = state.cxone.create(
         body.get("dncGroupName"), body.get("dncGroupDescription"), state.now()
     )
-    return JSONResponse({"dncGroups": [group.as_json(state.today())]})
+    return JSONResponse({"dncGroups": [_group_json(state, group)]})
 
 
 def _get_group(request: Request, state: EmulatorState) -> Response:
     group = state.cxone.get(_group_id(request))
-    return JSONResponse({"resultSet": {"dncGroups": [group.as_json(state.today())]}})
+    return JSONResponse({"resultSet": {"dncGroups": [_group_json(state, group)]}})
 
 
 def _update_group(request: Request, state: EmulatorState) -> Response:
@@ -275,7 +297,7 @@ def _update_group(request: Request, state: EmulatorState) -> Response:
     if "isActive" in query:
         group.is_active = query["isActive"].lower() == "true"
     group.last_update = state.now()
-    return JSONResponse({"dncGroups": [group.as_json(state.today())]})
+    return JSONResponse({"dncGroups": [_group_json(state, group)]})
 
 
 _ORDERABLE = {"phonenumber": "phone", "expireddate": "expired", "recordid": "id"}
@@ -285,9 +307,11 @@ def _list_records(request: Request, state: EmulatorState) -> Response:
     group = state.cxone.get(_group_id(request))
     skip = _int(request, "skip", 0)
     top = _int(request, "top", _DEFAULT_TOP)
+    if state.settings.speaks("cxone_page_cap") and top > CXONE_PAGE_CAP:
+        raise CxoneError(400, "InvalidParameter", f"top must not exceed {CXONE_PAGE_CAP}")
     if top == 0 or top > state.settings.max_page_size:
         raise CxoneError(400, "InvalidParameter", f"top must be 1-{state.settings.max_page_size}")
-    field, _, direction = request.query_params.get("orderBy", "recordId").strip().partition(" ")
+    field, _, direction = _order_by(request, state).strip().partition(" ")
     order = _ORDERABLE.get(field.lower())
     if order is None:
         raise CxoneError(400, "InvalidParameter", f"cannot order by {field}")
@@ -300,43 +324,73 @@ def _list_records(request: Request, state: EmulatorState) -> Response:
         records.sort(key=lambda record: record.record_id)
     if direction.strip().lower() == "desc":
         records.reverse()
+    as_integer = state.settings.speaks("cxone_integer_phone")
     return JSONResponse(
         {
             "resultSet": {
-                "totalRecords": len(records),
-                "dncRecords": [record.as_json() for record in records[skip : skip + top]],
+                "totalRecords": _typed(state, len(records)),
+                "dncRecords": [
+                    record.as_json(integer=as_integer) for record in records[skip : skip + top]
+                ],
             }
         }
     )
 
 
-def _records_payload(request: Request) -> list[object]:
+def _order_by(request: Request, state: EmulatorState) -> str:
+    """`orderBy`; a tenant speaking `cxone_lenient_requests` reads the key in any case."""
+    if state.settings.speaks("cxone_lenient_requests"):
+        for key, value in request.query_params.items():
+            if key.lower() == "orderby":
+                return value
+        return "recordId"
+    return request.query_params.get("orderBy", "recordId")
+
+
+def _records_payload(request: Request, state: EmulatorState) -> list[object]:
     body = _json(request)
     records = body.get("dncGroupRecords") if isinstance(body, dict) else None
     if not isinstance(records, list):
         raise CxoneError(400, "InvalidParameter", "dncGroupRecords must be an array")
+    if state.settings.speaks("cxone_integer_phone"):
+        for item in records:
+            number = item.get("phoneNumber") if isinstance(item, dict) else None
+            if not isinstance(number, int) or isinstance(number, bool):
+                raise CxoneError(
+                    400,
+                    "InvalidParameter",
+                    "The JSON value of phoneNumber could not be converted to System.Int64",
+                )
     return records
 
 
-def _batch_answer(results: list[Any]) -> Response:
-    return JSONResponse(
-        {
-            "resultSet": {
-                "errorCount": sum(1 for result in results if not result.success),
-                "recordResults": [result.as_json() for result in results],
+def _batch_answer(state: EmulatorState, results: list[Any], *, top_level: bool = False) -> Response:
+    formatted_only = state.settings.speaks("cxone_formatted_results")
+    answer = {
+        "errorCount": _typed(state, sum(1 for result in results if not result.success)),
+        "recordResults": [
+            {
+                **result.as_json(with_number=not formatted_only),
+                "success": _typed(state, result.success),
             }
-        }
-    )
+            for result in results
+        ],
+    }
+    return JSONResponse(answer if top_level else {"resultSet": answer})
 
 
 def _add_records(request: Request, state: EmulatorState) -> Response:
-    items = _records_payload(request)
-    return _batch_answer(state.cxone.upsert(_group_id(request), items, state.now()))
+    items = _records_payload(request, state)
+    return _batch_answer(state, state.cxone.upsert(_group_id(request), items, state.now()))
 
 
 def _expire_records(request: Request, state: EmulatorState) -> Response:
-    items = _records_payload(request)
-    return _batch_answer(state.cxone.expire(_group_id(request), items, state.today(), state.now()))
+    items = _records_payload(request, state)
+    needs_date = state.settings.speaks("cxone_delete_expiry")
+    if needs_date and not all(isinstance(item, dict) and item.get("expiredDate") for item in items):
+        raise CxoneError(400, "InvalidParameter", "expiredDate is required for each record")
+    results = state.cxone.expire(_group_id(request), items, state.today(), state.now())
+    return _batch_answer(state, results, top_level=needs_date)
 
 
 def _search(request: Request, state: EmulatorState) -> Response:

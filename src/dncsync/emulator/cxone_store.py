@@ -80,12 +80,12 @@ class Record:
         """Choice: held while expiredDate is empty or after today."""
         return self.expired_date is None or self.expired_date > today
 
-    def as_json(self) -> dict[str, object]:
-        """The `dncRecords` item."""
+    def as_json(self, *, integer: bool = False) -> dict[str, object]:
+        """The `dncRecords` item (`phoneNumber` a JSON integer when `integer`)."""
         return {
             "recordId": self.record_id,
             "createdBy": "dncsync-emulator",
-            "phoneNumber": self.phone,
+            "phoneNumber": int(self.phone) if integer else self.phone,
             "formattedPhone": formatted(self.phone),
             "expiredDate": self.expired_date.strftime("%m/%d/%Y") if self.expired_date else None,
             "dateCollected": iso(self.date_collected),
@@ -129,15 +129,17 @@ class RecordResult:
     error: str | None
     phone_number: object
 
-    def as_json(self) -> dict[str, object]:
-        """The `recordResults` item."""
+    def as_json(self, *, with_number: bool = True) -> dict[str, object]:
+        """The `recordResults` item; without `phoneNumber` unless `with_number`."""
         key = phone_key(self.phone_number)
-        return {
+        body: dict[str, object] = {
             "success": self.success,
             "error": self.error,
             "formattedPhone": formatted(key) if key else None,
-            "phoneNumber": self.phone_number,
         }
+        if with_number:
+            body["phoneNumber"] = self.phone_number
+        return body
 
 
 class CxoneStore:
@@ -207,7 +209,8 @@ class CxoneStore:
     def expire(
         self, group_id: int, items: list[object], today: date, now: datetime
     ) -> list[RecordResult]:
-        """DELETE .../records: choice: the record stays, its expiredDate becomes today."""
+        """DELETE .../records: choice: the record stays, its expiredDate becomes the one sent
+        (today when none); a record already expired keeps its own."""
         group = self.get(group_id)
         results: list[RecordResult] = []
         for item in items:
@@ -216,12 +219,18 @@ class CxoneStore:
             if key is None:
                 results.append(RecordResult(False, "InvalidPhoneNumber", raw))
                 continue
+            try:
+                sent = item.get("expiredDate") if isinstance(item, dict) else None
+                given = parse_expired_date(sent)
+            except ValueError:
+                results.append(RecordResult(False, "InvalidExpiredDate", raw))
+                continue
             held = group.records.get(key)
             if held is None:
                 results.append(RecordResult(False, "RecordNotFound", raw))
                 continue
             if held.expired_date is None or held.expired_date > today:
-                held.expired_date = today
+                held.expired_date = given or today
                 held.last_update = now
             results.append(RecordResult(True, None, raw))
         group.last_update = now

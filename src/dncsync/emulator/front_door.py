@@ -79,6 +79,8 @@ class FrontDoor:
             return
         state = self.state
         settings = state.settings
+        if settings.speaks("cxone_lenient_requests"):
+            scope = _canonical_admin_path(scope)
         path: str = scope["path"]
         method: str = scope["method"]
         query = scope.get("query_string", b"").decode("latin-1")
@@ -211,13 +213,19 @@ class FrontDoor:
             if settings.retry_after is not None
             else verdict.reset_whole_seconds
         )
+        return self._too_many(platform, wait, context)
+
+    def _too_many(self, platform: str, wait: int, context: answers.RequestContext) -> ASGIApp:
+        """A 429, with `Retry-After` unless the platform's variant leaves it out."""
+        settings = self.state.settings
         if platform == "genesys":
+            bare = settings.speaks("genesys_bare_429")
             return answers.genesys_error(
                 429,
                 "too.many.requests.retry.after",
                 f"Rate limit exceeded the maximum. Retry the request in [{wait}] seconds",
                 context.correlation_id,
-                headers={"Retry-After": str(wait)},
+                headers=None if bare else {"Retry-After": str(wait)},
             )
         headers = {"Retry-After": str(wait)} if settings.cxone_retry_after_header else None
         return answers.cxone_error(429, "TooManyRequests", "Rate limit exceeded", headers)
@@ -228,16 +236,7 @@ class FrontDoor:
         settings = self.state.settings
         if fault.kind is FaultKind.STORM:
             wait = settings.retry_after if settings.retry_after is not None else 1
-            if platform == "genesys":
-                return answers.genesys_error(
-                    429,
-                    "too.many.requests.retry.after",
-                    f"Rate limit exceeded the maximum. Retry the request in [{wait}] seconds",
-                    context.correlation_id,
-                    headers={"Retry-After": str(wait)},
-                )
-            headers = {"Retry-After": str(wait)} if settings.cxone_retry_after_header else None
-            return answers.cxone_error(429, "TooManyRequests", "Rate limit exceeded", headers)
+            return self._too_many(platform, wait, context)
         if platform == "genesys":
             return answers.genesys_server_error(fault.status, context.correlation_id)
         return answers.cxone_error(fault.status, "ServerError", f"Injected fault {fault.status}")
@@ -300,6 +299,20 @@ def _genesys_rate_headers(
         "inin-ratelimit-allowed": str(verdict.limit),
         "inin-ratelimit-reset": str(verdict.reset_whole_seconds),
     }
+
+
+def _canonical_admin_path(scope: Scope) -> Scope:
+    """`/InContactAPI/Services/V27.0/...` as the routes spell it (`cxone_lenient_requests`):
+    a tenant that takes the Admin API's path in any case."""
+    path: str = scope["path"]
+    if not path.lower().startswith("/incontactapi/"):
+        return scope
+    parts = path.split("/")
+    if len(parts) < 4:
+        return scope
+    parts[1], parts[2], parts[3] = "inContactAPI", parts[2].lower(), parts[3].lower()
+    canonical = "/".join(parts[:4] + [part.lower() for part in parts[4:]])
+    return {**scope, "path": canonical, "raw_path": canonical.encode()}
 
 
 async def _read_body(receive: Receive) -> bytes:

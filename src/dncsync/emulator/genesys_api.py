@@ -23,8 +23,20 @@ from dncsync.emulator.answers import (
     genesys_error,
     genesys_error_body,
 )
-from dncsync.emulator.genesys_store import GenesysError, import_status_json, iso, parse_expiration
+from dncsync.emulator.genesys_store import (
+    EXPORT_HEADER,
+    GenesysError,
+    import_status_json,
+    iso,
+    parse_expiration,
+)
 from dncsync.emulator.state import EmulatorState
+from dncsync.emulator.variants import (
+    GENESYS_PATCH_CAP,
+    GENESYS_SIZE_LAG_SECONDS,
+    RENAMED_EXPORT_HEADER,
+    REORDERED_EXPORT,
+)
 
 Handler = Callable[[Request, EmulatorState], Response]
 
@@ -122,7 +134,8 @@ def _create_list(request: Request, state: EmulatorState) -> Response:
     return JSONResponse(created.as_json(include_size=True, include_import_status=False))
 
 
-def _list_lists(request: Request, state: EmulatorState) -> Response:
+def _paging(request: Request) -> tuple[int, int]:
+    """`pageSize` (1-100) and `pageNumber` (from 1); 400 invalid.value otherwise."""
     query = request.query_params
     try:
         page_size = int(query.get("pageSize", "25"))
@@ -133,6 +146,12 @@ def _list_lists(request: Request, state: EmulatorState) -> Response:
         ) from None
     if not 1 <= page_size <= 100 or page_number < 1:
         raise GenesysError(400, "invalid.value", "pageSize must be 1-100 and pageNumber at least 1")
+    return page_size, page_number
+
+
+def _list_lists(request: Request, state: EmulatorState) -> Response:
+    query = request.query_params
+    page_size, page_number = _paging(request)
     descending = query.get("sortOrder", "ascending").lower().startswith("desc")
     found, total = state.genesys.page(
         page_size,
@@ -169,9 +188,10 @@ def _list_lists(request: Request, state: EmulatorState) -> Response:
 
 def _get_list(request: Request, state: EmulatorState) -> Response:
     found = state.genesys.get(request.path_params["list_id"])
-    return JSONResponse(
-        found.as_json(_bool(request, "includeSize"), _bool(request, "includeImportStatus"))
-    )
+    body = found.as_json(_bool(request, "includeSize"), _bool(request, "includeImportStatus"))
+    if "size" in body and state.settings.speaks("genesys_lagging_size"):
+        body["size"] = found.size_at(state.now_seconds() - GENESYS_SIZE_LAG_SECONDS)
+    return JSONResponse(body)
 
 
 def _put_list(request: Request, state: EmulatorState) -> Response:
@@ -184,6 +204,28 @@ def _delete_list(request: Request, state: EmulatorState) -> Response:
     return Response(status_code=200)
 
 
+def _list_campaigns(request: Request, state: EmulatorState) -> Response:
+    """GET /api/v2/outbound/campaigns: paged; `dncListIds` keeps campaigns naming a list."""
+    query = request.query_params
+    page_size, page_number = _paging(request)
+    wanted = {part for part in query.get("dncListIds", "").split(",") if part}
+    found = [
+        campaign
+        for campaign in state.genesys.campaigns.values()
+        if not wanted or wanted & {item["id"] for item in campaign["dncLists"]}
+    ]
+    start = (page_number - 1) * page_size
+    return JSONResponse(
+        {
+            "entities": found[start : start + page_size],
+            "pageSize": page_size,
+            "pageNumber": page_number,
+            "total": len(found),
+            "pageCount": max(1, math.ceil(len(found) / page_size)),
+        }
+    )
+
+
 # Numbers -----------------------------------------------------------------------------
 
 
@@ -193,14 +235,38 @@ def _strings(value: object, field: str) -> list[str]:
     return value
 
 
+def _capped(state: EmulatorState, numbers: list[str]) -> list[str]:
+    """The numbers of one request, refused whole past the cap of `genesys_patch_cap`."""
+    if state.settings.speaks("genesys_patch_cap") and len(numbers) > GENESYS_PATCH_CAP:
+        raise GenesysError(
+            400,
+            "invalid.value",
+            f"phoneNumbers may hold at most {GENESYS_PATCH_CAP} phone numbers; "
+            f"{len(numbers)} were sent",
+        )
+    return numbers
+
+
+def _writing(state: EmulatorState, list_id: str) -> Callable[[], None]:
+    """Note the list's size before a write; the returned call notes it after."""
+    found = state.genesys.get(list_id)
+    before = len(found.numbers)
+
+    def written() -> None:
+        found.sizes.append((state.now_seconds(), before, len(found.numbers)))
+
+    return written
+
+
 def _patch_numbers(request: Request, state: EmulatorState) -> Response:
     body = _json(request)
     if not isinstance(body, dict):
         raise GenesysError(
             400, "bad.request", "The request body must be a DncPatchPhoneNumbersRequest"
         )
-    numbers = _strings(body.get("phoneNumbers"), "phoneNumbers")
+    numbers = _capped(state, _strings(body.get("phoneNumbers"), "phoneNumbers"))
     list_id = request.path_params["list_id"]
+    written = _writing(state, list_id)
     action = body.get("action")
     if action == "Add":
         raw = body.get("expirationDateTime")
@@ -214,21 +280,26 @@ def _patch_numbers(request: Request, state: EmulatorState) -> Response:
         state.genesys.remove(list_id, numbers)
     else:
         raise GenesysError(400, "invalid.value", "action must be Add or Remove")
+    written()
     return Response(status_code=204)
 
 
 def _post_numbers(request: Request, state: EmulatorState) -> Response:
-    numbers = _strings(_json(request), "body")
+    numbers = _capped(state, _strings(_json(request), "body"))
     raw = request.query_params.get("expirationDateTime")
     expires = (
         parse_expiration(raw, state.now(), state.settings.max_expiration_days) if raw else None
     )
+    written = _writing(state, request.path_params["list_id"])
     state.genesys.add(request.path_params["list_id"], numbers, expires, state.now())
+    written()
     return Response(status_code=200)  # choice: the success status is unconfirmed
 
 
 def _delete_numbers(request: Request, state: EmulatorState) -> Response:
+    written = _writing(state, request.path_params["list_id"])
     state.genesys.clear(request.path_params["list_id"], _bool(request, "expiredOnly"), state.now())
+    written()
     return Response(status_code=204)
 
 
@@ -237,7 +308,14 @@ def _delete_numbers(request: Request, state: EmulatorState) -> Response:
 
 def _start_export(request: Request, state: EmulatorState) -> Response:
     ready_at = state.now_seconds() + state.settings.export_delay_seconds
-    found = state.genesys.start_export(request.path_params["list_id"], state.now(), ready_at)
+    header, order = EXPORT_HEADER, (0, 1, 2)
+    if state.settings.speaks("genesys_export_renamed"):
+        header = RENAMED_EXPORT_HEADER
+    if state.settings.speaks("genesys_export_reordered"):
+        order = REORDERED_EXPORT
+    found = state.genesys.start_export(
+        request.path_params["list_id"], state.now(), ready_at, header, order
+    )
     return JSONResponse(
         {"id": found.id, "name": found.name, "selfUri": f"/api/v2/outbound/dnclists/{found.id}"}
     )
@@ -314,6 +392,7 @@ routes = [
     Route(_OUTBOUND, _endpoint(_create_list), methods=["POST"]),
     Route(_OUTBOUND, _endpoint(_list_lists), methods=["GET"]),
     Route(f"{_OUTBOUND}/uploads", _endpoint(_new_upload), methods=["POST"]),
+    Route("/api/v2/outbound/campaigns", _endpoint(_list_campaigns), methods=["GET"]),
     Route(f"{_OUTBOUND}/{{list_id}}", _endpoint(_get_list), methods=["GET"]),
     Route(f"{_OUTBOUND}/{{list_id}}", _endpoint(_put_list), methods=["PUT"]),
     Route(f"{_OUTBOUND}/{{list_id}}", _endpoint(_delete_list), methods=["DELETE"]),

@@ -13,12 +13,14 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 SOURCE_TYPES = ("rds", "rds_custom", "dnc.com", "gryphon")
 CONTACT_METHODS = ("Phone", "Email", "Any", "WhatsApp")
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%MZ"
 _EXPIRATION = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
 _NOT_DIGIT = re.compile(r"\D")
+EXPORT_HEADER = ("phone_number", "date_added", "expiration_date_time")
 
 
 class GenesysError(Exception):
@@ -114,6 +116,17 @@ class DncList:
     numbers: dict[str, StoredNumber] = field(default_factory=dict)
     import_job: ImportJob | None = None
     export: ExportJob | None = None
+    # (when, size before, size after) of each API write: the `size` a lagging tenant reports.
+    sizes: list[tuple[float, int, int]] = field(default_factory=list)
+
+    def size_at(self, moment: float) -> int:
+        """How many numbers the list held at `moment`, as far as its API writes tell."""
+        found = len(self.numbers)
+        for when, before, after in reversed(self.sizes):
+            if when <= moment:
+                return after
+            found = before
+        return found
 
     def as_json(self, include_size: bool, include_import_status: bool) -> dict[str, object]:
         """The `DncList` body."""
@@ -196,6 +209,8 @@ class GenesysStore:
         self.lists: dict[str, DncList] = {}
         self.uploads: dict[str, Upload] = {}
         self.downloads: dict[str, str] = {}  # download id -> list id
+        # Outbound campaigns, only as far as they name DNC lists (`dncsync check` reads them).
+        self.campaigns: dict[str, dict[str, Any]] = {}
 
     def new_id(self, kind: str) -> str:
         """A UUID fixed by the seed and the order of creation (readable, reproducible ids)."""
@@ -358,13 +373,20 @@ class GenesysStore:
 
     # Export ----------------------------------------------------------------------------
 
-    def start_export(self, list_id: str, now: datetime, ready_at: float) -> DncList:
+    def start_export(
+        self,
+        list_id: str,
+        now: datetime,
+        ready_at: float,
+        header: tuple[str, str, str] = EXPORT_HEADER,
+        order: tuple[int, int, int] = (0, 1, 2),
+    ) -> DncList:
         """POST .../export: snapshot the list now, downloadable at `ready_at`."""
         target = self.get(list_id)
         if target.export is not None:
             self.downloads.pop(target.export.download_id, None)
         download_id = self.new_id("download")
-        target.export = ExportJob(download_id, now, ready_at, export_csv(target))
+        target.export = ExportJob(download_id, now, ready_at, export_csv(target, header, order))
         self.downloads[download_id] = list_id
         return target
 
@@ -459,13 +481,19 @@ class GenesysStore:
                 job.failure = error.message
 
 
-def export_csv(target: DncList) -> str:
-    """The export file: `phone_number,date_added,expiration_date_time`, one number a row."""
+def export_csv(
+    target: DncList,
+    header: tuple[str, str, str] = EXPORT_HEADER,
+    order: tuple[int, int, int] = (0, 1, 2),
+) -> str:
+    """The export file: by default `phone_number,date_added,expiration_date_time`, one number a
+    row; `header` names the columns and `order` places (number, date added, expiration)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["phone_number", "date_added", "expiration_date_time"])
+    writer.writerow([header[place] for place in order])
     for number in sorted(target.numbers):
         held = target.numbers[number]
         expires = held.expires.strftime(EXPIRATION_FORMAT) if held.expires else ""
-        writer.writerow([number, iso(held.date_added), expires])
+        cells = (number, iso(held.date_added), expires)
+        writer.writerow([cells[place] for place in order])
     return out.getvalue()

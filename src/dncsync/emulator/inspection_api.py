@@ -87,6 +87,7 @@ def _settings(request: Request, state: EmulatorState, body: Any) -> Response:
             "seed": settings.seed,
             "latencyMs": settings.latency_ms,
             "faults": asdict(settings.faults),
+            "variants": sorted(settings.variants),
         }
     )
 

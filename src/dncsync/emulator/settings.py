@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dncsync.emulator.variants import checked
+
 DEFAULT_CLIENT_ID = "dncsync-emulator-client"
 DEFAULT_CLIENT_SECRET = "dncsync-emulator-secret"  # noqa: S105 - a documented test value
 DEFAULT_ACCESS_KEY_ID = "dncsync-emulator-access-key"
@@ -137,9 +139,19 @@ class EmulatorSettings:
     tenant_capacity: int = 1_000_000
     max_page_size: int = 10_000  # largest `top` on GET .../records
 
+    # Production variants of unconfirmed points (`emulator.variants`), any set of them at once.
+    variants: frozenset[str] = frozenset()
+
     # The one door through which the emulator reads time (epoch seconds): tests inject a
     # ManualClock to expire tokens, roll rate windows and finish exports without sleeping.
     clock: Callable[[], float] = _wall_clock
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "variants", checked(self.variants))
+
+    def speaks(self, variant: str) -> bool:
+        """Whether this emulator plays a variant (`emulator.variants`)."""
+        return variant in self.variants
 
     @property
     def effective_cxone_rate_limit(self) -> RateLimit:

@@ -156,6 +156,22 @@ class EmulatorState:
             self._genesys_put(created.id, numbers, expiration, now)
             return created.id
 
+    def genesys_create_campaign(self, name: str, dnc_list_ids: Iterable[str] = ()) -> str:
+        """Create a Genesys outbound campaign that scrubs against DNC lists; returns its id."""
+        with self.lock:
+            campaign_id = self.genesys.new_id("campaign")
+            self.genesys.campaigns[campaign_id] = {
+                "id": campaign_id,
+                "name": name,
+                "campaignStatus": "off",
+                "dncLists": [
+                    {"id": list_id, "selfUri": f"/api/v2/outbound/dnclists/{list_id}"}
+                    for list_id in dnc_list_ids
+                ],
+                "selfUri": f"/api/v2/outbound/campaigns/{campaign_id}",
+            }
+            return campaign_id
+
     def _genesys_put(
         self, list_id: str, numbers: Iterable[str], expiration: str | None, now: datetime
     ) -> None:

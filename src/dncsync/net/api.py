@@ -172,6 +172,9 @@ class ApiClient:
         self._slots = asyncio.Semaphore(concurrency)
         self._now = now
         self._rng = rng or random.Random()
+        # 429 answers with and without a usable `Retry-After`: evidence of the platform's variant.
+        self.timed_429s = 0
+        self.bare_429s = 0
 
     async def call(
         self,
@@ -298,6 +301,11 @@ class ApiClient:
                 exchange.correlation_ids.append(correlation)
         finally:
             asked = parse_retry_after(retry_after, self._now()) if status == 429 else None
+            if status == 429 and exchange.status_of_token is None:
+                if asked is None:
+                    self.bare_429s += 1
+                else:
+                    self.timed_429s += 1
             self.pacer.release(status, headers, asked)
         if status is not None and classify(status) is not Outcome.RETRIABLE:
             return

@@ -186,7 +186,11 @@ class Pacer:
             self._consecutive_pauses += 1
         asked = retry_after
         if asked is None:
-            if self._window_end is not None and self._window_end > now:
+            # A 429 while the window's headers still show budget left is not that window's
+            # limit (a platform that sheds load, a burst limit): waiting for the window's reset
+            # could take a minute for nothing, so it gets the short pause instead.
+            spent = self._remaining is None or self._remaining <= 0
+            if self._window_end is not None and self._window_end > now and spent:
                 asked = self._window_end - now + WINDOW_MARGIN_SECONDS
             else:
                 asked = min(

@@ -109,6 +109,7 @@ class TargetReportBuilder:
         self._deadline_cache: dict[date, date] = {}
         self._sources: tuple[str, ...] = ()
         self._accounting: AccountingEvidence | None = None
+        self._variant: dict[str, str] = {}
 
     # -- sources ----------------------------------------------------------------------------
 
@@ -117,6 +118,11 @@ class TargetReportBuilder:
         with self._lock:
             self._sources = tuple(sources)
             self._accounting = accounting_evidence(accounting)
+
+    def set_variant(self, variant: dict[str, str]) -> None:
+        """Record what the platform's answers showed of its unconfirmed points."""
+        with self._lock:
+            self._variant = dict(variant)
 
     # -- plan -----------------------------------------------------------------------------
 
@@ -400,6 +406,7 @@ class TargetReportBuilder:
                 stop_reason=self._stop_reason,
                 sources=self._sources,
                 accounting=self._accounting,
+                variant=dict(self._variant),
             )
 
     def _push_summary(self) -> PushSummary:

@@ -172,6 +172,15 @@ def build_report(
         own = result.target_accounting(outcome)
         if own is not None:
             target.set_accounting(own, outcome.sources)
+        if outcome.variant:
+            target.set_variant(outcome.variant)
+        if outcome.blocks_nothing is not None:
+            builder.warn(
+                "list_blocks_nothing",
+                f"{outcome.blocks_nothing}: the numbers synced to it block no dialing until it "
+                "is switched on",
+                target=outcome.name,
+            )
         if outcome.read_reason is not None:
             builder.warn("list_read", outcome.read_reason, target=outcome.name)
         if outcome.clock is not None:

@@ -251,6 +251,8 @@ class TargetReport:
     # The sources the target syncs from, and their accounting (None in older reports).
     sources: tuple[str, ...] = ()
     accounting: AccountingEvidence | None = None
+    # What the platform's answers showed of its unconfirmed points (`targets.variant`).
+    variant: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from dncsync.run.lifecycle import Run
 from dncsync.snapshot import Held, HeldColumns
 from dncsync.state import Store
 from dncsync.targets.base import Capabilities, ListFacts, RemoteRecord, Target
+from dncsync.targets.variant import Fingerprint
 
 log = logs.logger("dncsync.run")
 
@@ -91,7 +92,20 @@ async def opened(
             # fails with exit 3, even with nothing to send), its size, the platform's clock.
             state.facts = await state.handle.describe()
         assert states[0].facts is not None
-        yield Lists(states, decide_today(run, target, states[0].facts, outcome))
+        for state in states:
+            if state.facts is not None and state.facts.problem:
+                # Synced all the same (it may be switched on again), but said loudly: numbers
+                # on a list that blocks nothing protect nobody.
+                log.warning("dnc.list_blocks_nothing", target=target.name, why=state.facts.problem)
+                outcome.blocks_nothing = state.facts.problem
+        try:
+            yield Lists(states, decide_today(run, target, states[0].facts, outcome))
+        finally:
+            # What the answers showed of the platform's variant, whatever became of the run.
+            seen = Fingerprint()
+            for state in states:
+                seen.update(state.handle.variant())
+            outcome.variant = seen.as_dict()
 
 
 def decide_today(

@@ -128,6 +128,16 @@ class ListFacts:
     size: int | None  # numbers the platform says the list holds (Genesys: eventually)
     platform_time: datetime | None  # the answer's `Date` header
     local_time: datetime  # this machine's clock when the answer came
+    problem: str | None = None  # why the list, though there, would block no dialing
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One read-only preflight check of a target (`dncsync check`)."""
+
+    name: str
+    ok: bool
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +216,23 @@ class Target(Protocol):
 
     async def read_all(self) -> list[RemoteRecord]:
         """Every number the list stores."""
+        ...
+
+    def variant(self) -> dict[str, str]:
+        """What its answers showed of the platform's unconfirmed points (`targets.variant`)."""
+        ...
+
+    @property
+    def signed_in(self) -> bool:
+        """Whether the platform has issued this target a token."""
+        ...
+
+    async def read_check(self) -> Check:
+        """One read of the list, as a sync would make it (read permission shown)."""
+        ...
+
+    async def usage_check(self) -> Check:
+        """Which campaigns or skills use the list, where the credentials may read them."""
         ...
 
     async def aclose(self) -> None:

@@ -22,10 +22,12 @@ from dncsync.errors import (
 )
 from dncsync.logs import mask_phone, mask_text
 from dncsync.net.api import ApiClient, Exchange, unreachable, utc_now
+from dncsync.net.auth import OAuthFlow
 from dncsync.net.client import build_client
 from dncsync.net.pacing import Pacer
 from dncsync.net.retry import Outcome, RetryPolicy
 from dncsync.targets.base import Action, BatchResult, Capabilities, ListFacts, RemoteRecord
+from dncsync.targets.variant import Fingerprint
 
 log = logs.logger()
 
@@ -135,6 +137,30 @@ class HttpTarget:
             now=self._now,
             rng=rng,
         )
+        self.fingerprint = Fingerprint()
+
+    def variant(self) -> dict[str, str]:
+        """The variant fingerprint this target's answers showed so far (`targets.variant`)."""
+        if self.api.timed_429s:
+            self.fingerprint.note("429_retry_after", "given")
+        if self.api.bare_429s:
+            self.fingerprint.note("429_retry_after", "absent")
+        return self.fingerprint.as_dict()
+
+    @property
+    def signed_in(self) -> bool:
+        """Whether the platform has issued this target a token."""
+        auth = self.api.auth
+        return isinstance(auth, OAuthFlow) and auth.tokens_fetched > 0
+
+    def readable(self, exchange: Exchange) -> str | None:
+        """None when an informational read succeeded; else why not, in words for a check."""
+        if exchange.outcome is Outcome.SUCCESS:
+            return None
+        if exchange.status in (401, 403):
+            return f"not readable with these credentials (HTTP {exchange.status})"
+        code, _ = platform_error(exchange)
+        return f"not read (HTTP {exchange.status or '-'} {code})"
 
     async def aclose(self) -> None:
         """Close the HTTP client if this target opened it."""

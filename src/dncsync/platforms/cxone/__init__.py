@@ -52,6 +52,7 @@ class Cxone(Platform):
             dnc_group_id=config.dnc_group_id,
             base_url=config.base_url,
             international=config.international,
+            phone_json_type=config.phone_json_type,
             api_version=config.api_version,
             batch_size=config.batch_size,
             concurrency=config.concurrency,

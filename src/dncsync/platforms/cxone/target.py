@@ -24,7 +24,7 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -42,13 +42,21 @@ from dncsync.errors import (
 from dncsync.net.auth import Clock
 from dncsync.net.retry import Outcome
 from dncsync.platforms.cxone.auth import CxoneAuth
+from dncsync.platforms.cxone.config import INTEGER_NEEDS_SKIP
 from dncsync.platforms.cxone.discovery import discover
-from dncsync.platforms.cxone.results import read_answer
+from dncsync.platforms.cxone.results import (
+    UnreadableResult,
+    read_answer,
+    read_count,
+    read_success,
+)
+from dncsync.platforms.cxone.traits import answer_traits, group_traits
 from dncsync.privacy import printable
 from dncsync.targets.base import (
     BatchLike,
     BatchResult,
     Capabilities,
+    Check,
     ListFacts,
     RemoteRecord,
     expirations,
@@ -62,6 +70,7 @@ from dncsync.targets.http import (
     list_facts,
     log_batch,
 )
+from dncsync.targets.variant import json_type
 
 DEFAULT_DISCOVERY_URL = "https://cxone.niceincontact.com"
 DEFAULT_API_VERSION = 31
@@ -83,6 +92,9 @@ CAPABILITIES = Capabilities(
     number_form="digits: 10 for North America, else 011 + country code + national number",
     reads_by="pages",
 )
+
+# The page size tried when a larger one is refused: the one CXone documents (elsewhere).
+PAGE_SIZE_FALLBACK = 100
 
 # Records read before paging counts as not ending: a group lists its expired records too, so
 # twice what a tenant holds.
@@ -107,6 +119,7 @@ class CxoneSettings:
     dnc_group_id: int = 0  # 0 only to create a group first (`create_group`)
     base_url: str | None = None  # the discovery and token host; default cxone.niceincontact.com
     international: Literal["011", "skip"] = "011"
+    phone_json_type: Literal["string", "integer"] = "string"  # how phoneNumber is typed
     api_version: int = DEFAULT_API_VERSION  # the Admin API's v{NN}.0
     batch_size: int = 1000
     concurrency: int = 4
@@ -125,6 +138,13 @@ class CxoneSettings:
                 f'target {self.name!r}: international must be "011" or "skip", '
                 f"not {self.international!r}"
             )
+        if self.phone_json_type not in ("string", "integer"):
+            raise ConfigError(
+                f'target {self.name!r}: phone_json_type must be "string" or "integer", '
+                f"not {self.phone_json_type!r}"
+            )
+        if self.phone_json_type == "integer" and self.international != "skip":
+            raise ConfigError(f"target {self.name!r}: {INTEGER_NEEDS_SKIP}")
         if self.api_version < 1:
             raise ConfigError(f"target {self.name!r}: api_version must be a positive number")
         if self.page_size < 1:
@@ -228,6 +248,7 @@ class CxoneTarget(HttpTarget):
         super().__init__(settings, client, auth=auth, hosts=hosts, now=now, rng=rng)
         self._admin_api: str | None = None
         self._discovery_lock = asyncio.Lock()
+        self._page_size = settings.page_size  # lowered when the platform refuses a page
 
     def host_keys(self) -> str:
         """Discovery is at `base_url`; the API host is the one discovery gives the tenant."""
@@ -280,10 +301,17 @@ class CxoneTarget(HttpTarget):
         ends: dict[str, date | None],
         result: BatchResult,
     ) -> None:
-        records: list[dict[str, str]] = []
+        records: list[dict[str, str | int]] = []
+        # A removal carries the day it takes effect: some tenants refuse a DELETE without an
+        # expiredDate (NICE's spec and QA suite send one); today leaves the record unheld at
+        # once, and a platform a day behind holds it one day more, never less.
+        today = self._now().date().strftime("%m/%d/%Y")
+        integer = self.settings.phone_json_type == "integer"
         for digits in sent:
-            record = {"phoneNumber": digits}
-            if action == "add" and (expires := ends[digits]) is not None:
+            record: dict[str, str | int] = {"phoneNumber": int(digits) if integer else digits}
+            if action == "remove":
+                record["expiredDate"] = today
+            elif (expires := ends[digits]) is not None:
                 record["expiredDate"] = expired_date(expires)
             records.append(record)
         exchange = await self.api.call(
@@ -303,6 +331,8 @@ class CxoneTarget(HttpTarget):
                 body = exchange.response.json()
             except ValueError:
                 body = None
+        for trait, value in answer_traits(body).items():
+            self.fingerprint.note(trait, value)
         reading = read_answer(body, phones, removing=action == "remove")
         if isinstance(reading, Failure):  # the answer does not give each number its result
             log.warning(
@@ -359,7 +389,13 @@ class CxoneTarget(HttpTarget):
                 f"{self.name}: NICE CXone has no DNC group {self.dnc_group_id}; check the "
                 "target's dnc_group_id"
             )
-        return list_facts(exchange, group.get("validRecords"), local)
+        for trait, value in group_traits(group).items():
+            self.fingerprint.note(trait, value)
+        facts = list_facts(exchange, group.get("validRecords"), local)
+        if read_success(group.get("isActive")) is False:
+            # Records of an inactive group block no dialing: the operator must know.
+            facts = replace(facts, problem=f"DNC group {self.dnc_group_id} is not active")
+        return facts
 
     async def records(self) -> AsyncIterator[RemoteRecord]:
         """Every record of the group, held and expired, page by page.
@@ -374,13 +410,7 @@ class CxoneTarget(HttpTarget):
         skip = 0
         pages: set[int] = set()  # what each page held, to tell a page already read
         while True:
-            body = self.require_success(
-                await self.api.call(
-                    "GET", url, params={"skip": skip, "top": self.settings.page_size}
-                ),
-                "reading the DNC group's records",
-                self.dnc_group_id,
-            )
+            body = await self._page(url, skip)
             result_set = body.get("resultSet") if isinstance(body, dict) else None
             items = result_set.get("dncRecords") if isinstance(result_set, dict) else None
             if not isinstance(items, list):
@@ -397,10 +427,11 @@ class CxoneTarget(HttpTarget):
             pages.add(page)
             for item in items:
                 if isinstance(item, dict) and item.get("phoneNumber") not in (None, ""):
+                    self.fingerprint.note("records_phone_number", json_type(item["phoneNumber"]))
                     yield _remote_record(item, today)
             skip += len(items)
             total = result_set.get("totalRecords") if isinstance(result_set, dict) else None
-            if not items or (isinstance(total, int) and skip >= total):
+            if not items or ((count := _count(total)) is not None and skip >= count):
                 return
             if skip > most:
                 raise AnswerRefused(
@@ -409,6 +440,65 @@ class CxoneTarget(HttpTarget):
                     f"({PAGED_RECORDS_PER_CAPACITY} × {self.capabilities.capacity:,}), and "
                     f"totalRecords ({_quoted(total)}) not reached; the group was not read"
                 )
+
+    # --- the preflight (`dncsync check`) ---------------------------------------------------
+
+    async def read_check(self) -> Check:
+        """The first page of records: what every read of the group needs."""
+        body = await self._page(await self._records_url(), 0)
+        result_set = body.get("resultSet") if isinstance(body, dict) else None
+        items = result_set.get("dncRecords") if isinstance(result_set, dict) else None
+        if not isinstance(items, list):
+            return Check("read", False, "the first page of records came without dncRecords")
+        integers = False
+        for item in items:
+            if isinstance(item, dict) and item.get("phoneNumber") not in (None, ""):
+                kind = json_type(item["phoneNumber"])
+                self.fingerprint.note("records_phone_number", kind)
+                integers = integers or kind == "number"
+        detail = f"first page of records read: {len(items):,} records (top={self._page_size})"
+        if integers:
+            detail += (
+                "; numbers are listed as JSON integers: the tenant may need "
+                'phone_json_type = "integer"'
+            )
+        return Check("read", True, detail)
+
+    async def usage_check(self) -> Check:
+        """The skills scrubbed against the group and those contributing to it."""
+        found: list[str] = []
+        for kind in ("scrubbed-skills", "contributing-skills"):
+            exchange = await self.api.call(
+                "GET", f"{await self.admin_api()}/dnc-groups/{self.dnc_group_id}/{kind}"
+            )
+            if (why := self.readable(exchange)) is not None:
+                return Check("usage", True, f"skills {why}")
+            body = exchange.response.json() if exchange.response is not None else None
+            holder = body.get("resultSet", body) if isinstance(body, dict) else None
+            skills = holder.get("skills") if isinstance(holder, dict) else None
+            ids = [
+                printable(str(skill.get("skillName") or skill.get("skillId")))
+                for skill in (skills if isinstance(skills, list) else [])
+                if isinstance(skill, dict)
+            ]
+            found.append(f"{kind.replace('-', ' ')}: {', '.join(ids[:10]) or 'none'}")
+            if kind == "scrubbed-skills" and not ids:
+                found[-1] += " (its records block no dialing yet)"
+        return Check("usage", True, "; ".join(found))
+
+    async def _page(self, url: str, skip: int) -> Any:
+        """One page of records. A page size the platform refuses (400) is lowered, to 100 (the
+        one page size CXone documents elsewhere) and then by halves, and kept for later pages."""
+        while True:
+            top = self._page_size
+            exchange = await self.api.call("GET", url, params={"skip": skip, "top": top})
+            if exchange.status != 400 or top <= 1:
+                return self.require_success(
+                    exchange, "reading the DNC group's records", self.dnc_group_id
+                )
+            self._page_size = PAGE_SIZE_FALLBACK if top > PAGE_SIZE_FALLBACK else top // 2
+            self.fingerprint.note("page_size", f"top={top} refused (400)")
+            log.info("dnc.page_size_lowered", target=self.name, refused=top, now=self._page_size)
 
     # --- helpers for the demo and tests ----------------------------------------------------
 
@@ -441,6 +531,14 @@ def _record_key(item: object) -> str:
             if value not in (None, ""):
                 return f"{key}={value}"
     return repr(item)
+
+
+def _count(value: object) -> int | None:
+    """A count as CXone may type it (an integer or a string of digits); None otherwise."""
+    try:
+        return read_count(value)
+    except UnreadableResult:
+        return None
 
 
 def _quoted(value: object) -> str:

@@ -7,6 +7,9 @@
   host may be reached through its client. A link that is not a URL is refused at once.
 - **How much.** The file may hold at most `EXPORT_BYTES_PER_NUMBER` bytes per number the
   list can hold (its capacity): 256 MB for a million numbers.
+- **Which columns.** Column 0 the number, column 2 the expiration, by position as Genesys'
+  terraform provider reads them, unless the header names them elsewhere (`columns`); a
+  number column that holds something else fails the read (`phone_of`).
 - **How.** Lines are read from the file one at a time, each at most `MAX_LINE_BYTES`, and
   decoded as strict UTF-8; a field longer than a number's is refused. Whatever fails, the
   read fails with the line it failed on, rather than taking a damaged list as the truth.
@@ -15,7 +18,9 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO
 
 import httpx
@@ -87,6 +92,59 @@ def rows(raw: IO[bytes]) -> Iterator[list[str]]:
         raise ExportUnreadable(max(1, reader.line_num), printable(str(error))) from None
 
 
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Where an export's number and expiration are, and how that was decided."""
+
+    phone: int = 0
+    expiration: int = 2
+    by_header: bool = False  # the header named a column elsewhere than the usual place
+
+    def describe(self) -> str:
+        """The fingerprint's words for it."""
+        how = "by header" if self.by_header else "by position"
+        return f"{how}: number in column {self.phone}, expiration in column {self.expiration}"
+
+
+def _name(cell: str) -> str:
+    return "".join(ch for ch in cell.lower() if ch.isalnum())
+
+
+def columns(header: list[str]) -> Columns:
+    """Where to read the number and the expiration: by position (0 and 2, as Genesys'
+    terraform provider does), unless the header names them elsewhere (a cell with `phone`, or
+    else `number`, in its name; a cell with `expir` in its name)."""
+    names = [_name(cell) for cell in header]
+    phone = next((i for i, n in enumerate(names) if "phone" in n), None)
+    if phone is None:
+        phone = next((i for i, n in enumerate(names) if "number" in n), None)
+    expiration = next((i for i, n in enumerate(names) if "expir" in n and i != phone), None)
+    chosen = Columns(
+        phone if phone is not None else 0,
+        expiration if expiration is not None else 2,
+    )
+    if chosen.phone == chosen.expiration:  # a header naming both in one place names nothing
+        return Columns()
+    return Columns(chosen.phone, chosen.expiration, (chosen.phone, chosen.expiration) != (0, 2))
+
+
+_PHONE_CELL = re.compile(r"^\s*\+?[0-9][0-9 ().\-]*$")
+
+
+def phone_of(row: list[str], where: Columns, line: int) -> str:
+    """The number of one row, formatting stripped; `ExportUnreadable` when the column holds
+    something that is not a number (columns moved under headers dncsync cannot read): a
+    date or a name read as digits would be a number nobody asked to block."""
+    cell = row[where.phone] if len(row) > where.phone else ""
+    if not cell.strip():
+        return ""
+    if len(cell) > MAX_NUMBER_CHARS or not _PHONE_CELL.match(cell):
+        raise ExportUnreadable(
+            line, f"column {where.phone} holds something that is not a phone number"
+        )
+    return "".join(ch for ch in cell.strip() if ch.isdigit() or ch == "+")
+
+
 def _lines(raw: IO[bytes]) -> Iterator[str]:
     number = 0
     while True:
@@ -109,9 +167,12 @@ __all__ = [
     "MAX_LINE_BYTES",
     "MAX_NUMBER_CHARS",
     "MAX_REDIRECTS",
+    "Columns",
     "ExportUnreadable",
     "allowed",
+    "columns",
     "link_of",
+    "phone_of",
     "rows",
     "shown",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -29,15 +30,18 @@ import httpx
 from dncsync import logs
 from dncsync.errors import AnswerRefused, ConfigError, Failure, PartialFailure
 from dncsync.files import writing
+from dncsync.net.api import Exchange
 from dncsync.net.auth import Clock
 from dncsync.net.retry import Outcome
 from dncsync.net.waiting import WAITS, Wait
 from dncsync.platforms.genesys import export
 from dncsync.platforms.genesys.auth import GenesysAuth
+from dncsync.privacy import printable
 from dncsync.targets.base import (
     BatchLike,
     BatchResult,
     Capabilities,
+    Check,
     ListFacts,
     RemoteRecord,
     expirations,
@@ -50,6 +54,7 @@ from dncsync.targets.http import (
     fail_all,
     list_facts,
     log_batch,
+    platform_error,
 )
 
 log = logs.logger()
@@ -92,6 +97,7 @@ CAPABILITIES = Capabilities(
     reads_by="export",
 )
 EXPIRATION_FORMAT = "%Y-%m-%dT%H:%MZ"
+CAMPAIGN_PAGES = 20  # campaigns read by the preflight: 2,000 at most
 _OUTBOUND = "/api/v2/outbound/dnclists"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -184,6 +190,10 @@ class GenesysTarget(HttpTarget):
         )
         hosts = [settings.api_url, settings.login_url]
         super().__init__(settings, client, auth=auth, hosts=hosts, now=now, rng=rng)
+        self._size_seen: int | None = None  # the list's `size` when last described
+        self._written = False  # whether this target has sent a write (size then moves)
+        # Numbers per request the platform took when it called a larger request too large.
+        self._request_cap: int | None = None
 
     def host_keys(self) -> str:
         """`base_url` when it replaces the region's hosts, else `region`."""
@@ -234,7 +244,9 @@ class GenesysTarget(HttpTarget):
             else:
                 result.failed[phone] = Failure("dncsync.not_e164", "not an E.164 number; not sent")
         for expires, phones in groups.items():
-            await self._send(batch.action, phones, expires, result)
+            cap = self._request_cap or len(phones)
+            for start in range(0, len(phones), cap):
+                await self._send(batch.action, phones[start : start + cap], expires, result)
         result.duration_seconds = time.monotonic() - started
         log_batch(self.name, batch.action, batch.phones, result)
         return result
@@ -242,16 +254,22 @@ class GenesysTarget(HttpTarget):
     async def _send(
         self, action: str, phones: list[str], expires: date | None, result: BatchResult
     ) -> None:
+        self._written = True
         exchange = await self.api.call(
             "PATCH", self._list_url("/phonenumbers"), json=self.body(action, phones, expires)
         )
         account(result, exchange)
-        if exchange.status == 413 and len(phones) > 1:
+        if too_large(exchange) and len(phones) > 1:
             half = len(phones) // 2
+            if exchange.status != 413:
+                # A count the platform refuses: later requests carry at most the half.
+                self._request_cap = min(self._request_cap or half, half)
+                self.fingerprint.note("request_cap", f"{len(phones)} numbers refused (400)")
             log.info(
                 "dnc.batch_split",
                 target=self.name,
                 count=len(phones),
+                status=exchange.status,
                 halves=[half, len(phones) - half],
             )
             await self._send(action, phones[:half], expires, result)
@@ -281,7 +299,9 @@ class GenesysTarget(HttpTarget):
                 "which does not take numbers (only Internal `rds` lists do); check the "
                 "target's dnc_list_id"
             )
-        return list_facts(exchange, body.get("size"), local)
+        facts = list_facts(exchange, body.get("size"), local)
+        self._size_seen = facts.size
+        return facts
 
     async def records(self) -> AsyncIterator[RemoteRecord]:
         """Every number on the list, from a fresh export; a damaged export fails the read."""
@@ -297,14 +317,18 @@ class GenesysTarget(HttpTarget):
                 await self._download(link, raw)
             raw.seek(0)
             unreadable = 0
+            count = 0
             rows = export.rows(raw)
             try:
-                next(rows, None)  # the header row
-                for row in rows:
-                    if not row or not row[0].strip():
+                where = export.columns(next(rows, []))
+                self.fingerprint.note("export_columns", where.describe())
+                for line, row in enumerate(rows, 2):
+                    phone = export.phone_of(row, where, line)
+                    if not phone:
                         continue
-                    record, readable = _record(row, now)
+                    record, readable = _record(phone, row, where, now)
                     unreadable += not readable
+                    count += 1
                     yield record
             except export.ExportUnreadable as error:
                 raise AnswerRefused(
@@ -313,6 +337,10 @@ class GenesysTarget(HttpTarget):
                 ) from None
         if unreadable:
             log.warning("dnc.unreadable_expiration", target=self.name, records=unreadable)
+        if self._size_seen is not None and not self._written:
+            # Compared only before this target wrote: afterwards the two differ by design.
+            agrees = "matches" if self._size_seen == count else "differs from"
+            self.fingerprint.note("size", f"{agrees} the export")
 
     def _export_domain(self) -> str:
         """The region's own domain, e.g. mypurecloud.com: where an export may be downloaded."""
@@ -428,6 +456,44 @@ class GenesysTarget(HttpTarget):
         body = self.require_success(exchange, "reading the export", self.dnc_list_id)
         return body.get("exportTimestamp") if isinstance(body, dict) else None
 
+    # --- the preflight (`dncsync check`) ---------------------------------------------------
+
+    async def read_check(self) -> Check:
+        """One export, read whole: what every read of a Genesys list needs."""
+        records = await self.read_all()
+        held = sum(record.held for record in records)
+        return Check("read", True, f"one export read: {len(records):,} numbers ({held:,} held)")
+
+    async def usage_check(self) -> Check:
+        """The campaigns whose `dncLists` name this list (needs outbound:campaign:view)."""
+        names: list[str] = []
+        for page in range(1, CAMPAIGN_PAGES + 1):
+            exchange = await self.api.call(
+                "GET",
+                f"{self.settings.api_url}/api/v2/outbound/campaigns",
+                params={"pageSize": 100, "pageNumber": page, "dncListIds": self.dnc_list_id},
+            )
+            if (why := self.readable(exchange)) is not None:
+                return Check("usage", True, f"campaigns {why}")
+            body = exchange.response.json() if exchange.response is not None else None
+            entities = body.get("entities") if isinstance(body, dict) else None
+            for campaign in entities if isinstance(entities, list) else []:
+                lists = campaign.get("dncLists") if isinstance(campaign, dict) else None
+                if any(
+                    isinstance(item, dict) and item.get("id") == self.dnc_list_id
+                    for item in lists or []
+                ):
+                    names.append(printable(str(campaign.get("name") or campaign.get("id"))))
+            count = body.get("pageCount") if isinstance(body, dict) else None
+            if not isinstance(count, int) or page >= count:
+                break
+        if not names:
+            return Check(
+                "usage", True, "no campaign uses this list: its numbers block no dialing yet"
+            )
+        shown = ", ".join(names[:10]) + (" …" if len(names) > 10 else "")
+        return Check("usage", True, f"used by {len(names)} campaign(s): {shown}")
+
     # --- helpers for the demo and tests ----------------------------------------------------
 
     async def create_list(self, name: str) -> str:
@@ -448,9 +514,10 @@ class GenesysTarget(HttpTarget):
         return list_id
 
 
-def _record(row: list[str], now: datetime) -> tuple[RemoteRecord, bool]:
-    phone = "".join(ch for ch in row[0].strip() if ch.isdigit() or ch == "+")
-    raw = row[2].strip() if len(row) > 2 else ""
+def _record(
+    phone: str, row: list[str], where: export.Columns, now: datetime
+) -> tuple[RemoteRecord, bool]:
+    raw = row[where.expiration].strip() if len(row) > where.expiration else ""
     if not raw:
         return RemoteRecord(phone, None, True), True
     try:
@@ -461,6 +528,25 @@ def _record(row: list[str], now: datetime) -> tuple[RemoteRecord, bool]:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
     return RemoteRecord(phone, last_held_day(instant), instant > now), True
+
+
+# A 400 that calls a request too large (no documented maximum count per PATCH exists): an
+# invalid-value code whose message speaks of a count. Codes of other refusals (a full list,
+# a bad date) never split a batch.
+_SIZE_CODES = frozenset({"invalid.value", "constraint.validation", "bad.request"})
+_SIZE_WORDS = re.compile(
+    r"at most|maximum|too many|too large|exceed|size must|no more than|limit of", re.IGNORECASE
+)
+
+
+def too_large(exchange: Exchange) -> bool:
+    """Whether the platform called a request too large: 413, or a 400 that says so."""
+    if exchange.status == 413:
+        return True
+    if exchange.status != 400:
+        return False
+    code, message = platform_error(exchange)
+    return code in _SIZE_CODES and bool(_SIZE_WORDS.search(message))
 
 
 def _spooling() -> AbstractContextManager[None]:
