@@ -3,8 +3,9 @@
 The bundled emulator runs in this process (a thread serving a real loopback socket) with a high
 rate limit and room for every number; one configuration has two targets, a Genesys list and a
 CXone group, each with `capacity` set to hold every number. Each command runs as a subprocess,
-as an operator runs it, and its own peak RSS is read from `os.wait4` (the rusage of that child
-alone). The steps, on fresh state and fresh lists:
+as an operator runs it, and its own peak RSS is read from `os.wait4` by a small launcher
+process (the rusage of that command alone: a child of this process would inherit its peak).
+The steps, on fresh state and fresh lists:
 
 1. `plan` against empty lists (the first run reads each list, finds it empty, plans N adds);
 2. `sync`: N numbers pushed to both platforms;
@@ -127,22 +128,36 @@ def write_config(folder: Path, emulator: RunningEmulator, count: int) -> Path:
     return path
 
 
+# A child's ru_maxrss starts from its parent's high-water mark: Linux keeps the peak of the
+# image a process replaced at exec, and subprocess forks (or vforks) this process, whose
+# emulator holds millions of numbers. So each command is started by a small launcher, and its
+# peak is the one `os.wait4` gives the launcher: the command's own.
+_LAUNCHER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def command(python: str, step: str, config: Path, folder: Path) -> tuple[float, int, int, str]:
     """Run one dncsync command; its wall seconds, peak RSS (KiB), exit code and stdout."""
     out, err = folder / f"{step}.out", folder / f"{step}.err"
+    peak = folder / f"{step}.peak"
     verb = step.split()[0]
+    options = ["--config", str(config), "--format", "json"]
     started = time.monotonic()
     with out.open("w") as stdout, err.open("w") as stderr:
-        child = subprocess.Popen(
-            [python, "-m", "dncsync", verb, "--config", str(config), "--format", "json"],
+        code = subprocess.call(
+            [python, "-c", _LAUNCHER, str(peak), python, "-m", "dncsync", verb, *options],
             stdout=stdout,
             stderr=stderr,
             env={**os.environ, **ENVIRONMENT},
         )
-        _, status, usage = os.wait4(child.pid, 0)
     seconds = time.monotonic() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_maxrss, child.returncode, out.read_text()
+    return seconds, int(peak.read_text()), code, out.read_text()
 
 
 def measure(name: str, python: str, step: str, config: Path, folder: Path) -> Measure:
