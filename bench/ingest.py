@@ -277,6 +277,126 @@ def write_csv(path: Path, rows: int, seed: int = 1, repeats: float = 0.2) -> Non
 
 
 # --------------------------------------------------------------------------------------------
+# The dialect matrix: the same rows written the ways exporters write CSV. The quoted files come
+# from writers dncsync does not control (Python's csv module, pyarrow's CSV writer), so the
+# figures are about RFC 4180 as others write it, not about one generator's habits.
+
+NOTES = (
+    "", "", "", "", "called back", "no answer", "left voicemail",
+    "Doe, Jane", 'said "stop calling"', "line one\nline two", "first\r\nsecond; third",
+    "a|b\tc", '""',
+)  # fmt: skip
+# (name, delimiter, csv quoting or "pyarrow", line end, special characters kept)
+DIALECTS: tuple[tuple[str, str, int | str, str, bool], ...] = (
+    ("comma, unquoted (reference)", ",", 3, "\r\n", False),  # csv.QUOTE_NONE
+    ("comma, quoted where needed", ",", 0, "\r\n", True),  # csv.QUOTE_MINIMAL
+    ("comma, every field quoted", ",", 1, "\r\n", True),  # csv.QUOTE_ALL
+    ("comma, every field quoted, LF", ",", 1, "\n", True),
+    ("tab, quoted where needed", "\t", 0, "\r\n", True),
+    ("semicolon, every field quoted", ";", 1, "\r\n", True),
+    ("pipe, quoted where needed, LF", "|", 0, "\n", True),
+    ("pyarrow writer (strings quoted)", ",", "pyarrow", "\n", True),
+)
+
+
+def dialect_rows(rows: int, seed: int = 1) -> Iterator[list[str]]:
+    """The matrix's rows: phone, reason, source, date collected, notes (a CRM's free text)."""
+    rng = random.Random(seed + 11)
+    for value in messy_values(seed, rows):
+        year, month, day = rng.randint(2019, 2026), rng.randint(1, 12), rng.randint(1, 28)
+        yield [
+            value, rng.choice(REASONS), rng.choice(SOURCES), f"{year}-{month:02d}-{day:02d}",
+            rng.choice(NOTES),
+        ]  # fmt: skip
+
+
+def write_dialects(folder: Path, rows: int) -> list[tuple[str, Path]]:
+    """Every dialect of the same rows, written in one pass; (name, path) each."""
+    import csv
+    import re
+
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    header = ["phone_number", "reason", "source", "date_collected", "notes"]
+    paths = [(name, folder / f"dialect-{index}-{rows}.csv") for index, (name, *_) in
+             enumerate(DIALECTS)]  # fmt: skip
+    if all(path.exists() for _, path in paths):
+        return paths
+    special = re.compile(r'[,;|\t"\r\n]')
+    handles = [path.open("w", encoding="utf-8", newline="") for _, path in paths]
+    try:
+        writers: list[object] = []
+        for (_, delimiter, quoting, end, _), handle in zip(DIALECTS, handles, strict=True):
+            if quoting == "pyarrow":
+                writers.append(None)
+                continue
+            writer = csv.writer(
+                handle, delimiter=delimiter, quoting=int(quoting), lineterminator=end,
+                escapechar=None if quoting != 3 else "\\",
+            )  # fmt: skip
+            writer.writerow(header)
+            writers.append(writer)
+        arrow_out = handles[[q for _, _, q, _, _ in DIALECTS].index("pyarrow")]
+        arrow_writer: pcsv.CSVWriter | None = None
+        chunk: list[list[str]] = []
+
+        def flush() -> None:
+            nonlocal arrow_writer
+            if not chunk:
+                return
+            table = pa.table({name: [row[i] for row in chunk] for i, name in enumerate(header)})
+            if arrow_writer is None:
+                arrow_writer = pcsv.CSVWriter(arrow_out.buffer, table.schema)
+            arrow_writer.write_table(table)
+            for writer, (*_, keep) in zip(writers, DIALECTS, strict=True):
+                if writer is None:
+                    continue
+                plain = chunk if keep else [[special.sub(" ", f) for f in row] for row in chunk]
+                writer.writerows(plain)  # type: ignore[attr-defined]
+            chunk.clear()
+
+        for row in dialect_rows(rows):
+            chunk.append(row)
+            if len(chunk) >= 50_000:
+                flush()
+        flush()
+        if arrow_writer is not None:
+            arrow_writer.close()
+    finally:
+        for handle in handles:
+            handle.close()
+    return paths
+
+
+def dialect_matrix(python: str, rows: int, runs: int, out: Path) -> list[tuple[str, float, float]]:
+    """Each dialect's median wall time, the runs interleaved round-robin (side by side)."""
+    import statistics
+    import sys
+
+    paths = write_dialects(out, rows)
+    walls: dict[str, list[float]] = {name: [] for name, _ in paths}
+    peaks: dict[str, float] = {name: 0.0 for name, _ in paths}
+    for _ in range(runs):
+        for name, path in paths:
+            wall, rss = timed(_validate(python, str(path), out))
+            walls[name].append(wall)
+            peaks[name] = max(peaks[name], rss)
+    results = [(name, statistics.median(walls[name]), peaks[name]) for name, _ in paths]
+    reference = results[0][1]
+    print(f"| {'rows':>11} | {'dialect':<34} | {'rows/s':>12} | {'x ref':>5} | {'peak MB':>7} |")
+    print(f"| {'-' * 11}: | {'-' * 34} | {'-' * 12}: | {'-' * 5}: | {'-' * 7}: |")
+    for name, wall, rss in results:
+        print(
+            f"| {rows:>11,} | {name:<34} | {rows / wall:>12,.0f} | {reference / wall:>5.2f} "
+            f"| {rss:>7.0f} |",
+            flush=True,
+        )
+    print(file=sys.stderr)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
 # The benchmark: whole processes, timed from outside, peak RSS from the kernel (wait4).
 
 BASELINE_READ = """
@@ -476,12 +596,20 @@ def main() -> None:
     parser.add_argument(
         "--differential", type=int, default=0, help="compare verdicts on N messy values and exit"
     )
+    parser.add_argument(
+        "--dialects", action="store_true", help="the CSV dialect matrix at each --rows, and exit"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.differential:
         differential(args.differential)
         return
     python = sys.executable
+    if args.dialects:
+        _byte_compile()
+        for rows in args.rows:
+            dialect_matrix(python, rows, args.runs, args.out)
+        return
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server: no request lines
     _byte_compile()
     table: list[tuple[int, str, float, float, float]] = []

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from dncsync import platforms
-from dncsync.errors import ConfigError
+from dncsync.errors import ConfigError, InputError
 from dncsync.model import Reason, Strictness
 from dncsync.platforms.base import TargetConfigBase
+from dncsync.sources.dialect import delimiter_of
 
 DEFAULT_CONFIG = "dncsync.toml"
 # A configuration is a few kilobytes; anything larger is not one (and is not read into memory).
@@ -61,6 +62,10 @@ class SourceConfig(_Strict):
     default_region: str = "US"
     strictness: Strictness = Strictness.VALID
     phone_column: str | None = None
+    phone_columns: list[str] = Field(default_factory=list)
+    area_code_column: str | None = None
+    number_column: str | None = None
+    where: dict[str, list[str]] = Field(default_factory=dict)  # column -> values (any of)
     reason_column: str | None = None
     source_column: str | None = None
     date_collected_column: str | None = None
@@ -68,10 +73,29 @@ class SourceConfig(_Strict):
     expiration_policy_column: str | None = None
     no_header: bool = False
     encoding: str | None = None
+    delimiter: str | None = None  # ",", "\t" (or "tab"), ";" or "|"; default: detected
     kind: Literal["file", "registry"] = "file"
     registry_date: date | None = None
     s3_endpoint_url: str | None = None
     default_reason: Reason | None = None  # for rows with no reason; registries: NATIONAL
+
+    @field_validator("where")
+    @classmethod
+    def _filters_have_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for column, values in value.items():
+            if not values:
+                raise ValueError(f"where.{column} lists no value: no row could pass")
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter_known(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                delimiter_of(value)
+            except InputError as error:
+                raise ValueError(str(error)) from None
+        return value
 
 
 # The `[[target]]` union: one model per platform, told apart by `platform` (each model lives in

@@ -61,8 +61,11 @@ def render_text(report: RunReport) -> str:
     out += [
         "",
         "Accounting",
-        f"  rows {a.rows:,} = accepted {a.accepted:,} + duplicates {a.duplicates:,} "
-        f"+ rejected {a.rejected:,}   " + ("adds up" if a.balanced else "DOES NOT ADD UP"),
+        f"  rows {a.rows:,} = with a value {a.rows_with_value or a.rows:,} + filtered "
+        f"{a.filtered or 0:,} + without a value {a.rows_without_value or 0:,}",
+        f"  values {a.rows if a.values is None else a.values:,} = accepted {a.accepted:,} "
+        f"+ duplicates {a.duplicates:,} + rejected {a.rejected:,}   "
+        + ("adds up" if a.balanced else "DOES NOT ADD UP"),
         f"  blank lines {a.blank_lines:,} (not rows)",
     ]
     if a.reject_reasons:

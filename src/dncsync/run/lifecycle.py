@@ -56,6 +56,7 @@ from dncsync.platforms.base import TargetConfigBase
 from dncsync.report.evidence import finish_run, recording_run, runs_dir_for
 from dncsync.row_warnings import OncePerSource, WarningsCsv
 from dncsync.run.retention import retention_from_first_seen
+from dncsync.sources.objects import is_multi
 from dncsync.state import StateStore, Store
 
 log = logs.logger("dncsync.run")
@@ -144,7 +145,10 @@ class Run:
             stack.callback(self.store.close)
             if self.records:
                 self._audit = stack.enter_context(recording_run(self._files, self.id))
-                warnings = WarningsCsv(str(self._files.warnings))
+                multi = any(
+                    is_multi(resolve_path(self.base, source.url)) for source in self.config.source
+                )
+                warnings = WarningsCsv(str(self._files.warnings), with_object=multi)
                 self._warnings = OncePerSource(stack.enter_context(warnings))
                 self.store.run_started(
                     self.id,
