@@ -66,6 +66,8 @@ class SourceConfig(_Strict):
     area_code_column: str | None = None
     number_column: str | None = None
     where: dict[str, list[str]] = Field(default_factory=dict)  # column -> values (any of)
+    # A source of many objects: does a mirror keep the numbers of an object that disappeared?
+    vanished: Literal["keep", "remove"] = "keep"
     reason_column: str | None = None
     source_column: str | None = None
     date_collected_column: str | None = None
@@ -73,6 +75,7 @@ class SourceConfig(_Strict):
     expiration_policy_column: str | None = None
     no_header: bool = False
     encoding: str | None = None
+    sheet: str | None = None  # .xlsx: the sheet's name (default: the first sheet)
     delimiter: str | None = None  # ",", "\t" (or "tab"), ";" or "|"; default: detected
     kind: Literal["file", "registry"] = "file"
     registry_date: date | None = None

@@ -70,6 +70,7 @@ from dncsync.sources import CsvRecords, ProgressHook, RowBatch, SourceSpec, open
 from dncsync.sources.objects import expand, is_multi, many_objects
 from dncsync.sources.prefetch import OrderedMap, Prefetch
 from dncsync.sources.selection import Selected, Selection
+from dncsync.sources.sheets import SheetRecords, is_sheet
 
 JUDGES = 1  # threads judging phone columns
 UNMAPPED_REASONS_KEPT = 1_000  # distinct raw reason texts kept for the report
@@ -608,7 +609,11 @@ def ingest(
             obj = mask_text(url) if multi else None  # the rejects' and warnings' `object`
             object_keys: list[Keys] = []
             with open_source(part, progress) as opened:
-                records = CsvRecords(opened.stream, part)
+                records: CsvRecords | SheetRecords = (
+                    SheetRecords(opened.stream, part)
+                    if is_sheet(opened.stream)
+                    else CsvRecords(opened.stream, part)
+                )
                 selection = Selection(part)
                 selected = selection.batches(records)
 

@@ -70,6 +70,9 @@ def command(
         str | None,
         typer.Option(help="Force a text encoding (default: UTF-8, cp1252 for bad lines)."),
     ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="An .xlsx source's sheet (default: the first).")
+    ] = None,
     delimiter: Annotated[
         str | None,
         typer.Option(
@@ -132,6 +135,7 @@ def command(
         no_header=no_header,
         encoding=encoding,
         delimiter=delimiter,
+        sheet=sheet,
         s3_endpoint_url=s3_endpoint_url,
     )
     today = datetime.now(UTC).date()

@@ -401,6 +401,38 @@ class Run:
             record=self.records if record is None else record,
         )
 
+    def vanished(self, target: TargetConfigBase, *, record: bool) -> frozenset[str]:
+        """The numbers of objects that vanished from the target's additive sources of many
+        objects since an earlier sync: a mirror keeps them (`vanished = "keep"`).
+
+        Each object's numbers are remembered in the state (`record`: a sync that applies; a
+        plan writes nothing), so a number stays protected after its object is gone, across
+        runs, until the source says `vanished = "remove"` (which forgets vanished objects).
+        """
+        ingested = self.ingested(target)
+        kept: set[str] = set()
+        for source in self.config.sources_for(target):
+            read = ingested.object_numbers.get(source.name)
+            if read is None:
+                continue  # one object: removals follow the source as before
+            known = self.store.source_objects(source.name)
+            gone = [uri for uri in known if uri not in read]
+            if source.vanished == "keep":
+                for uri in gone:
+                    kept.update(f"+{key}" for key in known[uri].tolist())
+            if record:
+                self.store.record_source_objects(
+                    source.name, read, forget=gone if source.vanished == "remove" else ()
+                )
+            if gone:
+                log.info(
+                    "dnc.objects_vanished",
+                    source=source.name,
+                    objects=len(gone),
+                    kept=source.vanished == "keep",
+                )
+        return frozenset(kept)
+
     def _ingest(self, sources: list[SourceConfig]) -> IngestResult:
         # Each warned row is written once: a source read for another target before is not.
         warned = self._warnings.reading(s.name for s in sources) if self._warnings else None

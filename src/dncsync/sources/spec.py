@@ -23,6 +23,7 @@ class SourceSpec:
     # Row filters: (column, accepted values); a row is read when every column holds one of
     # its values (compared case-insensitively, surrounding spaces ignored).
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    vanished: str = "keep"  # many objects: "keep" a vanished object's numbers, or "remove"
     reason_column: str | None = None
     source_column: str | None = None
     date_collected_column: str | None = None
@@ -30,6 +31,7 @@ class SourceSpec:
     expiration_policy_column: str | None = None
     no_header: bool = False  # the first column is the phone; there are no other columns
     encoding: str | None = None  # forces a decoding; None: UTF-8, cp1252 per undecodable line
+    sheet: str | None = None  # .xlsx: the sheet to read; None: the first
     delimiter: str | None = None  # ",", tab, ";" or "|" (or their names); None: detected
     kind: str = "file"  # "file" or "registry"
     registry_date: date | None = None
