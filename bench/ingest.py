@@ -9,6 +9,7 @@ the speed figures come from is the data the verdict checks run on. The mix (per 
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -369,6 +370,20 @@ def write_dialects(folder: Path, rows: int) -> list[tuple[str, Path]]:
     return paths
 
 
+def _figures(python: str, path: Path) -> dict[str, object]:
+    """The summary figures `dncsync validate` gives for a file."""
+    import subprocess
+
+    done = subprocess.run(
+        [python, "-m", "dncsync", "validate", str(path), "--format", "json"],
+        capture_output=True,
+        check=True,
+    )
+    summary = json.loads(done.stdout)
+    keys = ("rows", "values", "accepted", "duplicates", "rejected", "reject_reasons", "warnings")
+    return {key: summary[key] for key in keys}
+
+
 def dialect_matrix(python: str, rows: int, runs: int, out: Path) -> list[tuple[str, float, float]]:
     """Each dialect's median wall time, the runs interleaved round-robin (side by side)."""
     import statistics
@@ -384,6 +399,11 @@ def dialect_matrix(python: str, rows: int, runs: int, out: Path) -> list[tuple[s
             peaks[name] = max(peaks[name], rss)
     results = [(name, statistics.median(walls[name]), peaks[name]) for name, _ in paths]
     reference = results[0][1]
+    # The quoted dialects hold the same values: every one must give the same figures.
+    figures = {name: _figures(python, path) for name, path in paths[1:]}
+    if len({json.dumps(f, sort_keys=True) for f in figures.values()}) != 1:
+        raise SystemExit(f"the dialects disagree: {figures}")
+    print(f"every quoted dialect: {json.dumps(next(iter(figures.values())))}", file=sys.stderr)
     print(f"| {'rows':>11} | {'dialect':<34} | {'rows/s':>12} | {'x ref':>5} | {'peak MB':>7} |")
     print(f"| {'-' * 11}: | {'-' * 34} | {'-' * 12}: | {'-' * 5}: | {'-' * 7}: |")
     for name, wall, rss in results:
