@@ -56,6 +56,13 @@ def render_text(report: RunReport) -> str:
             f"  {source.name}: {source.rows:,} rows, {source.bytes:,} bytes  {source.uri}"
             + (f"  ({'; '.join(extra)})" if extra else "")
         )
+        for part in source.objects:  # a source of many objects: each one read, in key order
+            tags = [f"S3 version {part.s3_version_id}"] if part.s3_version_id else []
+            tags += [f"ETag {part.s3_etag}"] if part.s3_etag else []
+            out.append(
+                f"    object {part.uri}: {part.rows:,} rows, sha256 {part.sha256[:16]}"
+                + (f"  ({'; '.join(tags)})" if tags else "")
+            )
         out.append(f"    sha256 {source.sha256}")
     a = report.accounting
     out += [
