@@ -403,30 +403,41 @@ def _figures(python: str, path: Path) -> dict[str, object]:
 
 def dialect_matrix(python: str, rows: int, runs: int, out: Path) -> list[tuple[str, float, float]]:
     """Each dialect's median wall time, the runs interleaved round-robin (side by side)."""
+    import resource
     import statistics
     import sys
 
     paths = write_dialects(out, rows)
     walls: dict[str, list[float]] = {name: [] for name, _ in paths}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in paths}
     peaks: dict[str, float] = {name: 0.0 for name, _ in paths}
     for _ in range(runs):
         for name, path in paths:
+            # CPU seconds of the whole process tree: what the run costs whatever else the
+            # machine runs (wall time on a shared machine counts the others' work too).
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             wall, rss = timed(_validate(python, str(path), out))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             walls[name].append(wall)
             peaks[name] = max(peaks[name], rss)
     results = [(name, statistics.median(walls[name]), peaks[name]) for name, _ in paths]
+    cpu = {name: statistics.median(cpus[name]) for name, _ in paths}
     reference = results[0][1]
     # The quoted dialects hold the same values: every one must give the same figures.
     figures = {name: _figures(python, path) for name, path in paths[1:]}
     if len({json.dumps(f, sort_keys=True) for f in figures.values()}) != 1:
         raise SystemExit(f"the dialects disagree: {figures}")
     print(f"every quoted dialect: {json.dumps(next(iter(figures.values())))}", file=sys.stderr)
-    print(f"| {'rows':>11} | {'dialect':<34} | {'rows/s':>12} | {'x ref':>5} | {'peak MB':>7} |")
-    print(f"| {'-' * 11}: | {'-' * 34} | {'-' * 12}: | {'-' * 5}: | {'-' * 7}: |")
+    head = ("rows", "dialect", "rows/s", "x ref", "CPU s", "CPU x ref", "peak MB")
+    print("| {:>11} | {:<34} | {:>12} | {:>5} | {:>6} | {:>9} | {:>7} |".format(*head))
+    print(f"| {'-' * 11}: | {'-' * 34} | {'-' * 12}: | {'-' * 5}: | {'-' * 6}: | {'-' * 9}: "
+          f"| {'-' * 7}: |")  # fmt: skip
+    reference_cpu = cpu[results[0][0]]
     for name, wall, rss in results:
         print(
             f"| {rows:>11,} | {name:<34} | {rows / wall:>12,.0f} | {reference / wall:>5.2f} "
-            f"| {rss:>7.0f} |",
+            f"| {cpu[name]:>6.2f} | {reference_cpu / cpu[name]:>9.2f} | {rss:>7.0f} |",
             flush=True,
         )
     print(file=sys.stderr)

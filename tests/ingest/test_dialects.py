@@ -104,3 +104,9 @@ def test_delimiter_names() -> None:
     ]  # fmt: skip
     with pytest.raises(InputError, match="unknown delimiter"):
         delimiter_of(":")
+
+
+def test_a_wrong_forced_delimiter_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path / "semi.csv", "phone;reason\n4155552671;x\n")
+    with pytest.raises(InputError, match="holding a separator: name the delimiter"):
+        run(path, delimiter=",")

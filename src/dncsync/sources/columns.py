@@ -152,9 +152,15 @@ def map_columns(header: list[str], spec: SourceSpec) -> ColumnMap:
                 taken.add(free[0])
                 break
     if "phone" not in indices and "area_code" not in indices:
+        # One column holding a separator: the delimiter was named wrong, not the column.
+        split = len(header) == 1 and any(d in header[0] for d in ",\t;|")
         raise InputError(
             f"{spec.url}: no phone column in the header ({_listing(header)}); "
-            "name it with --phone-column, or pass --no-header if the file has no header"
+            + (
+                "the header is one column holding a separator: name the delimiter with --delimiter"
+                if split
+                else "name it with --phone-column, or pass --no-header if the file has no header"
+            )
         )
     return ColumnMap(indices, len(header))
 
