@@ -424,11 +424,14 @@ def dialect_matrix(python: str, rows: int, runs: int, out: Path) -> list[tuple[s
     results = [(name, statistics.median(walls[name]), peaks[name]) for name, _ in paths]
     cpu = {name: statistics.median(cpus[name]) for name, _ in paths}
     reference = results[0][1]
-    # The quoted dialects hold the same values: every one must give the same figures.
-    figures = {name: _figures(python, path) for name, path in paths[1:]}
-    if len({json.dumps(f, sort_keys=True) for f in figures.values()}) != 1:
+    # The quoted dialects hold the same values: every one must give the same figures. (Past
+    # 1M rows the files repeat the 1M files' rows: checked there, at a tenth of the time.)
+    paths_checked = paths[1:] if rows <= 1_000_000 else []
+    figures = {name: _figures(python, path) for name, path in paths_checked}
+    if len({json.dumps(f, sort_keys=True) for f in figures.values()}) > 1:
         raise SystemExit(f"the dialects disagree: {figures}")
-    print(f"every quoted dialect: {json.dumps(next(iter(figures.values())))}", file=sys.stderr)
+    if figures:
+        print(f"every quoted dialect: {json.dumps(next(iter(figures.values())))}", file=sys.stderr)
     head = ("rows", "dialect", "rows/s", "x ref", "CPU s", "CPU x ref", "peak MB")
     print("| {:>11} | {:<34} | {:>12} | {:>5} | {:>6} | {:>9} | {:>7} |".format(*head))
     print(f"| {'-' * 11}: | {'-' * 34} | {'-' * 12}: | {'-' * 5}: | {'-' * 6}: | {'-' * 9}: "
