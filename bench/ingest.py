@@ -9,6 +9,7 @@ the speed figures come from is the data the verdict checks run on. The mix (per 
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,6 +278,176 @@ def write_csv(path: Path, rows: int, seed: int = 1, repeats: float = 0.2) -> Non
 
 
 # --------------------------------------------------------------------------------------------
+# The dialect matrix: the same rows written the ways exporters write CSV. The quoted files come
+# from writers dncsync does not control (Python's csv module, pyarrow's CSV writer), so the
+# figures are about RFC 4180 as others write it, not about one generator's habits.
+
+NOTES = (
+    "", "", "", "", "called back", "no answer", "left voicemail",
+    "Doe, Jane", 'said "stop calling"', "line one\nline two", "first\r\nsecond; third",
+    "a|b\tc", '""',
+)  # fmt: skip
+# (name, delimiter, csv quoting or "pyarrow", line end, special characters kept)
+DIALECTS: tuple[tuple[str, str, int | str, str, bool], ...] = (
+    ("comma, unquoted (reference)", ",", 3, "\r\n", False),  # csv.QUOTE_NONE
+    ("comma, quoted where needed", ",", 0, "\r\n", True),  # csv.QUOTE_MINIMAL
+    ("comma, every field quoted", ",", 1, "\r\n", True),  # csv.QUOTE_ALL
+    ("comma, every field quoted, LF", ",", 1, "\n", True),
+    ("tab, quoted where needed", "\t", 0, "\r\n", True),
+    ("semicolon, every field quoted", ";", 1, "\r\n", True),
+    ("pipe, quoted where needed, LF", "|", 0, "\n", True),
+    ("pyarrow writer (strings quoted)", ",", "pyarrow", "\n", True),
+)
+
+
+def dialect_rows(rows: int, seed: int = 1) -> Iterator[list[str]]:
+    """The matrix's rows: phone, reason, source, date collected, notes (a CRM's free text)."""
+    rng = random.Random(seed + 11)
+    for value in messy_values(seed, rows):
+        year, month, day = rng.randint(2019, 2026), rng.randint(1, 12), rng.randint(1, 28)
+        yield [
+            value, rng.choice(REASONS), rng.choice(SOURCES), f"{year}-{month:02d}-{day:02d}",
+            rng.choice(NOTES),
+        ]  # fmt: skip
+
+
+def write_dialects(folder: Path, rows: int) -> list[tuple[str, Path]]:
+    """Every dialect of the same rows, written in one pass; (name, path) each."""
+    import csv
+    import re
+
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    header = ["phone_number", "reason", "source", "date_collected", "notes"]
+    paths = [(name, folder / f"dialect-{index}-{rows}.csv") for index, (name, *_) in
+             enumerate(DIALECTS)]  # fmt: skip
+    if all(path.exists() for _, path in paths):
+        return paths
+    if rows > 1_000_000 and rows % 1_000_000 == 0:
+        # Writing 10M rows eight ways takes most of an hour in Python: the 1M files, repeated.
+        for (_, one), (_, path) in zip(write_dialects(folder, 1_000_000), paths, strict=True):
+            _repeat(one, path, rows // 1_000_000)
+        return paths
+    special = re.compile(r'[,;|\t"\r\n]')
+    handles = [path.open("w", encoding="utf-8", newline="") for _, path in paths]
+    try:
+        writers: list[object] = []
+        for (_, delimiter, quoting, end, _), handle in zip(DIALECTS, handles, strict=True):
+            if quoting == "pyarrow":
+                writers.append(None)
+                continue
+            writer = csv.writer(
+                handle, delimiter=delimiter, quoting=int(quoting), lineterminator=end,
+                escapechar=None if quoting != 3 else "\\",
+            )  # fmt: skip
+            writer.writerow(header)
+            writers.append(writer)
+        arrow_out = handles[[q for _, _, q, _, _ in DIALECTS].index("pyarrow")]
+        arrow_writer: pcsv.CSVWriter | None = None
+        chunk: list[list[str]] = []
+
+        def flush() -> None:
+            nonlocal arrow_writer
+            if not chunk:
+                return
+            table = pa.table({name: [row[i] for row in chunk] for i, name in enumerate(header)})
+            if arrow_writer is None:
+                arrow_writer = pcsv.CSVWriter(arrow_out.buffer, table.schema)
+            arrow_writer.write_table(table)
+            for writer, (*_, keep) in zip(writers, DIALECTS, strict=True):
+                if writer is None:
+                    continue
+                plain = chunk if keep else [[special.sub(" ", f) for f in row] for row in chunk]
+                writer.writerows(plain)  # type: ignore[attr-defined]
+            chunk.clear()
+
+        for row in dialect_rows(rows):
+            chunk.append(row)
+            if len(chunk) >= 50_000:
+                flush()
+        flush()
+        if arrow_writer is not None:
+            arrow_writer.close()
+    finally:
+        for handle in handles:
+            handle.close()
+    return paths
+
+
+def _repeat(source: Path, target: Path, times: int) -> None:
+    """`source`'s rows `times` over, under its header once."""
+    import shutil
+
+    with target.open("wb") as out:
+        for copy in range(times):
+            with source.open("rb") as rows:
+                if copy:
+                    rows.readline()
+                shutil.copyfileobj(rows, out)
+
+
+def _figures(python: str, path: Path) -> dict[str, object]:
+    """The summary figures `dncsync validate` gives for a file."""
+    import subprocess
+
+    done = subprocess.run(
+        [python, "-m", "dncsync", "validate", str(path), "--format", "json"],
+        capture_output=True,
+        check=True,
+    )
+    summary = json.loads(done.stdout)
+    keys = ("rows", "values", "accepted", "duplicates", "rejected", "reject_reasons", "warnings")
+    return {key: summary[key] for key in keys}
+
+
+def dialect_matrix(python: str, rows: int, runs: int, out: Path) -> list[tuple[str, float, float]]:
+    """Each dialect's median wall time, the runs interleaved round-robin (side by side)."""
+    import resource
+    import statistics
+    import sys
+
+    paths = write_dialects(out, rows)
+    walls: dict[str, list[float]] = {name: [] for name, _ in paths}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in paths}
+    peaks: dict[str, float] = {name: 0.0 for name, _ in paths}
+    for _ in range(runs):
+        for name, path in paths:
+            # CPU seconds of the whole process tree: what the run costs whatever else the
+            # machine runs (wall time on a shared machine counts the others' work too).
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall, rss = timed(_validate(python, str(path), out))
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[name].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            walls[name].append(wall)
+            peaks[name] = max(peaks[name], rss)
+    results = [(name, statistics.median(walls[name]), peaks[name]) for name, _ in paths]
+    cpu = {name: statistics.median(cpus[name]) for name, _ in paths}
+    reference = results[0][1]
+    # The quoted dialects hold the same values: every one must give the same figures. (Past
+    # 1M rows the files repeat the 1M files' rows: checked there, at a tenth of the time.)
+    paths_checked = paths[1:] if rows <= 1_000_000 else []
+    figures = {name: _figures(python, path) for name, path in paths_checked}
+    if len({json.dumps(f, sort_keys=True) for f in figures.values()}) > 1:
+        raise SystemExit(f"the dialects disagree: {figures}")
+    if figures:
+        print(f"every quoted dialect: {json.dumps(next(iter(figures.values())))}", file=sys.stderr)
+    head = ("rows", "dialect", "rows/s", "x ref", "CPU s", "CPU x ref", "peak MB")
+    print("| {:>11} | {:<34} | {:>12} | {:>5} | {:>6} | {:>9} | {:>7} |".format(*head))
+    print(f"| {'-' * 11}: | {'-' * 34} | {'-' * 12}: | {'-' * 5}: | {'-' * 6}: | {'-' * 9}: "
+          f"| {'-' * 7}: |")  # fmt: skip
+    reference_cpu = cpu[results[0][0]]
+    for name, wall, rss in results:
+        print(
+            f"| {rows:>11,} | {name:<34} | {rows / wall:>12,.0f} | {reference / wall:>5.2f} "
+            f"| {cpu[name]:>6.2f} | {reference_cpu / cpu[name]:>9.2f} | {rss:>7.0f} |",
+            flush=True,
+        )
+    print(file=sys.stderr)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
 # The benchmark: whole processes, timed from outside, peak RSS from the kernel (wait4).
 
 BASELINE_READ = """
@@ -476,12 +647,20 @@ def main() -> None:
     parser.add_argument(
         "--differential", type=int, default=0, help="compare verdicts on N messy values and exit"
     )
+    parser.add_argument(
+        "--dialects", action="store_true", help="the CSV dialect matrix at each --rows, and exit"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.differential:
         differential(args.differential)
         return
     python = sys.executable
+    if args.dialects:
+        _byte_compile()
+        for rows in args.rows:
+            dialect_matrix(python, rows, args.runs, args.out)
+        return
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server: no request lines
     _byte_compile()
     table: list[tuple[int, str, float, float, float]] = []

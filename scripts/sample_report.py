@@ -120,6 +120,8 @@ def build_sample(scenario: str = "partial") -> RunReport:
     )
     accounting = Accounting(
         rows=5_215,
+        rows_with_value=5_215,
+        values=5_215,
         accepted=5_000,
         duplicates=150,
         rejected=65,

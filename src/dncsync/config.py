@@ -21,10 +21,11 @@ from phonenumbers import SUPPORTED_REGIONS
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from dncsync import platforms
-from dncsync.errors import ConfigError
+from dncsync.errors import ConfigError, InputError
 from dncsync.intake import INTAKE_SOURCE
 from dncsync.model import Reason, Strictness
 from dncsync.platforms.base import TargetConfigBase
+from dncsync.sources.dialect import delimiter_of
 
 DEFAULT_CONFIG = "dncsync.toml"
 # A configuration is a few kilobytes; anything larger is not one (and is not read into memory).
@@ -95,6 +96,12 @@ class SourceConfig(_Strict):
     default_region: str = "US"
     strictness: Strictness = Strictness.VALID
     phone_column: str | None = None
+    phone_columns: list[str] = Field(default_factory=list)
+    area_code_column: str | None = None
+    number_column: str | None = None
+    where: dict[str, list[str]] = Field(default_factory=dict)  # column -> values (any of)
+    # A source of many objects: does a mirror keep the numbers of an object that disappeared?
+    vanished: Literal["keep", "remove"] = "keep"
     reason_column: str | None = None
     source_column: str | None = None
     date_collected_column: str | None = None
@@ -102,10 +109,30 @@ class SourceConfig(_Strict):
     expiration_policy_column: str | None = None
     no_header: bool = False
     encoding: str | None = None
+    sheet: str | None = None  # .xlsx: the sheet's name (default: the first sheet)
+    delimiter: str | None = None  # ",", "\t" (or "tab"), ";" or "|"; default: detected
     kind: Literal["file", "registry"] = "file"
     registry_date: date | None = None
     s3_endpoint_url: str | None = None
     default_reason: Reason | None = None  # for rows with no reason; registries: NATIONAL
+
+    @field_validator("where")
+    @classmethod
+    def _filters_have_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for column, values in value.items():
+            if not values:
+                raise ValueError(f"where.{column} lists no value: no row could pass")
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter_known(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                delimiter_of(value)
+            except InputError as error:
+                raise ValueError(str(error)) from None
+        return value
 
 
 # The `[[target]]` union: one model per platform, told apart by `platform` (each model lives in

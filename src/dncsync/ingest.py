@@ -4,7 +4,8 @@
                 (physical lines)         (phonenumbers verdicts)     (policy)      (unique numbers)
 
 Rows are streamed in batches of columns; only the merge index (16 bytes per unique number) grows.
-`rows = accepted + duplicates + rejected` holds for every run, across all sources.
+`values = accepted + duplicates + rejected` and `rows = rows with a value + filtered + rows
+without a value` hold for every run, across all sources (sources.selection).
 
 Warnings are counted by kind as rows go by; given a `WarningSink`, the warned rows themselves
 (source, line, kind, detail) are gathered too, off the fast path, as rejects are.
@@ -25,6 +26,7 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dncsync.columnar.artefacts import repair
 from dncsync.columnar.column import PhoneColumn
 from dncsync.columnar.entries import EntryColumns
 from dncsync.columnar.index import (
@@ -65,7 +67,10 @@ from dncsync.privacy import mask_text
 from dncsync.rejects import REASON_CODES, RejectSink, reason_codes
 from dncsync.row_warnings import WarnedRows, WarningSink
 from dncsync.sources import CsvRecords, ProgressHook, RowBatch, SourceSpec, open_source
+from dncsync.sources.objects import expand, is_multi, many_objects
 from dncsync.sources.prefetch import OrderedMap, Prefetch
+from dncsync.sources.selection import Selected, Selection
+from dncsync.sources.sheets import SheetRecords, is_sheet
 
 JUDGES = 1  # threads judging phone columns
 UNMAPPED_REASONS_KEPT = 1_000  # distinct raw reason texts kept for the report
@@ -511,6 +516,8 @@ class IngestResult:
     source_names: list[str]
     unmapped_reasons: dict[str, int] = field(default_factory=dict)  # text (masked) -> rows
     source_counts: dict[str, SourceCounts] = field(default_factory=dict)  # by source name
+    # Multi-object sources: each object's accepted numbers (sorted keys), by source and URL.
+    object_numbers: dict[str, dict[str, Keys]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return sum(int(keys.size) for keys, _ in self.segments)
@@ -586,68 +593,105 @@ def ingest(
     reject_reasons: Counter[str] = Counter({reason.value: 0 for reason in RejectReason})
     infos: list[SourceInfo] = []
     counts: dict[str, SourceCounts] = {}
+    object_numbers: dict[str, dict[str, Keys]] = {}
     for spec in specs:
         region = _checked_region(spec)
         names.intern(spec.name, 0)
         rejected_before, reasons_before = accounting.rejected, Counter(reject_reasons)
         metadata_before = Counter(metadata.warnings)
         phone_warnings: Counter[str] = Counter()
-        with open_source(spec, progress) as opened:
-            records = CsvRecords(opened.stream, spec)
+        reader_warnings: Counter[str] = Counter()
+        multi = is_multi(spec.url)
+        urls = expand(spec.url, spec.s3_endpoint_url) if multi else [spec.url]
+        source_rows, source_blank = 0, 0
+        chosen = Selected()
+        parts: list[SourceInfo] = []
+        for url in urls:
+            part = dataclasses.replace(spec, url=url) if multi else spec
+            obj = mask_text(url) if multi else None  # the rejects' and warnings' `object`
+            object_keys: list[Keys] = []
+            with open_source(part, progress) as opened:
+                records: CsvRecords | SheetRecords = (
+                    SheetRecords(opened.stream, part)
+                    if is_sheet(opened.stream)
+                    else CsvRecords(opened.stream, part)
+                )
+                selection = Selection(part)
+                selected = selection.batches(records)
 
-            # A pipeline of threads: one reads and parses the next blocks, one reads the shapes
-            # and digits of their phones, one judges the phones of the blocks before, and this
-            # one merges them in order (numpy and pyarrow release the GIL while they work).
-            fast = columnar and region == "US"
-            prepare = functools.partial(_prepare, fast)
-            judge = functools.partial(_judge, normalizer, region, spec.strictness)
-            with (
-                Prefetch(records.batches()) as batches,
-                OrderedMap(prepare, batches) as prepared,
-                OrderedMap(judge, prepared, workers=JUDGES) as judged,
-            ):
-                for (batch, _), phones in judged:
-                    phone = batch.column("phone")
-                    assert phone is not None
-                    phone_warnings["extension_dropped"] += phones.extensions
-                    phone_warnings["vanity_converted"] += phones.vanity
-                    warned = None if warnings is None else WarnedRows(batch.lines)
-                    if warned is not None:
-                        warned.add_lines(batch.warned)
-                        _note_phones(warned, phones)
-                    if phones.rejected.size:
-                        codes = np.bincount(phones.codes, minlength=len(REASON_CODES))
-                        for reason, count in zip(REASON_CODES, codes.tolist(), strict=True):
-                            reject_reasons[reason.value] += count
-                        accounting.rejected += int(phones.rejected.size)
-                        if rejects is not None:
-                            rejects.add(
-                                spec.name,
-                                batch.lines[phones.rejected],
-                                phone.take(pa.array(phones.rejected)),
-                                phones.codes,
-                            )
-                    packed = metadata.pack_rows(batch, phones.accepted, spec, warned)
-                    index.add(phones.keys, packed)
-                    if warned is not None:
-                        assert warnings is not None
-                        warned.send(warnings, spec.name)
-            if warnings is not None:  # met after the last batch: a blank line, a lone header
-                last = WarnedRows(np.empty(0, np.int64))
-                last.add_lines(records.take_warned())
-                last.send(warnings, spec.name)
-            accounting.rows += records.rows
-            accounting.blank_lines += records.blank_lines
-            found = records.warnings + phone_warnings + (metadata.warnings - metadata_before)
-            warned_kinds.update(found)
-            counts[spec.name] = SourceCounts(
-                rows=records.rows,
-                rejected=accounting.rejected - rejected_before,
-                blank_lines=records.blank_lines,
-                warnings=_nonzero(found),
-                reject_reasons={k: n - reasons_before[k] for k, n in reject_reasons.items()},
-            )
-            infos.append(opened.info(records.rows))
+                # A pipeline of threads: one reads and parses the next blocks, one reads the
+                # shapes and digits of their phones, one judges the phones of the blocks
+                # before, and this one merges them in order (numpy and pyarrow release the GIL
+                # while they work).
+                fast = columnar and region == "US"
+                prepare = functools.partial(_prepare, fast)
+                judge = functools.partial(_judge, normalizer, region, spec.strictness)
+                with (
+                    Prefetch(selected) as batches,
+                    OrderedMap(prepare, batches) as prepared,
+                    OrderedMap(judge, prepared, workers=JUDGES) as judged,
+                ):
+                    for (batch, _), phones in judged:
+                        phone = batch.column("phone")
+                        assert phone is not None
+                        phone_warnings["extension_dropped"] += phones.extensions
+                        phone_warnings["vanity_converted"] += phones.vanity
+                        warned = None if warnings is None else WarnedRows(batch.lines)
+                        if warned is not None:
+                            warned.add_lines(batch.warned)
+                            _note_phones(warned, phones)
+                        if phones.rejected.size:
+                            codes = np.bincount(phones.codes, minlength=len(REASON_CODES))
+                            for reason, count in zip(REASON_CODES, codes.tolist(), strict=True):
+                                reject_reasons[reason.value] += count
+                            accounting.rejected += int(phones.rejected.size)
+                            if rejects is not None:
+                                rejects.add(
+                                    spec.name,
+                                    batch.lines[phones.rejected],
+                                    phone.take(pa.array(phones.rejected)),
+                                    phones.codes,
+                                    obj=obj,
+                                )
+                        packed = metadata.pack_rows(batch, phones.accepted, spec, warned)
+                        index.add(phones.keys, packed)
+                        if multi:
+                            object_keys.append(phones.keys)
+                        if warned is not None:
+                            assert warnings is not None
+                            warned.send(warnings, spec.name, obj)
+                if warnings is not None:  # met after the last batch: a blank line, a lone header
+                    last = WarnedRows(np.empty(0, np.int64))
+                    last.add_lines(records.take_warned())
+                    last.send(warnings, spec.name, obj)
+                source_rows += records.rows
+                source_blank += records.blank_lines
+                reader_warnings += records.warnings
+                chosen.add(selection.counts)
+                parts.append(opened.info(records.rows))
+            if multi:
+                numbers = object_numbers.setdefault(spec.name, {})
+                numbers[url] = np.unique(np.concatenate(object_keys or [np.empty(0, np.uint64)]))
+        accounting.rows += source_rows
+        accounting.values += chosen.values
+        accounting.filtered += chosen.filtered
+        accounting.rows_with_value += chosen.rows_with_value
+        accounting.rows_without_value += chosen.rows_without_value
+        accounting.blank_lines += source_blank
+        found = reader_warnings + phone_warnings + (metadata.warnings - metadata_before)
+        warned_kinds.update(found)
+        counts[spec.name] = SourceCounts(
+            rows=source_rows,
+            rejected=accounting.rejected - rejected_before,
+            blank_lines=source_blank,
+            warnings=_nonzero(found),
+            reject_reasons={k: n - reasons_before[k] for k, n in reject_reasons.items()},
+            values=chosen.values,
+            filtered=chosen.filtered,
+            rows_with_value=chosen.rows_with_value,
+            rows_without_value=chosen.rows_without_value,
+        )
+        infos.append(many_objects(spec, parts) if multi else parts[0])
     segments = index.finish()
     accounting.accepted = sum(int(keys.size) for keys, _ in segments)
     accounting.duplicates = index.rows - accounting.accepted
@@ -662,6 +706,7 @@ def ingest(
         names.names,
         _masked_counts(metadata.unmapped),
         counts,
+        object_numbers,
     )
 
 
@@ -680,8 +725,8 @@ def run_accounting(results: Sequence[IngestResult]) -> Accounting:
     Targets may sync from different sets of sources, and a source in two sets is read twice.
     Its rows, rejects, blank lines and warnings are facts of the source alone: each source
     counts once, however many sets hold it. `accepted` is the distinct numbers across all the
-    sets (what merging every distinct source once gives), and `duplicates` the valid rows
-    left over, so `rows = accepted + duplicates + rejected` holds here too.
+    sets (what merging every distinct source once gives), and `duplicates` the valid values
+    left over, so `values = accepted + duplicates + rejected` holds here too.
     """
     if len(results) == 1:
         only = results[0].accounting
@@ -697,13 +742,17 @@ def run_accounting(results: Sequence[IngestResult]) -> Accounting:
             if name not in seen:
                 seen.add(name)
                 total.rows += counts.rows
+                total.values += counts.values
+                total.filtered += counts.filtered
+                total.rows_with_value += counts.rows_with_value
+                total.rows_without_value += counts.rows_without_value
                 total.rejected += counts.rejected
                 total.blank_lines += counts.blank_lines
                 warned.update(counts.warnings)
                 reasons.update(counts.reject_reasons)
     if results:
         total.accepted = int(np.unique(np.concatenate([r.keys for r in results])).size)
-    total.duplicates = total.rows - total.rejected - total.accepted
+    total.duplicates = total.values - total.rejected - total.accepted
     total.warnings = _nonzero(warned)
     total.reject_reasons = dict(reasons)
     return total
@@ -713,26 +762,44 @@ def _nonzero(counts: Counter[str]) -> dict[str, int]:
     return {kind: count for kind, count in sorted(counts.items()) if count}
 
 
-def _prepare(fast: bool, batch: RowBatch) -> Prepared | None:
-    """The batch's phone column's shapes and digits, when the fast path applies."""
+@dataclass(slots=True)
+class _Phones:
+    """A batch's phone column made ready to judge."""
+
+    values: pa.StringArray  # spreadsheet artefacts read as their digits
+    lost: npt.NDArray[np.intp]  # rows whose scientific notation lost digits (now empty)
+    prepared: Prepared | None  # shapes and digits, when the fast path applies
+
+
+_DIGITS_LOST = REASON_CODES.index(RejectReason.SCIENTIFIC_DIGITS_LOST)
+
+
+def _prepare(fast: bool, batch: RowBatch) -> _Phones:
+    """The batch's phone column repaired, and its shapes and digits for the fast path."""
     phone = batch.column("phone")
     assert phone is not None
-    return prepare_column(phone) if fast else None
+    values, lost = repair(phone)
+    return _Phones(values, lost, prepare_column(values) if fast else None)
 
 
 def _judge(
     normalizer: Normalizer | None,
     region: str,
     strictness: Strictness,
-    item: tuple[RowBatch, Prepared | None],
+    item: tuple[RowBatch, _Phones],
 ) -> PhoneColumn:
     """One batch's phone verdicts."""
-    batch, prepared = item
-    if prepared is not None:
-        return judge_prepared(prepared, region, strictness)
-    phone = batch.column("phone")
-    assert phone is not None
-    return (normalizer or normalize_column)(phone, region, strictness)
+    _, phones = item
+    if phones.prepared is not None:
+        judged = judge_prepared(phones.prepared, region, strictness)
+    else:
+        judged = (normalizer or normalize_column)(phones.values, region, strictness)
+    if phones.lost.size:  # judged empty: their reason is that the digits were lost
+        lost = np.isin(judged.rejected, phones.lost)
+        assert int(lost.sum()) == phones.lost.size
+        judged.codes = judged.codes.copy()
+        judged.codes[lost] = _DIGITS_LOST
+    return judged
 
 
 def _checked_region(spec: SourceSpec) -> str:

@@ -51,6 +51,9 @@ class RejectReason(StrEnum):
     TOO_LONG = "too_long"  # longer than any number of that country
     INVALID_LENGTH = "invalid_length"  # a length between that country's lengths
     POSSIBLE_NOT_VALID = "possible_not_valid"  # right length, but no assigned range matches
+    # A spreadsheet showed the number in scientific notation with fewer digits than it has
+    # (4.15555E+9): the number's last digits are gone, and guessing them would be wrong.
+    SCIENTIFIC_DIGITS_LOST = "scientific_digits_lost"
 
 
 class Strictness(StrEnum):
@@ -84,6 +87,7 @@ class Reject:
     line: int  # 1-based physical line where the record starts; the header is line 1
     raw_phone: str
     reason: RejectReason
+    obj: str | None = None  # the object, in a source of many objects
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,23 +98,38 @@ class RowWarning:
     line: int  # 1-based physical line, as for rejects
     kind: str  # a warning kind (docs/validate.md)
     detail: str = ""  # the text that was corrected; phone numbers masked
+    obj: str | None = None  # the object, in a source of many objects
 
 
 @dataclass(slots=True)
 class Accounting:
-    """Every row read is accounted for: rows = accepted + duplicates + rejected."""
+    """Every row and every phone value read is accounted for:
+
+    rows = rows_with_value + filtered + rows_without_value
+    values = accepted + duplicates + rejected
+
+    With one phone column each row a filter keeps is one value (an empty one is rejected as
+    `empty`); with several, each non-empty phone value is one.
+    """
 
     rows: int = 0
     accepted: int = 0  # unique numbers after merging
-    duplicates: int = 0  # valid rows merged into a number already seen, across sources too
+    duplicates: int = 0  # valid values merged into a number already seen, across sources too
     rejected: int = 0
     blank_lines: int = 0  # not rows
     warnings: dict[str, int] = field(default_factory=dict)  # kind -> count
     reject_reasons: dict[str, int] = field(default_factory=dict)  # RejectReason value -> count
+    values: int = 0  # phone values judged
+    filtered: int = 0  # rows a row filter left out (never rejected)
+    rows_with_value: int = 0
+    rows_without_value: int = 0  # several phone columns, none filled
 
     def balanced(self) -> bool:
-        """The accounting identity every run must satisfy."""
-        return self.rows == self.accepted + self.duplicates + self.rejected
+        """The accounting identities every run must satisfy."""
+        return (
+            self.values == self.accepted + self.duplicates + self.rejected
+            and self.rows == self.rows_with_value + self.filtered + self.rows_without_value
+        )
 
 
 @dataclass(slots=True)
@@ -125,6 +144,10 @@ class SourceCounts:
     blank_lines: int = 0
     warnings: dict[str, int] = field(default_factory=dict)  # kind -> rows
     reject_reasons: dict[str, int] = field(default_factory=dict)  # RejectReason value -> rows
+    values: int = 0
+    filtered: int = 0
+    rows_with_value: int = 0
+    rows_without_value: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +163,7 @@ class SourceInfo:
     registry_date: date | None = None
     s3_version_id: str | None = None
     s3_etag: str | None = None
+    # A source of many objects (a prefix, a folder, a glob): each object read, in key order
+    # (its name is the source's, its uri the object's). The source's own sha256 is then the
+    # digest of the objects' "uri sha256" lines, its bytes and rows their sums.
+    objects: tuple[SourceInfo, ...] = ()

@@ -9,7 +9,8 @@ The accounting, for the console and the report alike:
 - for the run, every distinct source counted once, however many targets read it: the
   accounting of all the run's sources merged once (`ingest.run_accounting`).
 
-Both keep `rows = accepted + duplicates + rejected`.
+Both keep `rows = rows_with_value + filtered + rows_without_value` and
+`values = accepted + duplicates + rejected`.
 """
 
 from __future__ import annotations

@@ -107,6 +107,9 @@ class TargetRules:
     max_expiry_days: int | None = None  # the platform's cap on an expiration, if any
     expire_after_retention: bool = False
     remove_foreign: bool = False  # mirror and expiry may take foreign numbers off too
+    # Numbers of objects that vanished from an additive source of many objects: no mirror
+    # removes them (their retention ending still may, with expire_after_retention).
+    kept: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -242,7 +245,7 @@ def plan(
     for phone, held in _unmatched(desired, snapshot, matched):
         if not _removable(held, rules):
             result.foreign += 1
-        elif rules.mode is Mode.MIRROR:
+        elif rules.mode is Mode.MIRROR and phone not in rules.kept:
             removes.append(phone)
         elif (
             rules.expire_after_retention
@@ -282,10 +285,10 @@ def kept_regardless(
     matched = sum(held is not None for held in _held_for(entries, snapshot)) if snapshot else 0
     return sum(
         1
-        for _, held in _unmatched(entries, snapshot, matched)
+        for phone, held in _unmatched(entries, snapshot, matched)
         if not _removable(held, rules)
         or (
-            rules.mode is Mode.UPSERT
+            (rules.mode is Mode.UPSERT or phone in rules.kept)
             and not (
                 rules.expire_after_retention
                 and held.retention_end is not None

@@ -30,7 +30,10 @@ def reason_codes(reasons: Sequence[RejectReason]) -> ReasonCodes:
 
 
 class RejectSink(Protocol):
-    """Receives rejected rows a batch at a time (columns of equal length)."""
+    """Receives rejected rows a batch at a time (columns of equal length).
+
+    `obj` names the object the rows came from in a source of many objects (else None).
+    """
 
     def add(
         self,
@@ -38,6 +41,8 @@ class RejectSink(Protocol):
         lines: npt.NDArray[np.int64],
         raw_phones: pa.StringArray,
         reasons: ReasonCodes,
+        *,
+        obj: str | None = None,
     ) -> None:
         """Record one batch of rejected rows."""
 
@@ -54,10 +59,12 @@ class RejectList:
         lines: npt.NDArray[np.int64],
         raw_phones: pa.StringArray,
         reasons: ReasonCodes,
+        *,
+        obj: str | None = None,
     ) -> None:
         """Record one batch of rejected rows."""
         self.rejects.extend(
-            Reject(source, line, raw, REASON_CODES[code])
+            Reject(source, line, raw, REASON_CODES[code], obj)
             for line, raw, code in zip(
                 lines.tolist(), raw_phones.to_pylist(), reasons.tolist(), strict=True
             )
@@ -65,16 +72,19 @@ class RejectList:
 
 
 class RejectsCsv(PrivateCsv):
-    """Writes `line,raw_phone,reason` (plus `source` when asked) to a 0600 file.
+    """Writes `line,raw_phone,reason` (plus `source`, then `object`, when asked) to a 0600
+    file (`object`: for a source of many objects, the object each row came from).
 
     Written a column at a time with pyarrow's string kernels: a field is quoted exactly when
     it holds a comma, a quote, CR or LF, and text a spreadsheet would run as a formula gets
     a leading `'` (files.spreadsheet_safe).
     """
 
-    def __init__(self, path: str, *, with_source: bool = False) -> None:
-        super().__init__(path, (*REJECTS_HEADER, "source") if with_source else REJECTS_HEADER)
+    def __init__(self, path: str, *, with_source: bool = False, with_object: bool = False) -> None:
+        header = (*REJECTS_HEADER, *(("source",) if with_source else ()))
+        super().__init__(path, (*header, *(("object",) if with_object else ())))
         self._with_source = with_source
+        self._with_object = with_object
         self._file = self._text.buffer
 
     def add(
@@ -83,12 +93,14 @@ class RejectsCsv(PrivateCsv):
         lines: npt.NDArray[np.int64],
         raw_phones: pa.StringArray,
         reasons: ReasonCodes,
+        *,
+        obj: str | None = None,
     ) -> None:
         """Write one batch of rejected rows (a full disk: an InputError naming the file)."""
         if len(lines) == 0:
             return
         with writing(self._path):
-            self._add(source, lines, raw_phones, reasons)
+            self._add(source, lines, raw_phones, reasons, obj or "")
 
     def _add(
         self,
@@ -96,8 +108,11 @@ class RejectsCsv(PrivateCsv):
         lines: npt.NDArray[np.int64],
         raw_phones: pa.StringArray,
         reasons: ReasonCodes,
+        obj: str,
     ) -> None:
         last = "," + csv_field(spreadsheet_safe(source)) if self._with_source else ""
+        if self._with_object:
+            last += "," + csv_field(spreadsheet_safe(obj))
         compiled = kernels.compiled()
         if compiled is not None:  # the same lines, in one compiled pass
             values = raw_phones.fill_null("") if raw_phones.null_count else raw_phones

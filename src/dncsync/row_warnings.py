@@ -27,9 +27,17 @@ Lines = npt.NDArray[np.int64]
 
 
 class WarningSink(Protocol):
-    """Receives warned rows a batch at a time (columns of equal length, lines ascending)."""
+    """Receives warned rows a batch at a time (columns of equal length, lines ascending);
+    `obj` names the object of a source of many objects (else None)."""
 
-    def add(self, source: str, lines: Lines, kinds: Sequence[str], details: Sequence[str]) -> None:
+    def add(
+        self,
+        source: str,
+        lines: Lines,
+        kinds: Sequence[str],
+        details: Sequence[str],
+        obj: str | None = None,
+    ) -> None:
         """Record one batch of warned rows."""
 
 
@@ -39,10 +47,17 @@ class WarningList:
     def __init__(self) -> None:
         self.warnings: list[RowWarning] = []
 
-    def add(self, source: str, lines: Lines, kinds: Sequence[str], details: Sequence[str]) -> None:
+    def add(
+        self,
+        source: str,
+        lines: Lines,
+        kinds: Sequence[str],
+        details: Sequence[str],
+        obj: str | None = None,
+    ) -> None:
         """Record one batch of warned rows."""
         self.warnings.extend(
-            RowWarning(source, line, kind, detail)
+            RowWarning(source, line, kind, detail, obj)
             for line, kind, detail in zip(lines.tolist(), kinds, details, strict=True)
         )
 
@@ -55,15 +70,25 @@ class WarningsCsv(PrivateCsv):
     the file is whole as soon as ingest returns.
     """
 
-    def __init__(self, path: str) -> None:
-        super().__init__(path, WARNINGS_HEADER)
+    def __init__(self, path: str, *, with_object: bool = False) -> None:
+        # `object`: for sources of many objects, the object each row came from.
+        super().__init__(path, (*WARNINGS_HEADER, "object") if with_object else WARNINGS_HEADER)
+        self._with_object = with_object
         self._fields: dict[str, str] = {}  # text -> its field: details repeat (dates, reasons)
 
-    def add(self, source: str, lines: Lines, kinds: Sequence[str], details: Sequence[str]) -> None:
+    def add(
+        self,
+        source: str,
+        lines: Lines,
+        kinds: Sequence[str],
+        details: Sequence[str],
+        obj: str | None = None,
+    ) -> None:
         """Write one batch of warned rows."""
         name, field = self._field(source), self._field
+        end = f",{field(obj or '')}" if self._with_object else ""
         text = "".join(
-            f"{name},{line},{field(kind)},{field(detail)}\n"
+            f"{name},{line},{field(kind)},{field(detail)}{end}\n"
             for line, kind, detail in zip(lines.tolist(), kinds, details, strict=True)
         )
         with writing(self._path):
@@ -106,10 +131,17 @@ class _Only:
         self._sink = sink
         self._sources = sources
 
-    def add(self, source: str, lines: Lines, kinds: Sequence[str], details: Sequence[str]) -> None:
+    def add(
+        self,
+        source: str,
+        lines: Lines,
+        kinds: Sequence[str],
+        details: Sequence[str],
+        obj: str | None = None,
+    ) -> None:
         """Record one batch of warned rows, when its source is one of ours."""
         if source in self._sources:
-            self._sink.add(source, lines, kinds, details)
+            self._sink.add(source, lines, kinds, details, obj)
 
 
 class WarnedRows:
@@ -145,7 +177,7 @@ class WarnedRows:
             self._kinds.extend(kind for _, kind, _ in found)
             self._details.extend(detail for _, _, detail in found)
 
-    def send(self, sink: WarningSink, source: str) -> None:
+    def send(self, sink: WarningSink, source: str, obj: str | None = None) -> None:
         """Hand everything gathered to the sink, sorted by line (kinds in the order met)."""
         if not self._kinds:
             return
@@ -156,6 +188,7 @@ class WarnedRows:
             lines[order],
             [self._kinds[i] for i in order.tolist()],
             [self._details[i] for i in order.tolist()],
+            obj,
         )
         self._lines, self._kinds, self._details = [], [], []
 

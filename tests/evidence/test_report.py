@@ -43,7 +43,9 @@ def sample(build_sample: Callable[[str], RunReport]) -> Callable[..., RunReport]
 
 def builder() -> RunReportBuilder:
     b = RunReportBuilder("run-1", started_at=START, config_digest="c" * 64, version="9.9.9")
-    b.set_accounting(Accounting(rows=10, accepted=7, duplicates=2, rejected=1))
+    b.set_accounting(
+        Accounting(rows=10, accepted=7, duplicates=2, rejected=1, values=10, rows_with_value=10)
+    )
     return b
 
 
@@ -199,7 +201,9 @@ def test_entries_older_than_ten_business_days_are_flagged() -> None:
 
 def test_an_unbalanced_accounting_is_flagged_not_hidden() -> None:
     b = builder()
-    b.set_accounting(Accounting(rows=10, accepted=7, duplicates=2, rejected=0))
+    b.set_accounting(
+        Accounting(rows=10, accepted=7, duplicates=2, rejected=0, values=10, rows_with_value=10)
+    )
     report = b.build()
     assert not report.accounting.balanced
     assert report.warnings[0].code == "accounting_unbalanced"
@@ -272,7 +276,8 @@ def test_text_report_has_the_key_facts(sample: Callable[..., RunReport]) -> None
     text = render(sample(), "text")
     for fact in (
         "20261120T140000Z-7f3a9c",
-        "rows 5,215 = accepted 5,000 + duplicates 150 + rejected 65   adds up",
+        "rows 5,215 = with a value 5,215 + filtered 0 + without a value 0",
+        "values 5,215 = accepted 5,000 + duplicates 150 + rejected 65   adds up",
         "sha256 9f2c4d1e",
         "S3 version 3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrH",
         "registry dated 2026-10-05",

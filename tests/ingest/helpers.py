@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ from dncsync.ingest import IngestResult, ingest
 from dncsync.model import Entry, ExpirationPolicy
 from dncsync.policy import DEFAULT_POLICY
 from dncsync.rejects import RejectList
-from dncsync.sources import SourceSpec
+from dncsync.sources import CsvRecords, SourceSpec
+from dncsync.sources.streams import BUFFER
 
 TODAY = date(2026, 11, 22)
 
@@ -26,6 +28,24 @@ def run(path: Path | str, *, name: str = "src", **options: Any) -> tuple[IngestR
     rejects = RejectList()
     spec = SourceSpec(name=name, url=str(path), **options)
     return ingest([spec], DEFAULT_POLICY, today=TODAY, rejects=rejects), rejects
+
+
+def read_records(
+    data: bytes, blocks: bool, block_bytes: int, **options: Any
+) -> tuple[tuple[object, ...], int, str | None]:
+    """What a reader gives for these bytes: (rows, blank lines, warnings, lines, columns),
+    how many batches the block reader made, and the delimiter it read with."""
+    spec = SourceSpec("s", "mem.csv", **options)
+    stream = io.BufferedReader(io.BytesIO(data), BUFFER)  # type: ignore[arg-type]
+    records = CsvRecords(stream, spec, batch_rows=7, block_bytes=block_bytes, blocks=blocks)
+    lines: list[int] = []
+    values: dict[str, list[str]] = {}
+    for batch in records.batches():
+        lines.extend(batch.lines.tolist())
+        for name, column in batch.columns.items():
+            values.setdefault(name, []).extend(column.to_pylist())
+    shape = (records.rows, records.blank_lines, dict(records.warnings), lines, values)
+    return shape, records.block_batches, records.delimiter
 
 
 def by_phone(result: IngestResult) -> dict[str, Entry]:

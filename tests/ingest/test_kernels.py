@@ -198,15 +198,23 @@ def test_split_block_reads_what_pyarrow_reads(case: tuple[int, list[str], str, b
     block = (newline.join(lines) + (newline if last_newline else "")).encode()
     wanted = list(range(width))
     encoded = tuple(index % 2 == 1 for index in wanted)  # plain and dictionary columns
-    split = _compiled().split_block(block, width, tuple(wanted), encoded, block.count(b"\n") + 1)
+    split = _compiled().split_block(
+        block, width, tuple(wanted), encoded, block.count(b"\n") + 1, ","
+    )
     if split is None:
         return  # declined: pyarrow's parser and the exact reader take the block
-    table = records._parse(block, width, wanted, 0)
-    assert table is not None, "the kernel read a block pyarrow calls ragged"
-    rows, pieces = split
-    assert rows == table.num_rows
+    rows, pieces, consumed, _, _, _ = split
+    if consumed < len(block):
+        return  # a quoted line break runs past the block: pyarrow does not read those
+    named = [(f"c{index}", index) for index in wanted]
+    parsed = records._parse(block, width, named, frozenset({0}))
+    if parsed is None and b'"' in block:
+        return  # a quoted line break: pyarrow's parser does not read those (the exact reader does)
+    assert parsed is not None, "the kernel read a block pyarrow calls ragged"
+    table_rows, table = parsed
+    assert rows == table_rows
     for index, piece in enumerate(pieces):
         got = records._column(rows, piece)
         assert pa.types.is_dictionary(got.type) == encoded[index]
-        want = table.column(index).combine_chunks()
+        want = table[f"c{index}"]
         assert got.to_pylist() == want.to_pylist()

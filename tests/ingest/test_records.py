@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import random
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dncsync.sources import CsvRecords, SourceSpec
-from dncsync.sources.streams import BUFFER
+from .helpers import read_records
 
 pytestmark = pytest.mark.usefixtures("kernels_both_ways")  # the block reader's byte facts
 
@@ -33,17 +31,8 @@ ODD_LINES = (
 
 
 def _read(data: bytes, blocks: bool, block_bytes: int, **options: object) -> tuple[object, ...]:
-    spec = SourceSpec("s", "mem.csv", **options)  # type: ignore[arg-type]
-    stream = io.BufferedReader(io.BytesIO(data), BUFFER)  # type: ignore[arg-type]
-    records = CsvRecords(stream, spec, batch_rows=7, block_bytes=block_bytes, blocks=blocks)
-    lines: list[int] = []
-    values: dict[str, list[str]] = {}
-    for batch in records.batches():
-        lines.extend(batch.lines.tolist())
-        for name, column in batch.columns.items():
-            values.setdefault(name, []).extend(column.to_pylist())
-    shape = (records.rows, records.blank_lines, dict(records.warnings), lines, values)
-    return shape, records.block_batches
+    shape, used, _ = read_records(data, blocks, block_bytes, **options)
+    return shape, used
 
 
 def _source(rng: random.Random, rows: int, odd: float, cp1252: bool) -> bytes:

@@ -8,7 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dncsync.model import Entry, ExpirationPolicy, Reason
-from dncsync.plan import Batch, Mode, Plan, TargetRules, batches, plan, platform_expiry
+from dncsync.plan import (
+    Batch,
+    Mode,
+    Plan,
+    TargetRules,
+    batches,
+    kept_regardless,
+    plan,
+    platform_expiry,
+)
 from dncsync.snapshot import Held
 
 TODAY = date(2026, 11, 22)
@@ -52,6 +61,16 @@ def test_mirror_removes_numbers_no_source_has_and_counts_the_fraction() -> None:
     result = plan(keep, snapshot, TODAY, TargetRules(Mode.MIRROR))
     assert result.removes == sorted(snapshot)[97:]
     assert result.removal_fraction() == 0.03
+
+
+def test_mirror_keeps_the_numbers_of_vanished_objects() -> None:
+    snapshot = {f"+1415555{n:04d}": Held(None, None) for n in range(10)}
+    vanished = frozenset(sorted(snapshot)[5:8])
+    rules = TargetRules(Mode.MIRROR, kept=vanished)
+    result = plan([entry(p) for p in sorted(snapshot)[:5]], snapshot, TODAY, rules)
+    assert result.removes == sorted(snapshot)[8:]
+    assert result.retained == 3
+    assert kept_regardless([], snapshot, TODAY, rules) == 3
 
 
 def test_expired_entries_are_counted_not_pushed() -> None:

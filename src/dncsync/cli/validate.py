@@ -17,6 +17,7 @@ from dncsync.model import Strictness
 
 if TYPE_CHECKING:
     from dncsync.ingest import IngestResult
+    from dncsync.model import SourceInfo
 
 
 class OutputFormat(StrEnum):
@@ -40,6 +41,20 @@ def command(
     phone_column: Annotated[
         str | None, typer.Option(help="The phone column's header (default: found by alias).")
     ] = None,
+    phone_columns: Annotated[
+        str | None,
+        typer.Option(help="Several phone columns, comma-separated: each value its own entry."),
+    ] = None,
+    area_code_column: Annotated[
+        str | None, typer.Option(help="The area code's column (with --number-column).")
+    ] = None,
+    number_column: Annotated[
+        str | None, typer.Option(help="The number's column, after its area code.")
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(help="Keep rows whose COLUMN holds one of the values: COLUMN=v1,v2."),
+    ] = None,
     reason_column: Annotated[str | None, typer.Option(help="The reason column's header.")] = None,
     source_column: Annotated[str | None, typer.Option(help="The source column's header.")] = None,
     date_collected_column: Annotated[
@@ -54,6 +69,15 @@ def command(
     encoding: Annotated[
         str | None,
         typer.Option(help="Force a text encoding (default: UTF-8, cp1252 for bad lines)."),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="An .xlsx source's sheet (default: the first).")
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            help="Force the delimiter: , tab ; or | (default: found from the first lines)."
+        ),
     ] = None,
     name: Annotated[
         str | None, typer.Option(help="The source's name in entries (default: the file name).")
@@ -87,6 +111,7 @@ def command(
     from dncsync.rejects import RejectsCsv
     from dncsync.row_warnings import WarningsCsv
     from dncsync.sources import SourceSpec
+    from dncsync.sources.objects import is_multi
 
     # The imports leave some 40,000 objects that live until the process ends; frozen, the
     # collections during the run (and the one at exit) skip them: 0.04-0.07 s of a 1M-row
@@ -99,18 +124,29 @@ def command(
         default_region=default_region,
         strictness=strictness,
         phone_column=phone_column,
+        phone_columns=tuple(c.strip() for c in phone_columns.split(",")) if phone_columns else (),
+        area_code_column=area_code_column,
+        number_column=number_column,
+        where=_filters(where or []),
         reason_column=reason_column,
         source_column=source_column,
         date_collected_column=date_collected_column,
         expiration_column=expiration_column,
         no_header=no_header,
         encoding=encoding,
+        delimiter=delimiter,
+        sheet=sheet,
         s3_endpoint_url=s3_endpoint_url,
     )
     today = datetime.now(UTC).date()
     with ExitStack() as files:
-        sink = files.enter_context(RejectsCsv(rejects)) if rejects else None
-        warned = files.enter_context(WarningsCsv(warnings_file)) if warnings_file else None
+        multi = is_multi(source)
+        sink = files.enter_context(RejectsCsv(rejects, with_object=multi)) if rejects else None
+        warned = (
+            files.enter_context(WarningsCsv(warnings_file, with_object=multi))
+            if warnings_file
+            else None
+        )
         with _progress_bar() as progress:
             result = ingest(
                 [spec],
@@ -136,6 +172,10 @@ def summarize(result: IngestResult) -> dict[str, Any]:
     accounting = result.accounting
     return {
         "rows": accounting.rows,
+        "rows_with_value": accounting.rows_with_value,
+        "filtered": accounting.filtered,
+        "rows_without_value": accounting.rows_without_value,
+        "values": accounting.values,
         "accepted": accounting.accepted,
         "duplicates": accounting.duplicates,
         "rejected": accounting.rejected,
@@ -153,10 +193,38 @@ def summarize(result: IngestResult) -> dict[str, Any]:
                 "rows": info.rows,
                 "s3_version_id": info.s3_version_id,
                 "s3_etag": info.s3_etag,
+                **({"objects": [_object(part) for part in info.objects]} if info.objects else {}),
             }
             for info in result.sources
         ],
     }
+
+
+def _object(info: SourceInfo) -> dict[str, Any]:
+    """One object of a source of many objects, as the JSON lists it."""
+    from dncsync.privacy import mask_text
+
+    return {
+        "uri": mask_text(info.uri),
+        "sha256": info.sha256,
+        "bytes": info.bytes,
+        "rows": info.rows,
+        "s3_version_id": info.s3_version_id,
+        "s3_etag": info.s3_etag,
+    }
+
+
+def _filters(options: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`--where COLUMN=v1,v2` options as a spec's row filters."""
+    from dncsync.errors import InputError
+
+    filters = []
+    for option in options:
+        column, equals, values = option.partition("=")
+        if not equals or not column.strip():
+            raise InputError(f"--where {option!r}: expected COLUMN=value[,value...]")
+        filters.append((column.strip(), tuple(v.strip() for v in values.split(","))))
+    return tuple(filters)
 
 
 def _default_name(source: str) -> str:
@@ -195,7 +263,8 @@ def _print_text(summary: dict[str, Any]) -> None:
     table = Table(title="dncsync validate", show_header=False)
     table.add_column("what")
     table.add_column("count", justify="right")
-    for key in ("rows", "accepted", "duplicates", "rejected", "blank_lines", "expired"):
+    keys = ("rows", "filtered", "rows_without_value", "values", "accepted", "duplicates")
+    for key in (*keys, "rejected", "blank_lines", "expired"):
         table.add_row(key.replace("_", " "), f"{summary[key]:,}")
     for reason, count in summary["reject_reasons"].items():
         if count:

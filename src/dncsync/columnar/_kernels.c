@@ -857,19 +857,24 @@ done:
 }
 
 /* ---------------------------------------------------------------------------------------
- * split_block(block, width, wanted, encoded, max_rows) -> (rows, [column, ...]) or None
+ * split_block(block, width, wanted, encoded, max_rows, delimiter)
+ *     -> (rows, [column, ...], consumed, lines, blank, starts) or None
  *
- * The fields of a CSV block that records.CsvRecords._block has checked (UTF-8, no NUL, no
- * lone CR), as pyarrow's parser reads them: lines end at LF (a CR before it dropped), empty
- * lines are skipped, fields split at commas, a field that starts with a quote runs to the
- * closing quote with "" read as ". For each column index in `wanted`, its values: as a
- * StringArray's (int32 offsets, bytes), or where `encoded` is true, dictionary-encoded as
- * (int32 indices, dictionary offsets, dictionary bytes), the dictionary in first-seen order
- * (as pyarrow's dictionary_encode). None when there is no row, a row is not `width` fields
- * wide, or a quote stands anywhere else (inside an unquoted field, text after a closing
- * quote, a quoted field running past its line): the caller's other readers decide those.
+ * The records of an RFC 4180 block that records.CsvRecords._block has checked (UTF-8, no
+ * NUL, no lone CR), as Python's csv module reads them: records end at LF or CR LF, empty
+ * lines are skipped (counted in `blank`), fields split at `delimiter`, a field that starts
+ * with a quote runs to its closing quote (across delimiters and line ends, kept as they are)
+ * with "" read as ". For each column index in `wanted`, its values: as a StringArray's
+ * (int32 offsets, bytes), or where `encoded` is true, dictionary-encoded as (int32 indices,
+ * dictionary offsets, dictionary bytes), the dictionary in first-seen order (as pyarrow's
+ * dictionary_encode). `consumed` bytes hold the records read and `lines` LFs; a record still
+ * open at the block's end (a quoted line break past it) is left for the next block. `starts`
+ * holds each record's first line within the block (int64). None when there is no whole
+ * record, a record is not `width` fields wide, or a quote stands anywhere else (inside an
+ * unquoted field, text after a closing quote, a quote still open at the end of the input):
+ * the caller's exact reader decides those.
  */
-#define MAX_WANTED 8
+#define MAX_WANTED 32
 
 typedef struct { /* a dictionary being built: open addressing over entry numbers */
     int32_t *slots;   /* entry + 1, 0 for empty */
@@ -923,9 +928,10 @@ static Py_ssize_t intern(Dictionary *d, char *out, int32_t *offsets, Py_ssize_t 
 static PyObject *split_block(PyObject *self, PyObject *args) {
     Py_buffer block;
     Py_ssize_t width, max_rows;
+    int delimiter;
     PyObject *o_wanted, *o_encoded;
-    if (!PyArg_ParseTuple(args, "y*nO!O!n", &block, &width, &PyTuple_Type, &o_wanted,
-                          &PyTuple_Type, &o_encoded, &max_rows))
+    if (!PyArg_ParseTuple(args, "y*nO!O!nC", &block, &width, &PyTuple_Type, &o_wanted,
+                          &PyTuple_Type, &o_encoded, &max_rows, &delimiter))
         return NULL;
     Py_ssize_t wanted_count = PyTuple_GET_SIZE(o_wanted);
     PyObject *result = NULL;
@@ -935,7 +941,9 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
     memset(dicts, 0, sizeof dicts);
     int encode[MAX_WANTED] = {0};
     Py_ssize_t *slot_of = NULL;
-    if (wanted_count > MAX_WANTED || width <= 0 || max_rows < 0 ||
+    PyObject *starts = NULL;
+    if (wanted_count > MAX_WANTED || width <= 0 || max_rows < 0 || delimiter == '"' ||
+        delimiter == '\n' || delimiter == '\r' || delimiter > 127 ||
         PyTuple_GET_SIZE(o_encoded) != wanted_count) {
         PyErr_SetString(PyExc_ValueError, "split_block: bad width or columns");
         goto done;
@@ -946,6 +954,8 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
         goto done;
     }
     for (Py_ssize_t i = 0; i < width; i++) slot_of[i] = -1;
+    starts = PyBytes_FromStringAndSize(NULL, max_rows * 8);
+    if (starts == NULL) goto done;
     for (Py_ssize_t k = 0; k < wanted_count; k++) {
         Py_ssize_t index = PyLong_AsSsize_t(PyTuple_GET_ITEM(o_wanted, k));
         if (index < 0 || index >= width) {
@@ -968,7 +978,10 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
         }
     }
     const char *data = block.buf;
-    Py_ssize_t size = block.len, rows = 0;
+    Py_ssize_t size = block.len, rows = 0, consumed = 0, lines = 0, blank = 0;
+    int64_t *start_of = (int64_t *)PyBytes_AS_STRING(starts);
+    const char delim = (char)delimiter;
+    const int open_end = size > 0 && data[size - 1] == '\n'; /* more input may follow */
     Py_ssize_t used[MAX_WANTED] = {0};
     char *out[MAX_WANTED];
     int32_t *offs[MAX_WANTED];
@@ -979,14 +992,14 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
     }
     int ok = 1, no_memory = 0;
     Py_BEGIN_ALLOW_THREADS
-    Py_ssize_t pos = 0;
+    Py_ssize_t pos = 0, line = 0;
     while (ok && pos < size) {
-        const char *newline = memchr(data + pos, '\n', (size_t)(size - pos));
-        Py_ssize_t end = newline ? newline - data : size;
-        Py_ssize_t stop = end;
-        if (stop > pos && data[stop - 1] == '\r') stop--;
-        if (stop == pos) { /* an empty line: pyarrow skips it */
-            pos = end + 1;
+        if (data[pos] == '\n' || (data[pos] == '\r' && pos + 1 < size && data[pos + 1] == '\n')) {
+            pos += data[pos] == '\n' ? 1 : 2; /* an empty line: not a record */
+            line++;
+            blank++;
+            consumed = pos;
+            lines = line;
             continue;
         }
         if (rows >= max_rows) {
@@ -995,19 +1008,21 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
         }
         for (Py_ssize_t k = 0; k < wanted_count; k++)
             if (!encode[k]) offs[k][rows] = (int32_t)used[k];
-        Py_ssize_t at = pos, field = 0;
+        Py_ssize_t at = pos, field = 0, record_line = line;
+        int partial = 0;
         for (;;) {
             Py_ssize_t k = field < width ? slot_of[field] : -1;
             Py_ssize_t field_start = k >= 0 ? used[k] : 0;
-            if (at < stop && data[at] == '"') {
+            if (at < size && data[at] == '"') {
                 at++;
                 for (;;) {
-                    if (at >= stop) {
-                        ok = 0; /* runs past its line */
+                    if (at >= size) { /* still open at the block's end */
+                        partial = 1;
                         break;
                     }
-                    if (data[at] == '"') {
-                        if (at + 1 < stop && data[at + 1] == '"') {
+                    char c = data[at];
+                    if (c == '"') {
+                        if (at + 1 < size && data[at + 1] == '"') {
                             if (k >= 0) out[k][used[k]++] = '"';
                             at += 2;
                             continue;
@@ -1015,22 +1030,27 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
                         at++;
                         break;
                     }
-                    if (k >= 0) out[k][used[k]++] = data[at];
+                    if (c == '\n') line++;
+                    if (k >= 0) out[k][used[k]++] = c;
                     at++;
                 }
-                if (ok && at < stop && data[at] != ',') ok = 0; /* text after the quote */
+                if (partial) break;
+                if (at < size && data[at] != delim && data[at] != '\n' && data[at] != '\r')
+                    ok = 0; /* text after the closing quote */
             } else {
-                Py_ssize_t start = at;
-                while (at < stop && data[at] != ',') {
-                    if (data[at] == '"') {
-                        ok = 0;
+                Py_ssize_t begin = at;
+                while (at < size) {
+                    char c = data[at];
+                    if (c == delim || c == '\n' || c == '\r') break;
+                    if (c == '"') {
+                        ok = 0; /* a quote inside an unquoted field */
                         break;
                     }
                     at++;
                 }
                 if (ok && k >= 0) {
-                    memcpy(out[k] + used[k], data + start, (size_t)(at - start));
-                    used[k] += at - start;
+                    memcpy(out[k] + used[k], data + begin, (size_t)(at - begin));
+                    used[k] += at - begin;
                 }
             }
             if (!ok) break;
@@ -1044,15 +1064,37 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
                 dicts[k].indices[rows] = (int32_t)entry;
             }
             field++;
-            if (at < stop && data[at] == ',') {
+            if (at < size && data[at] == delim) {
                 at++;
                 continue;
             }
             break;
         }
-        if (ok && field != width) ok = 0; /* ragged (a missing encoded field: not indexed) */
+        if (partial) {
+            /* A quoted line break runs past the block: the record is the next block's (its
+             * interned texts stay in the dictionaries, unused). At the end of the input, the
+             * exact reader decides what an unclosed quote means. */
+            if (!open_end || rows == 0) ok = 0;
+            for (Py_ssize_t k = 0; k < wanted_count; k++)
+                if (!encode[k]) used[k] = offs[k][rows];
+            line = lines;
+            break;
+        }
+        if (!ok) break;
+        if (field != width) {
+            ok = 0; /* ragged (a missing encoded field: not indexed) */
+            break;
+        }
+        if (at < size && data[at] == '\r') at++;
+        if (at < size && data[at] == '\n') {
+            at++;
+            line++;
+        }
+        start_of[rows] = record_line;
         rows++;
-        pos = end + 1;
+        pos = at;
+        consumed = pos;
+        lines = line;
     }
     if (ok)
         for (Py_ssize_t k = 0; k < wanted_count; k++)
@@ -1084,7 +1126,11 @@ static PyObject *split_block(PyObject *self, PyObject *args) {
         }
         PyList_SET_ITEM(columns, k, column);
     }
-    result = Py_BuildValue("(nN)", rows, columns);
+    if (_PyBytes_Resize(&starts, rows * 8) < 0) {
+        Py_DECREF(columns);
+        goto done;
+    }
+    result = Py_BuildValue("(nNnnnO)", rows, columns, consumed, lines, blank, starts);
 done:
     for (Py_ssize_t k = 0; k < MAX_WANTED; k++) {
         Py_XDECREF(datas[k]);
@@ -1093,6 +1139,7 @@ done:
         free(dicts[k].slots);
         free(dicts[k].hashes);
     }
+    Py_XDECREF(starts);
     PyMem_Free(slot_of);
     PyBuffer_Release(&block);
     return result;

@@ -76,5 +76,10 @@ def reject_lines(
     lines: Buffer, offsets: Buffer, data: Buffer, codes: Buffer, ends: tuple[bytes, ...]
 ) -> bytes: ...
 def split_block(
-    block: bytes, width: int, wanted: tuple[int, ...], encoded: tuple[bool, ...], max_rows: int
-) -> tuple[int, list[tuple[bytes, ...]]] | None: ...
+    block: bytes,
+    width: int,
+    wanted: tuple[int, ...],
+    encoded: tuple[bool, ...],
+    max_rows: int,
+    delimiter: str,
+) -> tuple[int, list[tuple[bytes, ...]], int, int, int, bytes] | None: ...

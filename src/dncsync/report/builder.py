@@ -488,7 +488,7 @@ class RunReportBuilder:
             self._sources.append(replace(info, uri=mask_text(redact_text(info.uri))))
 
     def set_accounting(self, accounting: Accounting) -> None:
-        """Record the run's accounting (rows = accepted + duplicates + rejected)."""
+        """Record the run's accounting (values = accepted + duplicates + rejected)."""
         with self._lock:
             self._accounting = accounting_evidence(accounting)
 
@@ -566,11 +566,7 @@ class RunReportBuilder:
     ) -> Iterable[ReportWarning]:
         accounting = self._accounting
         if not accounting.balanced:
-            yield ReportWarning(
-                "accounting_unbalanced",
-                f"rows ({accounting.rows}) != accepted ({accounting.accepted}) + duplicates "
-                f"({accounting.duplicates}) + rejected ({accounting.rejected})",
-            )
+            yield ReportWarning("accounting_unbalanced", _unbalanced(accounting))
         for kind, count in accounting.warnings.items():
             yield ReportWarning(kind, f"{count} row(s) corrected: {kind.replace('_', ' ')}")
         for fresh in freshness:
@@ -595,19 +591,26 @@ def accounting_evidence(accounting: Accounting) -> AccountingEvidence:
         blank_lines=accounting.blank_lines,
         warnings=dict(sorted(accounting.warnings.items())),
         reject_reasons=dict(sorted(accounting.reject_reasons.items())),
+        values=accounting.values,
+        filtered=accounting.filtered,
+        rows_with_value=accounting.rows_with_value,
+        rows_without_value=accounting.rows_without_value,
+    )
+
+
+def _unbalanced(a: AccountingEvidence) -> str:
+    values = a.rows if a.values is None else a.values
+    return (
+        f"values ({values}) ?= accepted ({a.accepted}) + duplicates ({a.duplicates}) + "
+        f"rejected ({a.rejected}); rows ({a.rows}) ?= rows with a value ({a.rows_with_value}) "
+        f"+ filtered ({a.filtered or 0}) + rows without a value ({a.rows_without_value or 0})"
     )
 
 
 def _target_warnings(target: TargetReport) -> Iterable[ReportWarning]:
     push, late = target.push, target.timeliness
     if target.accounting is not None and not target.accounting.balanced:
-        a = target.accounting
-        yield ReportWarning(
-            "accounting_unbalanced",
-            f"rows ({a.rows}) != accepted ({a.accepted}) + duplicates ({a.duplicates}) + "
-            f"rejected ({a.rejected})",
-            target.name,
-        )
+        yield ReportWarning("accounting_unbalanced", _unbalanced(target.accounting), target.name)
     if push.numbers_failed:
         yield ReportWarning(
             "numbers_failed",

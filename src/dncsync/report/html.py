@@ -453,8 +453,12 @@ def _accounting_section(report: RunReport) -> str:
     check = _pill("adds up", "ok") if a.balanced else _pill("does not add up: investigate", "bad")
     parts = [
         "<section><h2>Every row accounted for</h2>",
-        f'<div class="equation"><b>{a.rows:,}</b> rows = <b>{a.accepted:,}</b> accepted + '
-        f"<b>{a.duplicates:,}</b> duplicates + <b>{a.rejected:,}</b> rejected {check}</div>",
+        f'<div class="equation"><b>{a.rows:,}</b> rows = <b>{a.rows_with_value or a.rows:,}</b> '
+        f"with a phone value + <b>{a.filtered or 0:,}</b> filtered + "
+        f"<b>{a.rows_without_value or 0:,}</b> without a value</div>",
+        f'<div class="equation"><b>{a.rows if a.values is None else a.values:,}</b> phone '
+        f"values = <b>{a.accepted:,}</b> accepted + <b>{a.duplicates:,}</b> duplicates + "
+        f"<b>{a.rejected:,}</b> rejected {check}</div>",
         f'<p class="sub">Duplicates are rows for a number already seen (merged, keeping the '
         f"most protective reason and retention). {a.blank_lines:,} blank line(s) are not rows. "
         "Each source counts once, however many targets sync from it.</p>",

@@ -60,7 +60,11 @@ class BatchStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AccountingEvidence:
-    """Every row read is accounted for: rows = accepted + duplicates + rejected."""
+    """Every row and phone value read is accounted for: values = accepted + duplicates +
+    rejected, rows = rows with a value + filtered + rows without a value.
+
+    The row level is None in reports written before it existed (one value per row then).
+    """
 
     rows: int = 0
     accepted: int = 0
@@ -69,11 +73,21 @@ class AccountingEvidence:
     blank_lines: int = 0
     warnings: dict[str, int] = field(default_factory=dict)
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    values: int | None = None
+    filtered: int | None = None
+    rows_with_value: int | None = None
+    rows_without_value: int | None = None
 
     @property
     def balanced(self) -> bool:
-        """The accounting identity every report must show."""
-        return self.rows == self.accepted + self.duplicates + self.rejected
+        """The accounting identities every report must show."""
+        values = self.rows if self.values is None else self.values
+        rows_ok = self.rows == (
+            (values if self.rows_with_value is None else self.rows_with_value)
+            + (self.filtered or 0)
+            + (self.rows_without_value or 0)
+        )
+        return rows_ok and values == self.accepted + self.duplicates + self.rejected
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,13 +73,23 @@ def render_text(report: RunReport) -> str:
             f"  {source.name}: {source.rows:,} rows, {source.bytes:,} bytes  {source.uri}"
             + (f"  ({'; '.join(extra)})" if extra else "")
         )
+        for part in source.objects:  # a source of many objects: each one read, in key order
+            tags = [f"S3 version {part.s3_version_id}"] if part.s3_version_id else []
+            tags += [f"ETag {part.s3_etag}"] if part.s3_etag else []
+            out.append(
+                f"    object {part.uri}: {part.rows:,} rows, sha256 {part.sha256[:16]}"
+                + (f"  ({'; '.join(tags)})" if tags else "")
+            )
         out.append(f"    sha256 {source.sha256}")
     a = report.accounting
     out += [
         "",
         "Accounting",
-        f"  rows {a.rows:,} = accepted {a.accepted:,} + duplicates {a.duplicates:,} "
-        f"+ rejected {a.rejected:,}   " + ("adds up" if a.balanced else "DOES NOT ADD UP"),
+        f"  rows {a.rows:,} = with a value {a.rows_with_value or a.rows:,} + filtered "
+        f"{a.filtered or 0:,} + without a value {a.rows_without_value or 0:,}",
+        f"  values {a.rows if a.values is None else a.values:,} = accepted {a.accepted:,} "
+        f"+ duplicates {a.duplicates:,} + rejected {a.rejected:,}   "
+        + ("adds up" if a.balanced else "DOES NOT ADD UP"),
         f"  blank lines {a.blank_lines:,} (not rows)",
     ]
     if a.reject_reasons:

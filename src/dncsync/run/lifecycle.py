@@ -57,6 +57,7 @@ from dncsync.platforms.base import TargetConfigBase
 from dncsync.report.evidence import finish_run, recording_run, runs_dir_for
 from dncsync.row_warnings import OncePerSource, WarningsCsv
 from dncsync.run.retention import retention_from_first_seen
+from dncsync.sources.objects import is_multi
 from dncsync.state import StateStore, Store
 from dncsync.state.intake import IntakeStore, intake_path
 
@@ -149,7 +150,10 @@ class Run:
             stack.callback(self.store.close)
             if self.records:
                 self._audit = stack.enter_context(recording_run(self._files, self.id))
-                warnings = WarningsCsv(str(self._files.warnings))
+                multi = any(
+                    is_multi(resolve_path(self.base, source.url)) for source in self.config.source
+                )
+                warnings = WarningsCsv(str(self._files.warnings), with_object=multi)
                 self._warnings = OncePerSource(stack.enter_context(warnings))
                 self.store.run_started(
                     self.id,
@@ -438,6 +442,38 @@ class Run:
                 found = merged([], (entry_of(*row, policy, self.today) for row in rows))
             self._intake[scopes] = found
         return self._intake[scopes]
+
+    def vanished(self, target: TargetConfigBase, *, record: bool) -> frozenset[str]:
+        """The numbers of objects that vanished from the target's additive sources of many
+        objects since an earlier sync: a mirror keeps them (`vanished = "keep"`).
+
+        Each object's numbers are remembered in the state (`record`: a sync that applies; a
+        plan writes nothing), so a number stays protected after its object is gone, across
+        runs, until the source says `vanished = "remove"` (which forgets vanished objects).
+        """
+        ingested = self.ingested(target)
+        kept: set[str] = set()
+        for source in self.config.sources_for(target):
+            read = ingested.object_numbers.get(source.name)
+            if read is None:
+                continue  # one object: removals follow the source as before
+            known = self.store.source_objects(source.name)
+            gone = [uri for uri in known if uri not in read]
+            if source.vanished == "keep":
+                for uri in gone:
+                    kept.update(f"+{key}" for key in known[uri].tolist())
+            if record:
+                self.store.record_source_objects(
+                    source.name, read, forget=gone if source.vanished == "remove" else ()
+                )
+            if gone:
+                log.info(
+                    "dnc.objects_vanished",
+                    source=source.name,
+                    objects=len(gone),
+                    kept=source.vanished == "keep",
+                )
+        return frozenset(kept)
 
     def _ingest(self, sources: list[SourceConfig]) -> IngestResult:
         # Each warned row is written once: a source read for another target before is not.

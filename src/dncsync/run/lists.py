@@ -200,14 +200,23 @@ def read_reason(
     return None
 
 
-def assign(target: TargetConfigBase, lists: Lists, entries: Sequence[Entry]) -> None:
-    """Fit the entries to the target's capacity and give each its list; plan every list."""
+def assign(
+    target: TargetConfigBase,
+    lists: Lists,
+    entries: Sequence[Entry],
+    kept: frozenset[str] = frozenset(),
+) -> None:
+    """Fit the entries to the target's capacity and give each its list; plan every list.
+
+    `kept`: numbers a mirror must not remove (those of vanished objects of additive sources).
+    """
     first = lists.first.handle
     rules = TargetRules(
         mode=target.mode,
         max_expiry_days=first.capabilities.max_expiry_days,
         expire_after_retention=target.expire_after_retention,
         remove_foreign=target.remove_foreign,
+        kept=kept,
     )
     union = _union(lists)
     total, per_list = platform_of(target).capacity(target, len(lists.states))

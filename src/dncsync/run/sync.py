@@ -128,7 +128,7 @@ async def _sync_target(
     accepted = run.ingested(target).accounting.accepted + len(run.intake_entries(target))
     async with opened(run, target, outcome, transport) as lists:
         await take_snapshots(run, target, lists, entries, outcome, apply=options.apply)
-        assign(target, lists, entries)
+        assign(target, lists, entries, run.vanished(target, record=options.apply))
         outcome.plan = the_plan = combined(lists)
         _note_lists(outcome, lists)
         log.info(

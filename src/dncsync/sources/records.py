@@ -33,7 +33,8 @@ import pyarrow.csv as pcsv
 
 from dncsync.columnar import kernels
 from dncsync.errors import InputError
-from dncsync.sources.columns import FIELDS, ColumnMap, headerless, map_columns
+from dncsync.sources import dialect
+from dncsync.sources.columns import ColumnMap, headerless, map_columns, order
 from dncsync.sources.spec import SourceSpec
 
 BATCH_ROWS = 65_536  # records per batch from the exact reader
@@ -138,6 +139,11 @@ class _Blocks:
         self._position = end
         return line
 
+    def unread(self, size: int) -> None:
+        """Give back the last `size` bytes of the block just taken (a record it cut short)."""
+        assert 0 <= size <= self._position
+        self._position -= size
+
     def take(self, size: int) -> bytes:
         """Up to `size` next bytes, b"" at the end."""
         if self._position >= len(self._buffer) and not self._fill():
@@ -172,6 +178,7 @@ class CsvRecords:
         self._max_line = max(max_line_bytes, self._block_bytes)
         self._blocks_allowed = blocks
         self._encoding = _checked_encoding(spec)
+        self.delimiter = None if spec.delimiter is None else dialect.delimiter_of(spec.delimiter)
         self.blank_lines = 0
         self.rows = 0
         self.warnings: Counter[str] = Counter()
@@ -179,6 +186,7 @@ class CsvRecords:
         self.columns: ColumnMap | None = None
         self.block_batches = 0  # batches the block reader produced (the rest: exact reader)
         self._wanted: list[tuple[str, int]] = []
+        self._copies: list[tuple[str, str]] = []  # (field, field read from the same column)
         self._line = 0  # physical lines handed to a parser so far
         self._raw = 0  # LF-terminated lines handed to the exact reader so far
         self._last_text = ""
@@ -193,6 +201,8 @@ class CsvRecords:
         try:
             for batch in self._batches():
                 batch.warned = self.take_warned()
+                for name, same in self._copies:
+                    batch.columns[name] = batch.columns[same]
                 yield batch
         except LineTooLong:
             raise InputError(
@@ -214,9 +224,11 @@ class CsvRecords:
             self._encoding is not None and not _ascii_compatible(self._encoding)
         ):
             wide = self._encoding or "utf-16"
+            self._detect(source, wide)
             yield from self._exact(self._wide_lines(source, wide), None)
             self._check_header()
             return
+        self._detect(source, self._encoding or "utf-8")
         # The first record (the header, or the first row) may start with a BOM: exact reader.
         while self.columns is None or self._line == 0:
             first = source.line()
@@ -232,7 +244,7 @@ class CsvRecords:
             size = min(size * 2, self._block_bytes)
             if not block:
                 return
-            batch = self._block(block) if self._blocks_allowed else None
+            batch = self._block(block, source) if self._blocks_allowed else None
             if batch is not None:
                 self.block_batches += 1
                 if len(batch):
@@ -241,19 +253,48 @@ class CsvRecords:
             lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
             yield from self._exact(self._byte_lines(io.BytesIO(block), source), lines)
 
+    def _detect(self, source: _Blocks, encoding: str) -> None:
+        """Find the delimiter from the first records, unless the source names one."""
+        if self.delimiter is not None:
+            return
+        sample = source.peek(dialect.SAMPLE_BYTES)
+        text = sample.decode(encoding, errors="replace").lstrip("\ufeff")
+        complete = len(sample) < dialect.SAMPLE_BYTES
+        spec = self._spec
+
+        def has_phone(header: list[str]) -> bool:
+            try:
+                map_columns(header, spec)
+            except InputError:
+                return False
+            return True
+
+        self.delimiter = dialect.detect(
+            text, complete, None if spec.no_header else has_phone, spec.url
+        )
+
     def _check_header(self) -> None:
         if self.columns is None:
             raise InputError(f"{self._spec.url}: the source is empty (no header line)")
 
     def _set_columns(self, columns: ColumnMap) -> None:
         self.columns = columns
-        self._wanted = sorted(columns.indices.items(), key=lambda item: FIELDS.index(item[0]))
+        # A column two fields read (a filter on the reason column) is read once, then shared.
+        first: dict[int, str] = {}
+        self._wanted, self._copies = [], []
+        for name, index in sorted(columns.indices.items(), key=lambda item: order(item[0])):
+            if index in first:
+                self._copies.append((name, first[index]))
+            else:
+                first[index] = name
+                self._wanted.append((name, index))
 
     # -- the exact reader ----------------------------------------------------------------
 
     def _exact(self, text: Iterator[str], lines: int | None) -> Iterator[RowBatch]:
         """Records from LF-terminated lines; stops at the first record end after `lines` lines."""
-        reader = csv.reader(text, strict=False)
+        delimiter = self.delimiter or ","
+        reader = csv.reader(text, strict=False, delimiter=delimiter)
         end = None if lines is None else self._raw + lines
         batch_lines: list[int] = []
         values: dict[str, list[str]] = {name: [] for name, _ in self._wanted}
@@ -261,7 +302,10 @@ class CsvRecords:
         for record in self._records(reader):
             start = previous_end + 1
             previous_end = self._line
-            if not record or (start == self._line and not self._last_text.strip()):
+            # A whitespace-only line is blank, but a line of tabs in a tab-separated file is a
+            # row of empty fields, as a line of commas is in a comma-separated one.
+            last = self._last_text
+            if not record or (start == self._line and not last.strip() and delimiter not in last):
                 self.blank_lines += self._line - start + 1
             elif self.columns is None:
                 self._set_columns(map_columns(record, self._spec))
@@ -340,8 +384,14 @@ class CsvRecords:
 
     # -- the block reader ----------------------------------------------------------------
 
-    def _block(self, block: bytes) -> RowBatch | None:
-        """The block's records when it provably reads as the exact reader would; else None."""
+    def _block(self, block: bytes, source: _Blocks) -> RowBatch | None:
+        """The block's records when it provably reads as the exact reader would; else None.
+
+        The compiled split reads any RFC 4180 quoting (quoted delimiters, doubled quotes,
+        quoted line breaks) and stops before a record the block cuts short, handing its bytes
+        back to `source`; pyarrow's parser (no kernels, or a block the split declines) reads
+        blocks whose records each hold to one line.
+        """
         columns = self.columns
         assert columns is not None
         newlines, returns, crlf, quotes, nul, ascii = _facts(block)
@@ -356,7 +406,22 @@ class CsvRecords:
                 return None
         if returns != crlf:
             return None  # a lone CR ends a line for the exact reader
-        parsed = _parse_columns(block, columns.width, self._wanted, columns.phone, newlines + 1)
+        delimiter = self.delimiter or ","
+        split = _split(block, columns, self._wanted, newlines + 1, delimiter)
+        first = self._line + 1
+        if split is not None:
+            rows, values, consumed, lines, blank, starts = split
+            if columns.width == 1 and not _all_marked(values["phone"]):
+                return None  # a whitespace-only line is blank, not a row: the exact reader decides
+            if consumed < len(block):
+                source.unread(len(block) - consumed)
+            elif not block.endswith(b"\n"):
+                lines += 1  # the source's last line, without its newline
+            self._line += lines
+            self.rows += rows
+            self.blank_lines += blank
+            return RowBatch(starts + first, values)
+        parsed = _parse(block, columns.width, self._wanted, columns.plain, delimiter)
         if parsed is None:
             return None
         rows, values = parsed
@@ -366,11 +431,10 @@ class CsvRecords:
             positions = _nonempty_lines(block)
             if positions.size != rows:
                 return None
-        if quotes and not _canonical_quotes(block):
+        if quotes and not _canonical_quotes(block, delimiter):
             return None
         if columns.width == 1 and not _all_marked(values["phone"]):
             return None  # a whitespace-only line is blank, not a row: the exact reader decides
-        first = self._line + 1
         self._line += lines
         self.rows += rows
         self.blank_lines += lines - rows
@@ -400,7 +464,7 @@ def _facts(block: bytes) -> tuple[int, int, int, int, bool, bool]:
     )
 
 
-def _canonical_quotes(block: bytes) -> bool:
+def _canonical_quotes(block: bytes, delimiter: str = ",") -> bool:
     """Every quote opens a field, closes one, or is doubled inside one; none spans a line.
 
     Taking quotes in order, an even one (an opening quote, or the second of a doubled pair)
@@ -412,15 +476,16 @@ def _canonical_quotes(block: bytes) -> bool:
     text after a closing quote) goes to the exact reader.
     """
     data = np.frombuffer(block, np.uint8)
+    sep = ord(delimiter)
     quotes = np.flatnonzero(data == 34)
     if quotes.size % 2:
         return False
     opening, closing = quotes[0::2], quotes[1::2]
     before = data[np.maximum(opening - 1, 0)]
-    starts_field = (opening == 0) | (before == 44) | (before == 10)
+    starts_field = (opening == 0) | (before == sep) | (before == 10)
     starts_field |= (before == 34) & (opening > 0)
     after = data[np.minimum(closing + 1, data.size - 1)]
-    ends_field = (closing == data.size - 1) | (after == 44) | (after == 13) | (after == 10)
+    ends_field = (closing == data.size - 1) | (after == sep) | (after == 13) | (after == 10)
     ends_field |= (after == 34) & (closing < data.size - 1)
     return bool(starts_field.all() and ends_field.all())
 
@@ -441,31 +506,25 @@ class _BlockStream(io.RawIOBase):
         return len(taken)
 
 
-def _parse_columns(
-    block: bytes, width: int, wanted: list[tuple[str, int]], phone: int, max_rows: int
-) -> tuple[int, dict[str, pa.Array]] | None:
-    """The block's rows and wanted columns (metadata dictionary-encoded); None if ragged.
+Split = tuple[int, dict[str, pa.Array], int, int, int, Lines]
 
-    The compiled split_block reads the usual block (plain fields, quotes that open and close
-    fields) in one pass; pyarrow's parser reads the rest, and every block when the kernels
-    are not built.
-    """
+
+def _split(
+    block: bytes, columns: ColumnMap, wanted: list[tuple[str, int]], max_rows: int, delimiter: str
+) -> Split | None:
+    """The compiled split of a block: (rows, columns, bytes consumed, LFs consumed, empty
+    lines, each record's first line in the block); None without kernels or when it declines."""
     compiled = kernels.compiled()
-    if compiled is not None:
-        indices = tuple(i for _, i in wanted)
-        encoded = tuple(i != phone for i in indices)
-        split = compiled.split_block(block, width, indices, encoded, max_rows)
-        if split is not None:
-            rows, pieces = split
-            values: dict[str, pa.Array] = {}
-            for (name, _), piece in zip(wanted, pieces, strict=True):
-                values[name] = _column(rows, piece)
-            return rows, values
-    table = _parse(block, width, [i for _, i in wanted], phone)
-    if table is None:
+    if compiled is None:
         return None
-    columns = {name: table.column(i).combine_chunks() for i, (name, _) in enumerate(wanted)}
-    return table.num_rows, columns
+    indices = tuple(i for _, i in wanted)
+    encoded = tuple(i not in columns.plain for i in indices)
+    split = compiled.split_block(block, columns.width, indices, encoded, max_rows, delimiter)
+    if split is None:
+        return None
+    rows, pieces, consumed, lines, blank, starts = split
+    values = {name: _column(rows, piece) for (name, _), piece in zip(wanted, pieces, strict=True)}
+    return rows, values, consumed, lines, blank, np.frombuffer(starts, np.int64)
 
 
 def _column(rows: int, piece: tuple[bytes, ...]) -> pa.Array:
@@ -479,8 +538,15 @@ def _column(rows: int, piece: tuple[bytes, ...]) -> pa.Array:
     return pa.DictionaryArray.from_arrays(indices, text)
 
 
-def _parse(block: bytes, width: int, wanted: list[int], phone: int) -> pa.Table | None:
-    """pyarrow's parse of a block of whole lines into `width` columns; None if a row is ragged."""
+def _parse(
+    block: bytes,
+    width: int,
+    wanted: list[tuple[str, int]],
+    plain: frozenset[int],
+    delimiter: str = ",",
+) -> tuple[int, dict[str, pa.Array]] | None:
+    """pyarrow's parse of a block of whole lines into `width` columns (the wanted ones, those
+    not `plain` dictionary-encoded); None if a row is ragged."""
     ragged = False
 
     def on_invalid(_row: object) -> str:
@@ -493,13 +559,13 @@ def _parse(block: bytes, width: int, wanted: list[int], phone: int) -> pa.Table 
         table = pcsv.read_csv(
             pa.py_buffer(block),
             read_options=pcsv.ReadOptions(column_names=names, block_size=len(block) + 1),
-            parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
             convert_options=pcsv.ConvertOptions(
-                include_columns=[names[i] for i in wanted],
+                include_columns=[names[i] for _, i in wanted],
                 # Metadata repeats a few texts: dictionary-encoded as parsed.
                 column_types={
-                    names[i]: pa.string() if i == phone else pa.dictionary(pa.int32(), pa.string())
-                    for i in wanted
+                    names[i]: pa.string() if i in plain else pa.dictionary(pa.int32(), pa.string())
+                    for _, i in wanted
                 },
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
@@ -507,7 +573,11 @@ def _parse(block: bytes, width: int, wanted: list[int], phone: int) -> pa.Table 
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return None if ragged else table.unify_dictionaries()
+    if ragged:
+        return None
+    table = table.unify_dictionaries()
+    columns = {name: table.column(i).combine_chunks() for i, (name, _) in enumerate(wanted)}
+    return table.num_rows, columns
 
 
 def _nonempty_lines(block: bytes) -> Lines:

@@ -32,34 +32,14 @@ def open_object(url: str, endpoint_url: str | None) -> S3Object:
     """GetObject through the standard AWS credential chain (and AWS_ENDPOINT_URL)."""
     # boto3 costs a fifth of a second to import: only S3 sources pay for it.
     import boto3
-    import botocore.exceptions as aws
 
     bucket, key = split_url(url)
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     try:
         client = boto3.client("s3", endpoint_url=endpoint)
         response = client.get_object(Bucket=bucket, Key=key)
-    except aws.ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code == "NoSuchBucket":
-            raise InputError(f"{url}: no such S3 bucket {bucket!r}") from None
-        if code in ("NoSuchKey", "404") or status == 404:
-            raise InputError(f"{url}: no such S3 key {key!r} in bucket {bucket!r}") from None
-        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            raise InputError(
-                f"{url}: access denied ({code}); check the AWS credentials and the bucket policy"
-            ) from None
-        raise InputError(f"{url}: S3 refused the read ({code or status})") from None
-    except aws.NoCredentialsError:
-        raise InputError(
-            f"{url}: no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY)"
-        ) from None
-    except (aws.EndpointConnectionError, aws.ConnectionError) as error:
-        raise InputError(f"{url}: cannot reach the S3 endpoint ({error})") from None
-    except aws.BotoCoreError as error:
-        raise InputError(f"{url}: {error}") from None
+    except Exception as error:
+        raise _failure(url, bucket, key, error) from None
     etag = response.get("ETag")
     return S3Object(
         body=response["Body"],
@@ -67,3 +47,50 @@ def open_object(url: str, endpoint_url: str | None) -> S3Object:
         version_id=response.get("VersionId"),
         etag=etag.strip('"') if isinstance(etag, str) else None,
     )
+
+
+def list_keys(url: str, endpoint_url: str | None) -> list[str]:
+    """Every key under `s3://bucket/prefix` (ListObjectsV2, all pages), in key order."""
+    import boto3
+
+    rest = url[len("s3://") :]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise InputError(f"{url}: an S3 source is s3://bucket/key or s3://bucket/prefix/")
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    keys: list[str] = []
+    try:
+        client = boto3.client("s3", endpoint_url=endpoint)
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(str(item["Key"]) for item in page.get("Contents", ()))
+    except Exception as error:
+        raise _failure(url, bucket, prefix, error) from None
+    return sorted(keys)
+
+
+def _failure(url: str, bucket: str, key: str, error: Exception) -> InputError:
+    """One clear line for an S3 request that failed."""
+    import botocore.exceptions as aws
+
+    if isinstance(error, aws.ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchBucket":
+            return InputError(f"{url}: no such S3 bucket {bucket!r}")
+        if code in ("NoSuchKey", "404") or status == 404:
+            return InputError(f"{url}: no such S3 key {key!r} in bucket {bucket!r}")
+        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            return InputError(
+                f"{url}: access denied ({code}); check the AWS credentials and the bucket policy"
+            )
+        return InputError(f"{url}: S3 refused the read ({code or status})")
+    if isinstance(error, aws.NoCredentialsError):
+        return InputError(
+            f"{url}: no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY)"
+        )
+    if isinstance(error, aws.EndpointConnectionError | aws.ConnectionError):
+        return InputError(f"{url}: cannot reach the S3 endpoint ({error})")
+    if isinstance(error, aws.BotoCoreError):
+        return InputError(f"{url}: {error}")
+    raise error

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from dncsync.columnar.index import Keys
 from dncsync.plan import Batch
 from dncsync.snapshot import Held
 from dncsync.targets.base import BatchResult
@@ -87,6 +88,18 @@ class Store(Protocol):
         self, phones: Iterable[str], today: date, *, record: bool = True
     ) -> dict[str, date]:
         """The day each number was first seen (today for new ones, recorded unless asked not)."""
+        ...
+
+    def source_objects(self, source: str) -> dict[str, Keys]:
+        """Each object an earlier sync read from a source of many objects, with its numbers
+        (sorted E.164 digits as integers)."""
+        ...
+
+    def record_source_objects(
+        self, source: str, read: Mapping[str, Keys], forget: Iterable[str] = ()
+    ) -> None:
+        """Remember the numbers of the objects just read (replacing what an object held
+        before); drop the `forget` ones."""
         ...
 
     def batch_intended(self, run_id: str, key: str, batch: Batch) -> int:

@@ -33,12 +33,16 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
+import numpy as np
+
 import dncsync
+from dncsync.columnar.index import Keys
 from dncsync.errors import AlreadyRunning, ConfigError, DncsyncError, InputError
 from dncsync.files import storage_error
 from dncsync.plan import Batch
@@ -137,9 +141,33 @@ def _migration_2(db: sqlite3.Connection) -> None:
     )
 
 
+def _migration_3(db: sqlite3.Connection) -> None:
+    """The objects read from sources of many objects, each with the numbers it held.
+
+    A mirror target keeps the numbers of an object that has since vanished (an S3 lifecycle
+    rule expiring old drops): they were opt-outs when read, and an object's absence is not a
+    revocation. `numbers`: the object's accepted numbers, E.164 digits as little-endian uint64,
+    sorted and zlib-compressed (a million numbers in a few MB).
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE source_objects (
+            source TEXT NOT NULL,
+            object TEXT NOT NULL,
+            numbers BLOB NOT NULL,
+            count INTEGER NOT NULL,
+            read_at TEXT NOT NULL,
+            PRIMARY KEY (source, object)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
 MIGRATIONS: Sequence[tuple[str, Callable[[sqlite3.Connection], None]]] = (
     ("0001_initial", _migration_1),
     ("0002_list_identity", _migration_2),
+    ("0003_source_objects", _migration_3),
 )
 
 
@@ -543,6 +571,38 @@ class StateStore:
             phones,
         ):
             result[phone] = date.fromisoformat(seen_on)
+
+    # -- objects of sources of many objects -----------------------------------------------
+
+    @_guarded
+    def source_objects(self, source: str) -> dict[str, Keys]:
+        """Each object an earlier sync read from a source of many objects, with its numbers."""
+        found: dict[str, Keys] = {}
+        for uri, blob in self._db.execute(
+            "SELECT object, numbers FROM source_objects WHERE source = ? ORDER BY object",
+            (source,),
+        ):
+            found[uri] = np.frombuffer(zlib.decompress(blob), "<u8").astype(np.uint64)
+        return found
+
+    @_guarded
+    def record_source_objects(
+        self, source: str, read: Mapping[str, Keys], forget: Iterable[str] = ()
+    ) -> None:
+        """Remember the numbers of the objects just read; drop the `forget` ones."""
+        now = _now()
+        with self.atomic() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO source_objects VALUES (?, ?, ?, ?, ?)",
+                (
+                    (source, uri, zlib.compress(np.asarray(keys, "<u8").tobytes()), keys.size, now)
+                    for uri, keys in read.items()
+                ),
+            )
+            db.executemany(
+                "DELETE FROM source_objects WHERE source = ? AND object = ?",
+                ((source, uri) for uri in forget),
+            )
 
     # -- journal --------------------------------------------------------------------------
 
