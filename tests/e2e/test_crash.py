@@ -44,7 +44,8 @@ from .support import (
     write_source,
 )
 
-pytestmark = pytest.mark.slow
+# Many seeded kill points, each a SIGKILLed subprocess and a rerun: CI's second stage.
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 SEED = 20
 COUNT = 2_000

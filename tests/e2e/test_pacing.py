@@ -24,7 +24,8 @@ from .support import (
     write_source,
 )
 
-pytestmark = pytest.mark.slow
+# Each case waits out a platform's rate windows: CI's second stage (`-m long`).
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 LIMIT = RateLimit(10, 1.0)
 WRITES = 60  # six windows' worth at the limit

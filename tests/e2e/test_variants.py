@@ -65,7 +65,10 @@ def _report(finished: Finished) -> dict[str, Any]:
     return found
 
 
-@pytest.mark.parametrize("case", [*sorted(VARIANTS), "all"])
+# Every variant at once runs in the quick suite; each alone in CI's second stage (`-m long`).
+@pytest.mark.parametrize(
+    "case", [*(pytest.param(v, marks=pytest.mark.long) for v in sorted(VARIANTS)), "all"]
+)
 def test_mirror_sync_is_exact_under_each_variant(
     case: str, start_emulator: Callable[..., Platforms], tmp_path: Path
 ) -> None:

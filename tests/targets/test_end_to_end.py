@@ -45,6 +45,7 @@ def limited() -> Iterator[RunningEmulator]:
         yield emulator
 
 
+@pytest.mark.long  # waits out rate windows
 async def test_genesys_pacing_learns_the_limit(limited: RunningEmulator) -> None:
     list_id = limited.state.genesys_create_list("dnc")
     # Starting at 3,000/min, far above the platform's 1,200/min: the headers must rein it in.
@@ -63,6 +64,7 @@ async def test_genesys_pacing_learns_the_limit(limited: RunningEmulator) -> None
     assert len(limited.state.genesys_numbers(list_id)) == 500
 
 
+@pytest.mark.long  # waits out rate windows
 async def test_cxone_pacing_learns_the_limit_without_headers() -> None:
     settings = EmulatorSettings(
         rate_limit=RateLimit(20, 1.0),
