@@ -98,11 +98,6 @@ class HeldColumns(Mapping[str, Held]):
             key_column, code_column = key_column[last], code_column[last]
         return cls(key_column, code_column, table, extra)
 
-    @property
-    def keys_column(self) -> Keys:
-        """The E.164 digits of every plain number held, sorted (numeric order)."""
-        return self._keys
-
     def held_at(self, keys: Keys) -> Iterator[Held | None]:
         """What is held for each of `keys` (any order), None where nothing is."""
         if self._keys.size == 0:
@@ -118,8 +113,8 @@ class HeldColumns(Mapping[str, Held]):
                 yield None if code < 0 else table[code]
 
     def not_among(self, keys: Keys) -> Iterator[tuple[str, Held]]:
-        """The held numbers whose key is not among `keys` (sorted, distinct), with the plain
-        numbers first in numeric order, then any other phone held."""
+        """The held numbers whose key is not among `keys` (distinct), with the plain numbers
+        first in numeric order, then any other phone held."""
         missing = ~np.isin(self._keys, keys, assume_unique=True)
         table = self._table
         for key, code in zip(
