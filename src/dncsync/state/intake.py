@@ -235,18 +235,21 @@ class IntakeStore:
         db.close()
 
     def _commit(self, db: sqlite3.Connection, work: list[_Work]) -> None:
-        answers: list[Any] = []
+        answers: list[Any] = [None] * len(work)
         try:
             db.execute("BEGIN IMMEDIATE")
-            for kind, args, _ in work:
+            done = self._accept_plain(db, work, answers)
+            for index, (kind, args, _) in enumerate(work):
+                if index in done:
+                    continue
                 db.execute("SAVEPOINT one")
                 try:
-                    answers.append(getattr(self, f"_do_{kind}")(db, *args))
+                    answers[index] = getattr(self, f"_do_{kind}")(db, *args)
                     db.execute("RELEASE one")
                 except (sqlite3.IntegrityError, ValueError) as error:
                     db.execute("ROLLBACK TO one")
                     db.execute("RELEASE one")
-                    answers.append(error)
+                    answers[index] = error
             db.execute("COMMIT")
             self.commits += 1
         except sqlite3.Error as error:
@@ -261,6 +264,31 @@ class IntakeStore:
                 future.set_exception(answer)
             else:
                 future.set_result(answer)
+
+    def _accept_plain(
+        self, db: sqlite3.Connection, work: list[_Work], answers: list[Any]
+    ) -> frozenset[int]:
+        """Store every accept of the group that has no Idempotency-Key with one pair of
+        statements (a savepoint and two statements per request were most of the writer's time
+        at hundreds of requests a second); the positions done. Accepts only insert new rows,
+        so taking them first within the transaction changes nothing the others see. Should
+        the pair fail (it cannot, short of a broken database), each is tried on its own."""
+        plain = [
+            i for i, (kind, args, _) in enumerate(work) if kind == "accept" and args[2] is None
+        ]
+        if len(plain) < 2:
+            return frozenset()
+        db.execute("SAVEPOINT plain")
+        try:
+            self._insert(db, [optout for i in plain for optout in work[i][1][0]])
+        except (sqlite3.IntegrityError, ValueError):
+            db.execute("ROLLBACK TO plain")
+            db.execute("RELEASE plain")
+            return frozenset()
+        db.execute("RELEASE plain")
+        for i in plain:
+            answers[i] = Accepted(202, work[i][1][1])
+        return frozenset(plain)
 
     # -- writes (each runs in the writer's transaction) -------------------------------------
 
@@ -287,6 +315,16 @@ class IntakeStore:
                 if row[0] != idempotency.digest:
                     return Accepted(409, "", conflict=True)
                 return Accepted(int(row[1]), str(row[2]), replayed=True)
+        self._insert(db, optouts)
+        if idempotency is not None:
+            db.execute(
+                "INSERT INTO idempotency VALUES (?, ?, ?, 202, ?)",
+                (idempotency.owner, idempotency.key, idempotency.digest, body),
+            )
+        return Accepted(202, body)
+
+    def _insert(self, db: sqlite3.Connection, optouts: Sequence[OptOut]) -> None:
+        """The rows of accepted opt-outs: the requests and a delivery per target."""
         now = _now()
         db.executemany(
             "INSERT INTO requests (id, phone, reason, reason_text, source, scope, received_at, "
@@ -314,12 +352,6 @@ class IntakeStore:
                 for name, scopes in self.targets.items()
             ],
         )
-        if idempotency is not None:
-            db.execute(
-                "INSERT INTO idempotency VALUES (?, ?, ?, 202, ?)",
-                (idempotency.owner, idempotency.key, idempotency.digest, body),
-            )
-        return Accepted(202, body)
 
     def withdraw(self, request_id: str, reason: str) -> concurrent.futures.Future[bool | None]:
         """Withdraw a request (consent given back): True, False if it already was, None if
