@@ -31,6 +31,7 @@ from dncsync.ingest import IngestResult, run_accounting
 from dncsync.model import Accounting
 from dncsync.plan import Plan, Sampled, settled, write_keys
 from dncsync.privacy import SAMPLE_SIZE, mask_phone, mask_text
+from dncsync.snapshot import phone_key
 from dncsync.targets.base import BatchResult
 
 
@@ -292,8 +293,8 @@ def _first_masked(parts: Iterable[dict[str, Failure]], limit: int) -> dict[str, 
 
 def phone_keys(phones: Iterable[str]) -> npt.NDArray[np.uint64]:
     """E.164 numbers as their digits (uint64), sorted and distinct; other forms are left out."""
-    digits = (int(p[1:]) for p in phones if p[:1] == "+" and p[1:].isdigit() and len(p) <= 20)
-    return np.unique(np.fromiter(digits, dtype=np.uint64))
+    keys = (key for key in map(phone_key, phones) if key is not None)
+    return np.unique(np.fromiter(keys, dtype=np.uint64))
 
 
 def source_set_key(names: Iterable[str]) -> str:

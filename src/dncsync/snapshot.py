@@ -50,6 +50,12 @@ def phone_key(phone: str) -> int | None:
     return int(digits)
 
 
+def _phones(keys: Keys) -> Iterator[str]:
+    """Keys as E.164 strings, in their order, a chunk at a time (no list of millions)."""
+    for start in range(0, keys.size, 65_536):
+        yield from (f"+{key}" for key in keys[start : start + 65_536].tolist())
+
+
 class HeldColumns(Mapping[str, Held]):
     """A snapshot as columns; a read-only `Mapping[str, Held]` to everything that reads it.
 
@@ -142,8 +148,7 @@ class HeldColumns(Mapping[str, Held]):
         return True
 
     def __iter__(self) -> Iterator[str]:
-        for start in range(0, self._keys.size, 65_536):
-            yield from (f"+{key}" for key in self._keys[start : start + 65_536].tolist())
+        yield from _phones(self._keys)
         yield from self._extra
 
     def items(self) -> ItemsView[str, Held]:
@@ -189,8 +194,7 @@ class Phones(Sequence[str]):
         return f"+{int(self._keys[index])}"
 
     def __iter__(self) -> Iterator[str]:
-        for start in range(0, self._keys.size, 65_536):
-            yield from (f"+{key}" for key in self._keys[start : start + 65_536].tolist())
+        return _phones(self._keys)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str):
