@@ -159,7 +159,9 @@ def test_every_endpoint_over_a_real_socket(tmp_path: Path, platforms: Platforms)
     audit = "".join(
         p.read_text(encoding="utf-8") for r in run_records for p in r.parent.glob("audit*")
     )
-    assert '"dnc.optout_received"' in audit
+    # One line per group commit names every request it took, with its deadline.
+    assert '"dnc.optouts_received"' in audit
+    assert f'"request":"{body["id"]}"' in audit.replace(" ", "")
     assert '"dnc.optout_withdrawn"' in audit
     assert "4155552671" not in audit
 

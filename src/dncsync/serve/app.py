@@ -14,15 +14,10 @@ never a traceback. No phone number goes to a log unmasked, and no key at all.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,13 +27,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dncsync import logs
-from dncsync.errors import DncsyncError
-from dncsync.intake import MAX_BATCH_OPTOUTS, OptOut, Refused, read_optout
 from dncsync.model import Strictness
 from dncsync.phone import normalize
-from dncsync.policy import Policy
-from dncsync.privacy import mask_phone
-from dncsync.serve.keys import RateLimit, authenticate
+from dncsync.serve.backend import ApiSettings, Backend
+from dncsync.serve.fast import FastIntake
 from dncsync.serve.metrics import ServeMetrics
 from dncsync.serve.openapi import (
     ERRORS,
@@ -48,44 +40,18 @@ from dncsync.serve.openapi import (
     REQUEST_ANSWER,
     WITHDRAW_BODY,
 )
-from dncsync.state.intake import Idempotency, IntakeStore
+from dncsync.serve.taking import Answer, Taking
+from dncsync.state.intake import IntakeStore
 
 log = logs.logger("dncsync.serve")
-_MAX_IDEMPOTENCY_KEY = 200
-
-
-class Backend(Protocol):
-    """What the API needs from the serve process around it."""
-
-    accepting: bool  # False once shutting down: new opt-outs get 503
-
-    def accepted(self, count: int) -> None:
-        """Tell the pusher new requests were committed."""
-
-    def holdings(self, phone: str) -> dict[str, bool | None]:
-        """Per target: whether it holds the number (None: unknown right now)."""
-
-    def ready(self) -> tuple[bool, dict[str, Any]]:
-        """Whether the process can take and push opt-outs, and the checks behind it."""
-
-    def recording(self) -> AbstractContextManager[None]:
-        """Events logged in the block reach the current run's audit log."""
-
-
-@dataclass(frozen=True, slots=True)
-class ApiSettings:
-    """The intake API's settings, from `[serve]` and the configuration."""
-
-    keys: tuple[bytes, ...]
-    zone: ZoneInfo
-    region: str
-    policy: Policy
-    max_body_bytes: int
-    rate_per_second: float
 
 
 def _error(status: int, error: str, reason: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": error, "reason": reason}, status_code=status, headers=headers)
+
+
+def _response(answer: Answer) -> Response:
+    return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
 
 class BodyLimit:
@@ -157,7 +123,8 @@ def build_app(
         docs_url=None,
         redoc_url=None,
     )
-    limiter = RateLimit(settings.rate_per_second)
+    taking = Taking(settings, intake, backend, metrics, clock)
+    app.state.taking = taking
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -178,24 +145,9 @@ def build_app(
 
     async def guarded(request: Request, handle: Callable[[str], Awaitable[Response]]) -> Response:
         """The key checked, the rate limit applied, then the handler."""
-        owner = authenticate(request.headers.get("authorization"), settings.keys)
-        if owner is None:
-            metrics.requests.labels("unauthorized").inc()
-            return _error(
-                401,
-                "unauthorized",
-                "a valid API key is required: Authorization: Bearer KEY",
-                **{"WWW-Authenticate": "Bearer"},
-            )
-        wait = limiter.take(owner, clock())
-        if wait > 0:
-            metrics.api_rate_limited.inc()
-            return _error(
-                429,
-                "rate_limited",
-                "too many requests for this API key; retry after the delay given",
-                **{"Retry-After": str(max(1, round(wait + 0.5)))},
-            )
+        owner = taking.owner(request.headers.get("authorization"))
+        if isinstance(owner, Answer):
+            return _response(owner)
         return await handle(owner)
 
     async def json_body(request: Request) -> tuple[Any, bytes] | JSONResponse:
@@ -224,95 +176,14 @@ def build_app(
         responses={202: OPTOUT_ANSWER, **ERRORS},
     )
     async def post_optouts(request: Request) -> Response:
-        async def handle(owner: str) -> Response:
-            if not backend.accepting:
-                return _error(503, "shutting_down", "the server is shutting down; retry")
-            parsed = await json_body(request)
-            if isinstance(parsed, JSONResponse):
-                metrics.requests.labels("rejected").inc()
-                return parsed
-            body, raw = parsed
-            return await _take(owner, body, raw, request.headers.get("idempotency-key"))
-
-        return await guarded(request, handle)
-
-    async def _take(owner: str, body: Any, raw: bytes, key: str | None) -> Response:
-        if key is not None and not (0 < len(key) <= _MAX_IDEMPOTENCY_KEY):
-            return _error(400, "invalid_idempotency_key", "Idempotency-Key: 1 to 200 characters")
-        now = datetime.now(UTC)
-        batch = isinstance(body, dict) and "optouts" in body
-        if batch:
-            items = body["optouts"]
-            if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH_OPTOUTS:
-                metrics.requests.labels("rejected").inc()
-                return _error(
-                    422, "invalid_request", f"optouts: a list of 1 to {MAX_BATCH_OPTOUTS} opt-outs"
-                )
-        else:
-            items = [body]
-        verdicts = [
-            read_optout(
-                item,
-                now=now,
-                zone=settings.zone,
-                region=settings.region,
-                policy=settings.policy,
-            )
-            for item in items
-        ]
-        accepted = [v for v in verdicts if isinstance(v, OptOut)]
-        refused = [(i, v) for i, v in enumerate(verdicts) if isinstance(v, Refused)]
-        if refused:
-            metrics.requests.labels("rejected").inc(len(refused))
-        if not accepted:
-            if batch:
-                return JSONResponse(
-                    {
-                        "error": "invalid_phone"
-                        if all(r.error == "invalid_phone" for _, r in refused)
-                        else "invalid_request",
-                        "reason": "no opt-out in the batch was usable",
-                        "rejected": [{"index": i, "reason": r.reason} for i, r in refused],
-                    },
-                    status_code=422,
-                )
-            return _error(422, refused[0][1].error, refused[0][1].reason)
-        if batch:
-            answer: dict[str, Any] = {
-                "accepted": [o.answer() for o in accepted],
-                "rejected": [{"index": i, "reason": r.reason} for i, r in refused],
-            }
-        else:
-            answer = accepted[0].answer()
-        text = json.dumps(answer, separators=(",", ":"))
-        idempotency = None
-        if key is not None:
-            idempotency = Idempotency(owner, key, hashlib.sha256(raw).hexdigest())
-        try:
-            result = await asyncio.wrap_future(intake.accept(accepted, text, idempotency))
-        except DncsyncError as failed:  # the store cannot commit (a full disk): no promise
-            log.error("dnc.intake_unavailable", error=str(failed))
-            return _error(503, "storage_unavailable", "the request could not be stored; retry")
-        if result.conflict:
-            metrics.requests.labels("conflict").inc()
-            return _error(
-                409, "idempotency_conflict", "this Idempotency-Key was used with another body"
-            )
-        if result.replayed:
-            metrics.requests.labels("replayed").inc()
-            return Response(result.body, status_code=result.status, media_type="application/json")
-        metrics.requests.labels("accepted").inc(len(accepted))
-        backend.accepted(len(accepted))
-        with backend.recording():  # the receipt is evidence: it goes to the run's audit log
-            for optout in accepted:
-                log.info(
-                    "dnc.optout_received",
-                    request=optout.id,
-                    phone=mask_phone(optout.phone),
-                    deadline=optout.deadline.isoformat(),
-                    warnings=list(optout.warnings) or None,
-                )
-        return Response(text, status_code=202, media_type="application/json")
+        # Served by `FastIntake` in front of this app; this route gives the same answers
+        # (one `Taking`) to anything that reaches the app directly, and the OpenAPI entry.
+        answer = await taking.post(
+            request.headers.get("authorization"),
+            await request.body(),
+            request.headers.get("idempotency-key"),
+        )
+        return _response(answer)
 
     @app.get(
         "/v1/optouts/{request_id}",
@@ -425,4 +296,13 @@ def _lookup(phone: str, intake: IntakeStore, backend: Backend) -> dict[str, Any]
     }
 
 
-__all__ = ["ApiSettings", "Backend", "BodyLimit", "build_app"]
+def build_asgi(
+    settings: ApiSettings, intake: IntakeStore, backend: Backend, metrics: ServeMetrics
+) -> ASGIApp:
+    """What uvicorn serves: the body limit, the fast intake route, then the app."""
+    app = build_app(settings, intake, backend, metrics)
+    fast = FastIntake(app, app.state.taking)
+    return BodyLimit(fast, settings.max_body_bytes)
+
+
+__all__ = ["ApiSettings", "Backend", "BodyLimit", "build_app", "build_asgi"]

@@ -21,7 +21,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from dncsync.errors import ConfigError
 from dncsync.intake import rfc3339
 from dncsync.privacy import mask_phone
 from dncsync.run.lifecycle import Run
-from dncsync.serve.app import ApiSettings, BodyLimit, build_app
+from dncsync.serve.app import ApiSettings, build_asgi
 from dncsync.serve.keys import read_keys
 from dncsync.serve.metrics import ServeMetrics
 from dncsync.serve.pusher import TargetPusher
@@ -187,7 +187,17 @@ def serve(
     settings = config.serve or ServeConfig()
     keys = read_keys(settings.api_keys_env)
     targets = config.targets_named(None)
-    return asyncio.run(_serve(config, base, settings, keys, targets, host, port, transport))
+    with asyncio.Runner(loop_factory=_event_loop()) as runner:
+        return runner.run(_serve(config, base, settings, keys, targets, host, port, transport))
+
+
+def _event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (not on Windows), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _serve(
@@ -218,7 +228,7 @@ async def _serve(
             settings.max_body_bytes,
             settings.rate_per_second,
         )
-        app = BodyLimit(build_app(api, intake, serving, metrics), settings.max_body_bytes)
+        app = build_asgi(api, intake, serving, metrics)
         server = _Server(
             uvicorn.Config(
                 app,
