@@ -1,13 +1,14 @@
 """The `dncsync` command line: thin wrappers that build objects, call the library, map errors.
 
-Each command lives in its own module under `dncsync.cli` and is registered here. Registration
-imports every command's module (and through them numpy, the emulator, the engine...), about half
-a second; `main()` registers only the invoked command when it is a light one (`validate`, whose
-whole-process speed is benchmarked), and `app` is registered in full on first use.
+Each command lives in its own module under `dncsync.cli` and is registered here. Registering
+every command imports every command's module (and through them numpy, the web framework, the
+emulator...), most of a second; `main()` registers only the command invoked, so each pays
+for what it uses, and `app` (the root's `--help`, library users) is registered in full.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated, Any
 
@@ -47,55 +48,44 @@ def _root(
     configure_logging(log_format, level=log_level)
 
 
-def _register_validate() -> None:
-    from dncsync.cli import validate as _validate
-
-    _app.command("validate")(_validate.command)
-
-
-_LIGHT = {"validate": _register_validate}  # commands registered alone when invoked
+# Each command's module and what it registers, in the order `--help` lists them: a function
+# (a command) or a Typer (a group of commands).
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("sync", "plan_command"),
+    "sync": ("sync", "sync_command"),
+    "demo": ("demo", "command"),
+    "emulator": ("emulator", "command"),
+    "validate": ("validate", "command"),
+    "audit": ("audit", "app"),
+    "report": ("report", "command"),
+    "runs": ("runs", "command"),
+    "reconcile": ("reconcile", "command"),
+    "serve": ("serve", "command"),
+    "check": ("check", "command"),
+}
 _registered: set[str] = set()
 
 
+def _register_one(name: str) -> None:
+    if name in _registered:
+        return
+    _registered.add(name)
+    module, attribute = _COMMANDS[name]
+    found = getattr(importlib.import_module(f"dncsync.cli.{module}"), attribute)
+    if isinstance(found, typer.Typer):
+        _app.add_typer(found, name=name)
+    else:
+        _app.command(name)(found)
+
+
 def _register(only: str | None = None) -> typer.Typer:
-    """Register the commands (one line per command module), or only the light one invoked."""
-    if only in _LIGHT:
-        if only not in _registered:
-            _LIGHT[only]()
-            _registered.add(only)
+    """Register the command invoked alone (its module is all that is imported: a `validate`
+    does not load the web framework, a `sync` not the emulator), or every command."""
+    if only in _COMMANDS:
+        _register_one(only)
         return _app
-    if "*" in _registered:
-        return _app
-    _registered.add("*")
-    from dncsync.cli import demo as _demo
-    from dncsync.cli import sync as _sync
-
-    _app.command("plan")(_sync.plan_command)
-    _app.command("sync")(_sync.sync_command)
-    _app.command("demo")(_demo.command)
-    from dncsync.cli import emulator as _emulator
-
-    _app.command("emulator")(_emulator.command)
-    if "validate" not in _registered:
-        _register_validate()
-    from dncsync.cli import audit as _audit
-
-    _app.add_typer(_audit.app, name="audit")
-    from dncsync.cli import report as _report
-
-    _app.command("report")(_report.command)
-    from dncsync.cli import runs as _runs
-
-    _app.command("runs")(_runs.command)
-    from dncsync.cli import reconcile as _reconcile
-
-    _app.command("reconcile")(_reconcile.command)
-    from dncsync.cli import serve as _serve
-
-    _app.command("serve")(_serve.command)
-    from dncsync.cli import check as _check
-
-    _app.command("check")(_check.command)
+    for name in _COMMANDS:
+        _register_one(name)
     return _app
 
 
