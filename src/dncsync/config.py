@@ -26,6 +26,7 @@ from dncsync.intake import INTAKE_SOURCE
 from dncsync.model import Reason, Strictness
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.sources.dialect import delimiter_of
+from dncsync.sources.schedule import Schedule
 
 DEFAULT_CONFIG = "dncsync.toml"
 # A configuration is a few kilobytes; anything larger is not one (and is not read into memory).
@@ -115,6 +116,16 @@ class SourceConfig(_Strict):
     registry_date: date | None = None
     s3_endpoint_url: str | None = None
     default_reason: Reason | None = None  # for rows with no reason; registries: NATIONAL
+    # `dncsync serve` reads the source again on this schedule ("15m", or a cron line in UTC)
+    # and syncs the targets that use it when it changed.
+    schedule: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            Schedule.parse(value)
+        return value
 
     @field_validator("where")
     @classmethod
@@ -379,6 +390,19 @@ def _check_references(config: Config, origin: Path | str) -> None:
             f"{origin}: source.name: {INTAKE_SOURCE!r} is reserved for the opt-outs "
             "`dncsync serve` takes in; give the source another name"
         )
+    for source in config.source:
+        if source.schedule is not None and source.url == "-":
+            raise ConfigError(
+                f"{origin}: source.{source.name}.schedule: standard input cannot be read "
+                "again; schedule a file or an S3 source"
+            )
+    for target in config.target:
+        if target.collect and target.remove_foreign:
+            raise ConfigError(
+                f"{origin}: target.{target.name}: collect = true takes every number found "
+                "on the list that dncsync did not add as an opt-out, and remove_foreign = "
+                "true would remove those very numbers: keep one"
+            )
     for index, target in enumerate(config.target):
         for name in target.sources or []:
             if name not in names:

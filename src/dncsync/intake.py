@@ -23,6 +23,8 @@ from dncsync.phone import normalize
 from dncsync.policy import Policy, Requested, RequestKind
 
 INTAKE_SOURCE = "intake"  # the reserved source name intake entries carry
+# The `source` label of an opt-out found on a platform's list (`collect`): "platform:<target>".
+COLLECTED_PREFIX = "platform:"
 MAX_BATCH_OPTOUTS = 1000  # `{"optouts": [...]}` takes at most this many
 MAX_FIELD_CHARS = 200  # a phone, reason, source or scope longer than this is not one
 # A clock a little ahead of ours is not a lie; past this, the receipt time is read as now.
@@ -130,6 +132,23 @@ def read_optout(
     )
 
 
+def collected(
+    phone: str, target: str, reason: Reason, found_at: datetime, zone: ZoneInfo
+) -> OptOut:
+    """An opt-out for a number found on a target's list that no source holds and dncsync did
+    not add: received when it was found, so its 10-business-day clock starts then."""
+    return OptOut(
+        id=uuid.uuid4().hex,
+        phone=phone,
+        reason=reason,
+        reason_text="",
+        source=COLLECTED_PREFIX + target,
+        scope="",
+        received_at=found_at.astimezone(UTC),
+        deadline=deadline_for(found_at, zone),
+    )
+
+
 def _received_at(text: str | None, now: datetime, warnings: list[str]) -> datetime:
     if text is None or not text.strip():
         return now
@@ -196,10 +215,12 @@ def takes(scopes: Iterable[str] | None, scope: str) -> bool:
 
 
 __all__ = [
+    "COLLECTED_PREFIX",
     "INTAKE_SOURCE",
     "MAX_BATCH_OPTOUTS",
     "OptOut",
     "Refused",
+    "collected",
     "deadline_for",
     "entry_of",
     "merged",

@@ -64,6 +64,9 @@ class TargetOutcome:
     capacity: dict[str, Any] | None = None  # what the target holds at most, and what it left out
     over_capacity: bool = False  # numbers were left out for want of room (exit 5)
     lists: dict[str, dict[str, Any]] | None = None  # per list, when the target names several
+    # Opt-outs stored from numbers found on the list that no source held and dncsync did not
+    # add (`collect`); None when the run did not collect from this target.
+    collected: int | None = None
     # The E.164 digits of every number the plan adds or updates, sorted: what the report ages
     # for timeliness once the plan itself is settled to its counts and samples.
     pushed_keys: npt.NDArray[np.uint64] | None = None
@@ -154,6 +157,8 @@ class TargetOutcome:
         }
         if self.seeded_from_platform is not None:
             result["seeded_from_platform"] = self.seeded_from_platform
+        if self.collected is not None:
+            result["collected"] = self.collected
         if self.stopped:
             result["stopped"] = mask_text(self.stopped)
         if self.error is not None:
@@ -237,6 +242,11 @@ class RunResult:
         ingested = self.ingest.get(source_set_key(outcome.sources)) if outcome.sources else None
         return ingested.accounting if ingested is not None else None
 
+    def collected(self) -> int | None:
+        """Opt-outs collected from the targets' lists in the run; None when none collected."""
+        counts = [t.collected for t in self.targets if t.collected is not None]
+        return sum(counts) if counts else None
+
     def summary(self) -> dict[str, Any]:
         """One JSON object: the run's accounting and each target's outcome."""
         accounting = self.accounting()
@@ -269,6 +279,7 @@ class RunResult:
             "sources": list(sources.values()),
             "targets": targets,
             **({"intake": self.intake} if self.intake is not None else {}),
+            **({"collected": collected} if (collected := self.collected()) is not None else {}),
             "evidence": None
             if files is None
             else {

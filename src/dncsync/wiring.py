@@ -25,7 +25,10 @@ _CUSTOMER_REQUEST_MINIMUM_YEARS = 5
 def source_specs(sources: Sequence[SourceConfig], base: Path) -> list[SourceSpec]:
     """The ingest specs for configured sources, local paths resolved against `base`."""
     return [
-        SourceSpec(**{**source.model_dump(), "url": resolve_path(base, source.url)})
+        # `schedule` says when serve reads the source, not how: no part of the read.
+        SourceSpec(
+            **{**source.model_dump(exclude={"schedule"}), "url": resolve_path(base, source.url)}
+        )
         for source in sources
     ]
 

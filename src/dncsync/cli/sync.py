@@ -64,10 +64,20 @@ def sync_command(
             "(exit 6 when it differs).",
         ),
     ] = False,
+    collect: Annotated[
+        bool,
+        typer.Option(
+            "--collect",
+            help="First read each target with collect = true: numbers on its list that no "
+            "source holds and dncsync did not add become opt-outs sent to every target.",
+        ),
+    ] = False,
 ) -> None:
     """Plan and push the difference to each target, then print a summary."""
     parsed, base = config_module.load(config)
-    options = RunOptions(target=target, allow_mass_removal=allow_mass_removal, verify=verify)
+    options = RunOptions(
+        target=target, allow_mass_removal=allow_mass_removal, verify=verify, collect=collect
+    )
     with progress_bars() as progress:
         try:
             result = run_sync(parsed, base, options, command="sync", progress=progress)

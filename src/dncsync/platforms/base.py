@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from dncsync.model import Reason
 from dncsync.net.auth import Clock
 from dncsync.net.client import insecure_url
 from dncsync.plan import Mode
@@ -47,6 +48,12 @@ class TargetConfigBase(BaseModel):
     remove_foreign: bool = False  # mirror may remove numbers dncsync did not put on the list
     capacity: int | None = Field(None, ge=1)  # most numbers the target holds; default: platform's
     verify_every: str = "7d"  # read the whole list at least this often ("0" = every run)
+    # Numbers found on this list that no source holds and dncsync did not add (an agent's
+    # "do not call", an IVR) become opt-outs pushed to every other target (`sync --collect`,
+    # and serve every `collect_every`).
+    collect: bool = False
+    collect_reason: Reason = Reason.CUSTOMER_REQUESTED
+    collect_every: str = "15m"
 
     @field_validator("base_url")
     @classmethod
@@ -62,6 +69,19 @@ class TargetConfigBase(BaseModel):
     def _verify_every_parses(cls, value: str) -> str:
         duration_seconds(value)
         return value
+
+    @field_validator("collect_every")
+    @classmethod
+    def _collect_every_parses(cls, value: str) -> str:
+        # At least a second: "0" would read the whole list back to back.
+        if duration_seconds(value) < 1:
+            raise ValueError(f"{value!r}: collect at most once a second (e.g. 15m)")
+        return value
+
+    @property
+    def collect_every_seconds(self) -> float:
+        """`collect_every` in seconds."""
+        return duration_seconds(self.collect_every)
 
     @property
     def verify_every_seconds(self) -> float:

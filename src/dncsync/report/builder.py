@@ -110,6 +110,7 @@ class TargetReportBuilder:
         self._sources: tuple[str, ...] = ()
         self._accounting: AccountingEvidence | None = None
         self._variant: dict[str, str] = {}
+        self._collected: int | None = None
 
     # -- sources ----------------------------------------------------------------------------
 
@@ -123,6 +124,11 @@ class TargetReportBuilder:
         """Record what the platform's answers showed of its unconfirmed points."""
         with self._lock:
             self._variant = dict(variant)
+
+    def set_collected(self, count: int) -> None:
+        """Record how many opt-outs were collected from the target's list."""
+        with self._lock:
+            self._collected = count
 
     # -- plan -----------------------------------------------------------------------------
 
@@ -407,6 +413,7 @@ class TargetReportBuilder:
                 sources=self._sources,
                 accounting=self._accounting,
                 variant=dict(self._variant),
+                collected=self._collected,
             )
 
     def _push_summary(self) -> PushSummary:

@@ -174,6 +174,8 @@ def build_report(
             target.set_accounting(own, outcome.sources)
         if outcome.variant:
             target.set_variant(outcome.variant)
+        if outcome.collected is not None:
+            target.set_collected(outcome.collected)
         if outcome.blocks_nothing is not None:
             builder.warn(
                 "list_blocks_nothing",

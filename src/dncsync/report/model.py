@@ -267,6 +267,9 @@ class TargetReport:
     accounting: AccountingEvidence | None = None
     # What the platform's answers showed of its unconfirmed points (`targets.variant`).
     variant: dict[str, str] = field(default_factory=dict)
+    # Opt-outs stored from numbers found on the list that no source held and dncsync did not
+    # add (`collect`); None when the run did not collect from this target.
+    collected: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -337,10 +337,19 @@ class Run:
         """The keys of every list the target names, in its order."""
         return [self.key(part) for part in platform_of(target).lists(target)]
 
-    def attempt(self, target: TargetConfigBase, step: Callable[[TargetOutcome], object]) -> None:
-        """Run one target's step, locked; whatever fails there fails this target alone."""
-        outcome = self.outcome(target)
-        self.result.targets.append(outcome)
+    def attempt(
+        self,
+        target: TargetConfigBase,
+        step: Callable[[TargetOutcome], object],
+        outcome: TargetOutcome | None = None,
+    ) -> None:
+        """Run one target's step, locked; whatever fails there fails this target alone.
+
+        `outcome`: one an earlier step of this run began for the target (`collect` before
+        `sync`), so the target stays one outcome in the run's result."""
+        if outcome is None:
+            outcome = self.outcome(target)
+            self.result.targets.append(outcome)
         if self.interrupted is not None:
             outcome.not_run = "the run was interrupted before this target started"
             return
@@ -442,6 +451,11 @@ class Run:
                 found = merged([], (entry_of(*row, policy, self.today) for row in rows))
             self._intake[scopes] = found
         return self._intake[scopes]
+
+    def forget_intake(self) -> None:
+        """Read the intake store again at the next `intake_entries` (opt-outs were stored
+        during the run: collected from a platform's list)."""
+        self._intake.clear()
 
     def vanished(self, target: TargetConfigBase, *, record: bool) -> frozenset[str]:
         """The numbers of objects that vanished from the target's additive sources of many

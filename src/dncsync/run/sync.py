@@ -24,12 +24,13 @@ import httpx
 from dncsync import logs
 from dncsync.config import Config
 from dncsync.drift import Drift
-from dncsync.errors import DncsyncError, SafetyStop
+from dncsync.errors import ConfigError, DncsyncError, SafetyStop
 from dncsync.model import Entry
 from dncsync.outcome import RunResult, TargetOutcome
 from dncsync.plan import Batch, Mode, Plan, batches
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.privacy import SAMPLE_SIZE, mask_phone
+from dncsync.run.collect import collect_all, intake_store_for
 from dncsync.run.lifecycle import Run
 from dncsync.run.lists import (
     Lists,
@@ -56,6 +57,9 @@ class RunOptions:
     apply: bool = True  # False: plan only (no write anywhere, the state store included)
     allow_mass_removal: bool = False
     verify: bool = False  # read each platform back after the push and compare
+    # First, on each target with `collect = true`: numbers found on its list that no source
+    # holds and dncsync did not add become opt-outs, sent to every target (`run.collect`).
+    collect: bool = False
     today: date | None = None  # injected by tests; default: today in UTC
 
 
@@ -76,10 +80,18 @@ def run_sync(
     carrying the result, so the caller can still print the summary and the report paths.
     `transport` sends every request through it instead of the network (tests, in-process).
     """
+    if options.collect and not any(t.collect for t in config.targets_named(options.target)):
+        raise ConfigError("--collect: no chosen target has collect = true (docs/configuration.md)")
     with Run(
         config, base, command, target=options.target, records=options.apply, today=options.today
     ) as run:
+        begun: dict[str, TargetOutcome] = {}
+        if options.collect:
+            begun = _collect_first(run, config, base, transport)
         for target in run.targets:
+            earlier = begun.get(target.name)
+            if earlier is not None and earlier.status != "success":
+                continue  # its collection failed: that outcome says why, the others go on
 
             def step(outcome: TargetOutcome, target: TargetConfigBase = target) -> None:
                 asyncio.run(
@@ -90,8 +102,21 @@ def run_sync(
                     )
                 )
 
-            run.attempt(target, step)
+            run.attempt(target, step, earlier)
     return run.conclude()
+
+
+def _collect_first(
+    run: Run, config: Config, base: Path, transport: httpx.AsyncBaseTransport | None
+) -> dict[str, TargetOutcome]:
+    """`--collect`: every collecting target read before any target is planned, so each plan
+    holds what the others' lists gave."""
+    intake = intake_store_for(config, base)
+    intake.start()
+    try:
+        return collect_all(run, intake, transport)
+    finally:
+        intake.close()
 
 
 async def sync_target(

@@ -68,6 +68,28 @@ def list_keys(url: str, endpoint_url: str | None) -> list[str]:
     return sorted(keys)
 
 
+def identities(url: str, endpoint_url: str | None) -> list[tuple[str, str, int]]:
+    """(key, ETag, size) of every object under `s3://bucket/prefix`, or of the one key a
+    URL names: what a scheduled source compares, with no object read."""
+    import boto3
+
+    rest = url[len("s3://") :]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise InputError(f"{url}: an S3 source is s3://bucket/key or s3://bucket/prefix/")
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    found: list[tuple[str, str, int]] = []
+    try:
+        client = boto3.client("s3", endpoint_url=endpoint)
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", ()):
+                etag = str(item.get("ETag", "")).strip('"')
+                found.append((str(item["Key"]), etag, int(item.get("Size", 0))))
+    except Exception as error:
+        raise _failure(url, bucket, prefix, error) from None
+    return sorted(found)
+
+
 def _failure(url: str, bucket: str, key: str, error: Exception) -> InputError:
     """One clear line for an S3 request that failed."""
     import botocore.exceptions as aws

@@ -11,7 +11,8 @@ answer through a `concurrent.futures.Future`.
 
 Tables:
 - `requests`: one row per opt-out (E.164 phone, reason, source label, scope, receipt time,
-  deadline), and its withdrawal if one came;
+  deadline), and its withdrawal if one came; an opt-out found on a platform's list
+  (`collect`) is one too, its source `platform:<target>`;
 - `deliveries`: one row per request and target: `pending`, `held` (with `held_at`), `failed`
   (the platform refused the number; retried later) or `skipped` (the target does not take it);
 - `idempotency`: an API key's digest, its `Idempotency-Key`, the request body's digest and
@@ -352,6 +353,24 @@ class IntakeStore:
                 for name, scopes in self.targets.items()
             ],
         )
+
+    def collect(self, optouts: Sequence[OptOut]) -> concurrent.futures.Future[list[OptOut]]:
+        """Store opt-outs found on a platform's list; resolves to those stored. A number
+        already collected from the same list (its `source`), even withdrawn since, is not
+        stored again: a withdrawal is not undone by finding the number there once more."""
+        return self._submit("collect", tuple(optouts))
+
+    def _do_collect(self, db: sqlite3.Connection, optouts: tuple[OptOut, ...]) -> list[OptOut]:
+        fresh: list[OptOut] = []
+        for optout in optouts:
+            known = db.execute(
+                "SELECT 1 FROM requests WHERE phone = ? AND source = ? LIMIT 1",
+                (optout.phone, optout.source),
+            ).fetchone()
+            if known is None:
+                fresh.append(optout)
+        self._insert(db, fresh)
+        return fresh
 
     def withdraw(self, request_id: str, reason: str) -> concurrent.futures.Future[bool | None]:
         """Withdraw a request (consent given back): True, False if it already was, None if
