@@ -3,6 +3,8 @@
     start: keys read, intake store opened, the API listening (loopback unless told)
     loop:  a `Run` ("serve") per `run_seconds`, each target's pusher inside it; the run is
            sealed with its report (requests received, held, pending, past deadline)
+    timed: a collection per target with `collect = true` every `collect_every`, a watch per
+           source with a `schedule` (`serve.schedules`), each job a run of its own
     stop:  SIGTERM or SIGINT -> new opt-outs refused (503) and the listener closed, the
            requests in hand answered; pushing goes on until nothing is pending, at most
            `drain_seconds`: exit 0, or 143 with the pending count (they are sent after the
@@ -41,6 +43,7 @@ from dncsync.serve.app import ApiSettings, build_asgi
 from dncsync.serve.keys import read_keys
 from dncsync.serve.metrics import ServeMetrics
 from dncsync.serve.pusher import TargetPusher
+from dncsync.serve.schedules import collecting, watching
 from dncsync.state.intake import IntakeStats, IntakeStore, intake_path
 
 log = logs.logger("dncsync.serve")
@@ -260,24 +263,55 @@ async def _serve(
         print(f"dncsync serve: listening on http://{bound[0]}:{bound[1]}", file=sys.stderr)
         sys.stderr.flush()
         log.info("dnc.serve_started", host=bound[0], port=bound[1], targets=len(targets))
+        scheduled = _scheduled(config, base, serving, stop, transport)
         ended: ServeEnd | None = None
-        while ended is None:
-            ended = await _one_run(
-                config,
-                base,
-                settings,
-                serving,
-                metrics,
-                policy,
-                transport,
-                stop,
-                received,
-                server,
-                listening,
-            )
+        try:
+            while ended is None:
+                ended = await _one_run(
+                    config,
+                    base,
+                    settings,
+                    serving,
+                    metrics,
+                    policy,
+                    transport,
+                    stop,
+                    received,
+                    server,
+                    listening,
+                )
+        finally:
+            # A collection or scheduled sync under way ends its run (in its thread); the
+            # intake store stays open until then.
+            if scheduled:
+                _, late = await asyncio.wait(scheduled, timeout=settings.drain_seconds)
+                for task in late:
+                    task.cancel()
         return ended
     finally:
         intake.close()
+
+
+def _scheduled(
+    config: Config,
+    base: Path,
+    serving: Serving,
+    stop: asyncio.Event,
+    transport: httpx.AsyncBaseTransport | None,
+) -> list[asyncio.Task[None]]:
+    """The timed jobs (`serve.schedules`): a collector per target with `collect = true`, a
+    watch per source with a `schedule`; they end once `stop` is set."""
+    jobs = [
+        collecting(config, base, t, serving.intake, serving.accepted, stop.is_set, transport)
+        for t in config.target
+        if t.collect
+    ]
+    jobs += [
+        watching(config, base, source, stop.is_set, transport)
+        for source in config.source
+        if source.schedule is not None
+    ]
+    return [asyncio.create_task(job) for job in jobs]
 
 
 async def _one_run(

@@ -1,0 +1,152 @@
+"""serve's scheduled work: collecting from targets' lists, and reading scheduled sources again.
+
+    collect = true on a target     every `collect_every`: one `collect` run reads the list;
+                                   numbers dncsync did not add become intake opt-outs, which
+                                   the pushers send to every other target within seconds
+    schedule = "..." on a source   at each fire time: the source's fingerprint (an S3 listing,
+                                   a local file's SHA-256); when it changed since the last
+                                   complete sync, one `sync` run of the targets that use it
+
+Each job is a run of its own (evidence, locks, report) in a worker thread, so the API and the
+pushers go on meanwhile; a list locked by a pusher's micro-batch stops that run before any
+write, and the job is tried again after RETRY_SECONDS. An unchanged source costs no platform
+request: only the fingerprint is taken. A source's first fingerprint after serve starts
+always differs (nothing is remembered across restarts), so the first fire syncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from dncsync import logs
+from dncsync.config import Config, SourceConfig, resolve_path
+from dncsync.errors import DncsyncError, RunEnded
+from dncsync.platforms.base import TargetConfigBase
+from dncsync.run.collect import run_collect
+from dncsync.run.sync import RunOptions, run_sync
+from dncsync.sources.fingerprint import fingerprint
+from dncsync.sources.schedule import Schedule
+from dncsync.state.intake import IntakeStore
+
+log = logs.logger("dncsync.serve")
+
+# A job that did not complete (a locked list, a platform down) is tried again this soon, or at
+# its next fire time if that comes first.
+RETRY_SECONDS = 30.0
+_TICK = 0.2  # how often a waiting job looks whether serve is stopping
+
+
+async def collecting(
+    config: Config,
+    base: Path,
+    target: TargetConfigBase,
+    intake: IntakeStore,
+    stored: Callable[[int], None],
+    stopping: Callable[[], bool],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> None:
+    """Collect from `target` at once and every `collect_every` until `stopping()`;
+    `stored(count)` is told of the opt-outs each collection stored."""
+    every = target.collect_every_seconds
+    while not stopping():
+        wait = every
+        try:
+            result = await asyncio.to_thread(
+                run_collect, config, base, target.name, intake, transport=transport
+            )
+            count = result.collected() or 0
+        except RunEnded as ended:
+            count = ended.result.collected() or 0
+            wait = min(every, RETRY_SECONDS)
+            log.warning("dnc.collect_incomplete", target=target.name, error=str(ended))
+        except DncsyncError as failed:
+            count, wait = 0, min(every, RETRY_SECONDS)
+            log.warning("dnc.collect_incomplete", target=target.name, error=str(failed))
+        if count:
+            stored(count)
+        await _until(time.monotonic() + wait, stopping)
+
+
+async def watching(
+    config: Config,
+    base: Path,
+    source: SourceConfig,
+    stopping: Callable[[], bool],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> None:
+    """Sync the targets that use a scheduled source each time it fires and has changed."""
+    assert source.schedule is not None
+    schedule = Schedule.parse(source.schedule)
+    users = [t.name for t in config.target if source.name in _source_names(config, t)]
+    if not users:
+        log.warning("dnc.schedule_unused", source=source.name)
+        return
+    # One run for every target when all use the source; else one run per target using it.
+    runs: list[str | None] = [None] if len(users) == len(config.target) else list(users)
+    url = resolve_path(base, source.url)
+    synced: str | None = None  # the fingerprint the last complete sync read
+    while not stopping():
+        complete = True
+        try:
+            now = await asyncio.to_thread(fingerprint, url, source.s3_endpoint_url)
+        except DncsyncError as failed:
+            complete = False
+            log.warning("dnc.source_unreadable", source=source.name, error=str(failed))
+        else:
+            if now == synced:
+                log.info("dnc.source_unchanged", source=source.name)
+            else:
+                complete = await _sync(config, base, source, runs, transport)
+                if complete:
+                    synced = now
+        moment = datetime.now(UTC)
+        wait = (schedule.next_fire(moment) - moment).total_seconds()
+        if not complete:
+            wait = min(wait, RETRY_SECONDS)
+        await _until(time.monotonic() + wait, stopping)
+
+
+async def _sync(
+    config: Config,
+    base: Path,
+    source: SourceConfig,
+    runs: list[str | None],
+    transport: httpx.AsyncBaseTransport | None,
+) -> bool:
+    """One `sync` run per entry of `runs` (a target's name, or None for all); whether every
+    one ended well."""
+    complete = True
+    for chosen in runs:
+        try:
+            result = await asyncio.to_thread(
+                run_sync, config, base, RunOptions(target=chosen), transport=transport
+            )
+            run_id = result.run_id
+        except RunEnded as ended:
+            complete = False
+            run_id = ended.result.run_id
+            log.warning("dnc.scheduled_sync_incomplete", source=source.name, error=str(ended))
+        except DncsyncError as failed:
+            complete = False
+            run_id = None
+            log.warning("dnc.scheduled_sync_incomplete", source=source.name, error=str(failed))
+        log.info("dnc.source_synced", source=source.name, target=chosen, run=run_id)
+    return complete
+
+
+def _source_names(config: Config, target: TargetConfigBase) -> set[str]:
+    return {source.name for source in config.sources_for(target)}
+
+
+async def _until(deadline: float, stopping: Callable[[], bool]) -> None:
+    while not stopping() and time.monotonic() < deadline:
+        await asyncio.sleep(min(_TICK, max(0.0, deadline - time.monotonic())))
+
+
+__all__ = ["RETRY_SECONDS", "collecting", "watching"]

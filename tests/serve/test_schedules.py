@@ -1,0 +1,179 @@
+"""serve's scheduled work: numbers collected from a platform's list, sources read again.
+
+Over real sockets: the emulator on loopback, `dncsync serve` as a subprocess. A number put
+straight on one platform's list (an agent's "do not call") reaches the other platform through
+serve's collection; a scheduled source (a local file, an S3 prefix) that changes is synced;
+one that does not change costs no platform request at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from conftest import S3Endpoint
+from e2e.support import (
+    Platforms,
+    cxone_target,
+    genesys_target,
+    nanp_numbers,
+    toml_value,
+    write_source,
+)
+
+from .support import Served, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def _config(
+    folder: Path,
+    targets: Sequence[Mapping[str, object]],
+    sources: Sequence[Mapping[str, object]] = (),
+) -> Path:
+    lines = ["[state]", 'path = "state/dncsync.db"', "", "[serve]", "flush_seconds = 0.1"]
+    for table, rows in (("source", sources), ("target", targets)):
+        for row in rows:
+            lines += ["", f"[[{table}]]"]
+            lines += [f"{key} = {toml_value(value)}" for key, value in row.items()]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "dncsync.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _events(served: Served, event: str) -> int:
+    """How many log lines of serve's stderr carry `event`."""
+    count = 0
+    for line in served.stderr().splitlines():
+        try:
+            count += json.loads(line).get("event") == event
+        except ValueError:
+            continue
+    return count
+
+
+def _reports(folder: Path, command: str) -> list[dict[str, object]]:
+    found = []
+    for path in sorted((folder / "state" / "dncsync.db.runs").glob("*/report.json")):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if report["command"] == command:
+            found.append(report)
+    return found
+
+
+def test_numbers_added_on_either_platform_reach_the_other_through_serve(
+    platforms: Platforms, tmp_path: Path
+) -> None:
+    config = _config(
+        tmp_path,
+        [
+            genesys_target(platforms, collect=True, collect_every="1s"),
+            cxone_target(platforms, collect=True, collect_every="1s"),
+        ],
+    )
+    agent, ivr = nanp_numbers(2, seed=163)
+    served = Served(config)
+    try:
+        platforms.running.state.genesys_edit(platforms.list_id, add=[agent])
+        wait_until(lambda: agent in platforms.held("cxone"), 30, "the agent's number on CXone")
+        platforms.running.state.cxone_edit(platforms.group_id, upsert=[ivr[2:]])
+        wait_until(lambda: ivr in platforms.held("genesys"), 30, "the IVR's number on Genesys")
+        db = sqlite3.connect(tmp_path / "state" / "dncsync.db.intake")
+        try:
+            rows = db.execute("SELECT phone, source FROM requests ORDER BY source").fetchall()
+        finally:
+            db.close()
+        assert rows == [(ivr, "platform:cxone-e2e"), (agent, "platform:genesys-e2e")]
+        # Each is an opt-out like any other: held on every target, by the API's account too.
+        for phone in (agent, ivr):
+            answer = served.client.post("/v1/numbers/lookup", json={"phone": phone}).json()
+            assert answer["blocked"] is True, answer
+        counted = {
+            target["name"]: target["collected"]
+            for report in _reports(tmp_path, "collect")
+            for target in report["targets"]  # type: ignore[attr-defined]
+            if target["collected"]
+        }
+        assert counted == {"genesys-e2e": 1, "cxone-e2e": 1}
+    finally:
+        code = served.stop()
+    assert code == 0, served.stderr()
+    assert agent[2:] not in served.stderr()  # masked in every log line
+    assert platforms.held("genesys") == platforms.held("cxone") == {agent, ivr}
+
+
+def test_a_scheduled_file_is_synced_when_it_changes_and_costs_nothing_when_not(
+    platforms: Platforms, tmp_path: Path
+) -> None:
+    first, later = nanp_numbers(6, seed=164)[:3], nanp_numbers(6, seed=164)[3:]
+    source = tmp_path / "optouts.csv"
+    write_source(source, first)
+    config = _config(
+        tmp_path,
+        [genesys_target(platforms), cxone_target(platforms)],
+        [{"name": "optouts", "url": "optouts.csv", "schedule": "1s"}],
+    )
+    served = Served(config)
+    try:
+        # The first fire after the start syncs: nothing is remembered across restarts.
+        wait_until(
+            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first),
+            30,
+            "the source on both platforms",
+        )
+        wait_until(lambda: _events(served, "dnc.source_unchanged") >= 1, 30, "an unchanged fire")
+        mark, seen = platforms.mark(), _events(served, "dnc.source_unchanged")
+        wait_until(
+            lambda: _events(served, "dnc.source_unchanged") >= seen + 3, 30, "three more fires"
+        )
+        assert platforms.requests(mark) == []  # an unchanged source: no platform request
+
+        write_source(source, first + later, seed=1)
+        wait_until(
+            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first + later),
+            30,
+            "the new numbers on both platforms",
+        )
+    finally:
+        code = served.stop()
+    assert code == 0, served.stderr()
+    assert {r["status"] for r in _reports(tmp_path, "sync")} == {"success"}
+    assert len(_reports(tmp_path, "sync")) == 2
+
+
+def test_a_scheduled_s3_prefix_is_checked_for_new_objects(
+    platforms: Platforms, tmp_path: Path, s3: S3Endpoint
+) -> None:
+    client = s3.client()
+    client.create_bucket(Bucket="collect-drops")
+    first, later = nanp_numbers(4, seed=165)[:2], nanp_numbers(4, seed=165)[2:]
+    for name, numbers in (("day1.csv", first), ("day2.csv", later)):
+        write_source(tmp_path / name, numbers)
+    client.upload_file(str(tmp_path / "day1.csv"), "collect-drops", "dnc/day1.csv")
+    config = _config(
+        tmp_path,
+        [genesys_target(platforms), cxone_target(platforms)],
+        [{"name": "drops", "url": "s3://collect-drops/dnc/", "schedule": "1s"}],
+    )
+    served = Served(config, env=s3.env)
+    try:
+        wait_until(
+            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first),
+            30,
+            "the first drop on both platforms",
+        )
+        wait_until(lambda: _events(served, "dnc.source_unchanged") >= 1, 30, "an unchanged fire")
+        client.upload_file(str(tmp_path / "day2.csv"), "collect-drops", "dnc/day2.csv")
+        wait_until(
+            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first + later),
+            30,
+            "the new drop on both platforms",
+        )
+    finally:
+        code = served.stop()
+    assert code == 0, served.stderr()
