@@ -16,6 +16,7 @@ import pytest
 
 from dncsync import config as config_module
 from dncsync.errors import ConfigError
+from dncsync.report.codec import loads
 
 from .support import (
     Platforms,
@@ -70,13 +71,21 @@ def test_an_agents_number_on_genesys_reaches_cxone_and_mirror_keeps_it(
     assert summary["targets"]["genesys-e2e"]["removes"] == 0
     assert platforms.held("cxone") == set(numbers)
     assert platforms.held("genesys") == set(numbers)
+    intake = tmp_path / "state" / "dncsync.db.intake"
+    assert intake.stat().st_mode & 0o777 == 0o600  # it holds numbers
     assert _collected_requests(tmp_path) == sorted(
         (phone, "platform:genesys-e2e", "CUSTOMER_REQUESTED") for phone in agents
     )
-    report = json.loads(Path(summary["evidence"]["report_json"]).read_text(encoding="utf-8"))
-    by_name = {t["name"]: t for t in report["targets"]}
+    text = Path(summary["evidence"]["report_json"]).read_text(encoding="utf-8")
+    by_name = {t["name"]: t for t in json.loads(text)["targets"]}
     assert by_name["genesys-e2e"]["collected"] == 2
     assert by_name["cxone-e2e"]["collected"] is None
+    assert loads(text).target("genesys-e2e").collected == 2
+    html = Path(summary["evidence"]["report_html"]).read_text(encoding="utf-8")
+    assert "added by no one here: now opt-outs" in html
+    # Counts, never the numbers.
+    assert agents[0] not in html
+    assert agents[0] not in text
 
     # A mirror sync (with the list read again) never removes them, and a second collection
     # stores nothing new.

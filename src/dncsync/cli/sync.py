@@ -200,6 +200,12 @@ def emit(result: RunResult, output_format: OutputFormat) -> None:
             )
         if target.get("read_reason"):
             say(console, f"  {name}: read the whole list: {target['read_reason']}")
+        if target.get("collected") is not None:
+            say(
+                console,
+                f"  {name}: collected {target['collected']} numbers dncsync did not add "
+                "(opt-outs now, sent to every target)",
+            )
         clock = target.get("clock")
         if clock:
             say(

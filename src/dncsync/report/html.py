@@ -280,6 +280,10 @@ def _target_section(target: TargetReport) -> str:
         ("Retention already ended (not sent)", _n(plan.expired)),
         ("On the list before the run", _n(plan.held_before)),
     ]
+    if target.collected is not None:
+        plan_rows.append(
+            ("Found on the list, added by no one here: now opt-outs", _n(target.collected))
+        )
     push_rows = [
         ("Numbers sent", _n(push.numbers_sent)),
         ("Accepted by the platform", _n(push.numbers_acknowledged)),
