@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,7 @@ def _events(served: Served, event: str) -> int:
     return count
 
 
-def _reports(folder: Path, command: str) -> list[dict[str, object]]:
+def _reports(folder: Path, command: str) -> list[dict[str, Any]]:
     found = []
     for path in sorted((folder / "state" / "dncsync.db.runs").glob("*/report.json")):
         report = json.loads(path.read_text(encoding="utf-8"))
@@ -93,13 +94,18 @@ def test_numbers_added_on_either_platform_reach_the_other_through_serve(
         for phone in (agent, ivr):
             answer = served.client.post("/v1/numbers/lookup", json={"phone": phone}).json()
             assert answer["blocked"] is True, answer
-        counted = {
-            target["name"]: target["collected"]
-            for report in _reports(tmp_path, "collect")
-            for target in report["targets"]  # type: ignore[attr-defined]
-            if target["collected"]
-        }
-        assert counted == {"genesys-e2e": 1, "cxone-e2e": 1}
+
+        def counted() -> dict[str, int]:
+            # A collect run's report is sealed as its run ends, maybe after the push.
+            return {
+                target["name"]: target["collected"]
+                for report in _reports(tmp_path, "collect")
+                for target in report["targets"]
+                if target["collected"]
+            }
+
+        wait_until(lambda: len(counted()) == 2, 30, "both collect runs' reports")
+        assert counted() == {"genesys-e2e": 1, "cxone-e2e": 1}
     finally:
         code = served.stop()
     assert code == 0, served.stderr()

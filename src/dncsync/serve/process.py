@@ -281,12 +281,9 @@ async def _serve(
                     listening,
                 )
         finally:
-            # A collection or scheduled sync under way ends its run (in its thread); the
-            # intake store stays open until then.
-            if scheduled:
-                _, late = await asyncio.wait(scheduled, timeout=settings.drain_seconds)
-                for task in late:
-                    task.cancel()
+            # A collection or scheduled sync under way runs to its end in its thread (the
+            # process could not exit before it anyway); the intake store stays open for it.
+            await asyncio.gather(*scheduled, return_exceptions=True)
         return ended
     finally:
         intake.close()
@@ -301,13 +298,14 @@ def _scheduled(
 ) -> list[asyncio.Task[None]]:
     """The timed jobs (`serve.schedules`): a collector per target with `collect = true`, a
     watch per source with a `schedule`; they end once `stop` is set."""
+    gate = asyncio.Lock()
     jobs = [
-        collecting(config, base, t, serving.intake, serving.accepted, stop.is_set, transport)
+        collecting(config, base, t, serving.intake, serving.accepted, stop.is_set, gate, transport)
         for t in config.target
         if t.collect
     ]
     jobs += [
-        watching(config, base, source, stop.is_set, transport)
+        watching(config, base, source, stop.is_set, gate, transport)
         for source in config.source
         if source.schedule is not None
     ]

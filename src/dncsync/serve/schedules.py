@@ -8,10 +8,12 @@
                                    complete sync, one `sync` run of the targets that use it
 
 Each job is a run of its own (evidence, locks, report) in a worker thread, so the API and the
-pushers go on meanwhile; a list locked by a pusher's micro-batch stops that run before any
-write, and the job is tried again after RETRY_SECONDS. An unchanged source costs no platform
-request: only the fingerprint is taken. A source's first fingerprint after serve starts
-always differs (nothing is remembered across restarts), so the first fire syncs.
+pushers go on meanwhile. The jobs run one at a time (`one_at_a_time`), so they never stop each
+other on a list's lock; a list locked by a pusher's micro-batch or by a `sync` outside serve
+stops that run before any write, and the job is tried again after RETRY_SECONDS. An
+unchanged source costs no platform request: only the fingerprint is taken. A source's first
+fingerprint after serve starts always differs (nothing is remembered across restarts), so the
+first fire syncs.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ async def collecting(
     intake: IntakeStore,
     stored: Callable[[int], None],
     stopping: Callable[[], bool],
+    one_at_a_time: asyncio.Lock,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
     """Collect from `target` at once and every `collect_every` until `stopping()`;
@@ -57,9 +60,10 @@ async def collecting(
     while not stopping():
         wait = every
         try:
-            result = await asyncio.to_thread(
-                run_collect, config, base, target.name, intake, transport=transport
-            )
+            async with one_at_a_time:
+                result = await asyncio.to_thread(
+                    run_collect, config, base, target.name, intake, transport=transport
+                )
             count = result.collected() or 0
         except RunEnded as ended:
             count = ended.result.collected() or 0
@@ -78,6 +82,7 @@ async def watching(
     base: Path,
     source: SourceConfig,
     stopping: Callable[[], bool],
+    one_at_a_time: asyncio.Lock,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
     """Sync the targets that use a scheduled source each time it fires and has changed."""
@@ -102,7 +107,8 @@ async def watching(
             if now == synced:
                 log.info("dnc.source_unchanged", source=source.name)
             else:
-                complete = await _sync(config, base, source, runs, transport)
+                async with one_at_a_time:
+                    complete = await _sync(config, base, source, runs, transport)
                 if complete:
                     synced = now
         moment = datetime.now(UTC)
