@@ -76,6 +76,13 @@ def test_an_agents_number_on_genesys_reaches_cxone_and_mirror_keeps_it(
     assert _collected_requests(tmp_path) == sorted(
         (phone, "platform:genesys-e2e", "CUSTOMER_REQUESTED") for phone in agents
     )
+    # Delivered by this very sync: held on both targets (not pending until serve runs).
+    db = sqlite3.connect(intake)
+    try:
+        deliveries = db.execute("SELECT target, status FROM deliveries").fetchall()
+    finally:
+        db.close()
+    assert sorted(deliveries) == [("cxone-e2e", "held")] * 2 + [("genesys-e2e", "held")] * 2
     text = Path(summary["evidence"]["report_json"]).read_text(encoding="utf-8")
     by_name = {t["name"]: t for t in json.loads(text)["targets"]}
     assert by_name["genesys-e2e"]["collected"] == 2

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,9 @@ from dncsync.state.intake import IntakeStore, intake_path
 from dncsync.targets.base import RemoteRecord, Target
 
 log = logs.logger("dncsync.run")
+
+_MOST_SETTLED = 1_000_000  # open deliveries looked at per target after a sync
+_FAR = timedelta(days=3650)
 
 
 def intake_store_for(config: Config, base: Path) -> IntakeStore:
@@ -69,6 +72,28 @@ def collect_all(
         run.attempt(target, step, outcome)
     run.forget_intake()
     return outcomes
+
+
+def settle_held(run: Run, intake: IntakeStore) -> None:
+    """Mark held the intake deliveries whose numbers the run's targets now hold, as serve's
+    pusher does, so a collected opt-out a sync delivered does not show as pending (in
+    `dncsync runs`, the API) until serve runs."""
+    if not run.records:
+        return
+    now = datetime.now(UTC)
+    for target in run.targets:
+        outcome = run.result.target(target.name)
+        if not target.intake or outcome is None or not outcome.key:
+            continue
+        # Failed deliveries too, whatever their next try: the list holds the number now.
+        open_now = intake.open_deliveries(target.name, _MOST_SETTLED, now + _FAR)
+        phones = sorted({request.phone for request in open_now})
+        held: set[str] = set()
+        for key in run.keys(target):
+            held |= run.store.holding(key, phones)
+        ids = [request.request_id for request in open_now if request.phone in held]
+        if ids:
+            intake.settle(target.name, ids, {}, {}, retry_at=now).result()
 
 
 def run_collect(
@@ -169,4 +194,4 @@ class _Chained(Iterable[Entry]):
         return itertools.chain(self.entries, self.extra)
 
 
-__all__ = ["collect_all", "collect_target", "intake_store_for", "run_collect"]
+__all__ = ["collect_all", "collect_target", "intake_store_for", "run_collect", "settle_held"]

@@ -30,7 +30,7 @@ from dncsync.outcome import RunResult, TargetOutcome
 from dncsync.plan import Batch, Mode, Plan, batches
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.privacy import SAMPLE_SIZE, mask_phone
-from dncsync.run.collect import collect_all, intake_store_for
+from dncsync.run.collect import collect_all, intake_store_for, settle_held
 from dncsync.run.lifecycle import Run
 from dncsync.run.lists import (
     Lists,
@@ -85,38 +85,37 @@ def run_sync(
     with Run(
         config, base, command, target=options.target, records=options.apply, today=options.today
     ) as run:
-        begun: dict[str, TargetOutcome] = {}
-        if options.collect:
-            begun = _collect_first(run, config, base, transport)
-        for target in run.targets:
-            earlier = begun.get(target.name)
-            if earlier is not None and earlier.status != "success":
-                continue  # its collection failed: that outcome says why, the others go on
+        # `--collect`: every collecting target read before any target is planned, so each
+        # plan holds what the others' lists gave.
+        intake = intake_store_for(config, base) if options.collect else None
+        try:
+            begun = collect_all(run, intake, transport) if intake is not None else {}
+            for target in run.targets:
+                earlier = begun.get(target.name)
+                if earlier is not None and earlier.status != "success":
+                    continue  # its collection failed: that outcome says why, the others go on
 
-            def step(outcome: TargetOutcome, target: TargetConfigBase = target) -> None:
-                asyncio.run(
-                    run.running(
-                        sync_target(
-                            run, target, options, outcome, progress=progress, transport=transport
+                def step(outcome: TargetOutcome, target: TargetConfigBase = target) -> None:
+                    asyncio.run(
+                        run.running(
+                            sync_target(
+                                run,
+                                target,
+                                options,
+                                outcome,
+                                progress=progress,
+                                transport=transport,
+                            )
                         )
                     )
-                )
 
-            run.attempt(target, step, earlier)
+                run.attempt(target, step, earlier)
+            if intake is not None:
+                settle_held(run, intake)
+        finally:
+            if intake is not None:
+                intake.close()
     return run.conclude()
-
-
-def _collect_first(
-    run: Run, config: Config, base: Path, transport: httpx.AsyncBaseTransport | None
-) -> dict[str, TargetOutcome]:
-    """`--collect`: every collecting target read before any target is planned, so each plan
-    holds what the others' lists gave."""
-    intake = intake_store_for(config, base)
-    intake.start()
-    try:
-        return collect_all(run, intake, transport)
-    finally:
-        intake.close()
 
 
 async def sync_target(
