@@ -106,6 +106,11 @@ def test_numbers_added_on_either_platform_reach_the_other_through_serve(
 
         wait_until(lambda: len(counted()) == 2, 30, "both collect runs' reports")
         assert counted() == {"genesys-e2e": 1, "cxone-e2e": 1}
+
+        # The agent's disposition undone on Genesys: still an opt-out, so it is put back.
+        platforms.running.state.genesys_edit(platforms.list_id, remove=[agent])
+        assert agent not in platforms.held("genesys")
+        wait_until(lambda: agent in platforms.held("genesys"), 30, "the number back on Genesys")
     finally:
         code = served.stop()
     assert code == 0, served.stderr()

@@ -125,6 +125,7 @@ async def collect_target(
     entries = run.entries(target)
     found_at = datetime.now(UTC)
     found: list[str] = []
+    missing: list[str] = []
     async with opened(run, target, outcome, transport) as lists:
         outcome.key = lists.first.key
         for state in lists.states:
@@ -146,6 +147,13 @@ async def collect_target(
                 outcome.seeded_from_platform = (outcome.seeded_from_platform or 0) + len(corrected)
             outcome.read_reason = "collect: reading the list for numbers dncsync did not add"
             found.extend(foreign.foreign)
+            missing.extend(foreign.missing)
+    if missing and target.intake and run.records:
+        # Opt-outs this list held and no longer does (removed on the platform's side): the
+        # pusher sends them back, the protective reading; a sync would re-add them too.
+        reopened = await asyncio.wrap_future(intake.reopen(target.name, missing))
+        if reopened:
+            log.info("dnc.intake_reopened", target=target.name, deliveries=reopened)
     optouts = [
         collected(phone, target.name, target.collect_reason, found_at, zone)
         for phone in sorted(set(found))

@@ -90,6 +90,12 @@ _STATS = (
     "FROM requests r LEFT JOIN deliveries d ON d.request_id = r.id "
     "WHERE r.accepted_at >= ? GROUP BY r.id"
 )
+# `{marks}` is replaced by one placeholder per phone.
+_REOPEN = (
+    "UPDATE deliveries SET status = 'pending', held_at = NULL, next_try = NULL "
+    "WHERE target = ? AND status = 'held' AND request_id IN "
+    "(SELECT id FROM requests WHERE withdrawn_at IS NULL AND phone IN ({marks}))"
+)
 _MOST_PER_COMMIT = 2048  # pieces of work in one transaction: bounds a commit's latency
 OPEN = ("pending", "failed")  # delivery states the pusher still works on
 
@@ -371,6 +377,21 @@ class IntakeStore:
                 fresh.append(optout)
         self._insert(db, fresh)
         return fresh
+
+    def reopen(self, target: str, phones: Sequence[str]) -> concurrent.futures.Future[int]:
+        """Deliveries to `target` held before, of numbers its list was found not to hold
+        (removed on the platform's side), pending again so the pusher sends them back;
+        resolves to how many. Withdrawn requests stay as they are."""
+        return self._submit("reopen", target, tuple(phones))
+
+    def _do_reopen(self, db: sqlite3.Connection, target: str, phones: tuple[str, ...]) -> int:
+        reopened = 0
+        for start in range(0, len(phones), 500):  # within SQLite's bound on parameters
+            chunk = phones[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            statement = _REOPEN.replace("{marks}", marks)  # placeholders only
+            reopened += db.execute(statement, (target, *chunk)).rowcount
+        return reopened
 
     def withdraw(self, request_id: str, reason: str) -> concurrent.futures.Future[bool | None]:
         """Withdraw a request (consent given back): True, False if it already was, None if
