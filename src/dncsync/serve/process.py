@@ -281,8 +281,10 @@ async def _serve(
                     listening,
                 )
         finally:
-            # A collection or scheduled sync under way runs to its end in its thread (the
-            # process could not exit before it anyway); the intake store stays open for it.
+            # No new timed job (also when leaving on an error); one under way runs to its end
+            # in its thread (the process could not exit before it anyway), and the intake
+            # store stays open for it.
+            stop.set()
             await asyncio.gather(*scheduled, return_exceptions=True)
         return ended
     finally:
