@@ -113,6 +113,7 @@ def test_an_agents_number_on_genesys_reaches_cxone_and_mirror_keeps_it(
     assert len(_collected_requests(tmp_path)) == 2
 
 
+@pytest.mark.long  # CXone to Genesys is also shown through serve in the quick suite
 def test_an_ivr_number_on_cxone_reaches_genesys(platforms: Platforms, tmp_path: Path) -> None:
     numbers = nanp_numbers(3, seed=161)
     write_source(tmp_path / "source.csv", numbers[:2])

@@ -157,6 +157,7 @@ def test_a_scheduled_file_is_synced_when_it_changes_and_costs_nothing_when_not(
     assert len(_reports(tmp_path, "sync")) == 2
 
 
+@pytest.mark.long  # the S3 fingerprint itself is unit-tested on moto in the quick suite
 def test_a_scheduled_s3_prefix_is_checked_for_new_objects(
     platforms: Platforms, tmp_path: Path, s3: S3Endpoint
 ) -> None:
