@@ -72,6 +72,9 @@ async def collecting(
         except DncsyncError as failed:
             count, wait = 0, min(every, RETRY_SECONDS)
             log.warning("dnc.collect_incomplete", target=target.name, error=str(failed))
+        except Exception:  # a bug in one collection must not end the schedule
+            count, wait = 0, min(every, RETRY_SECONDS)
+            log.exception("dnc.collect_incomplete", target=target.name)
         if count:
             stored(count)
         await _until(time.monotonic() + wait, stopping)
@@ -103,9 +106,14 @@ async def watching(
         except DncsyncError as failed:
             complete = False
             log.warning("dnc.source_unreadable", source=source.name, error=str(failed))
+        except Exception:  # a bug in one look must not end the schedule
+            complete = False
+            log.exception("dnc.source_unreadable", source=source.name)
         else:
             if now == synced:
                 log.info("dnc.source_unchanged", source=source.name)
+            elif stopping():
+                return  # no new run once serve stops
             else:
                 async with one_at_a_time:
                     complete = await _sync(config, base, source, runs, transport)
@@ -142,6 +150,10 @@ async def _sync(
             complete = False
             run_id = None
             log.warning("dnc.scheduled_sync_incomplete", source=source.name, error=str(failed))
+        except Exception:  # a bug in one run must not end the schedule
+            complete = False
+            run_id = None
+            log.exception("dnc.scheduled_sync_incomplete", source=source.name)
         log.info("dnc.source_synced", source=source.name, target=chosen, run=run_id)
     return complete
 
