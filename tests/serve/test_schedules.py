@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 
 from conftest import S3Endpoint
+from dncsync.state import StateStore
 from e2e.support import (
     Platforms,
     cxone_target,
     genesys_target,
+    list_key,
     nanp_numbers,
     toml_value,
     write_source,
@@ -186,6 +188,45 @@ def test_a_scheduled_s3_prefix_is_checked_for_new_objects(
             30,
             "the new drop on both platforms",
         )
+    finally:
+        code = served.stop()
+    assert code == 0, served.stderr()
+
+
+def test_a_scheduled_sync_stopped_by_a_locked_list_is_tried_again(
+    platforms: Platforms, tmp_path: Path
+) -> None:
+    numbers = nanp_numbers(2, seed=166)
+    source = tmp_path / "optouts.csv"
+    write_source(source, numbers[:1])
+    config = _config(
+        tmp_path,
+        [genesys_target(platforms), cxone_target(platforms)],
+        [{"name": "optouts", "url": "optouts.csv", "schedule": "1s"}],
+    )
+    served = Served(config)
+    try:
+        wait_until(lambda: platforms.held("genesys") == {numbers[0]}, 30, "the first sync")
+        wait_until(lambda: _events(served, "dnc.source_unchanged") >= 1, 30, "an unchanged fire")
+        store = StateStore(tmp_path / "state" / "dncsync.db")
+        lock = store.lock(list_key(config, "genesys-e2e"), "genesys-e2e")
+        lock.__enter__()
+        try:
+            write_source(source, numbers, seed=1)
+            # CXone is synced; Genesys, locked, stops before any write and the run says so.
+            wait_until(lambda: numbers[1] in platforms.held("cxone"), 30, "CXone synced")
+            wait_until(
+                lambda: any(r["status"] == "safety_stop" for r in _reports(tmp_path, "sync")),
+                30,
+                "the stopped run's report",
+            )
+            assert numbers[1] not in platforms.held("genesys")
+        finally:
+            lock.__exit__(None, None, None)
+            store.close()
+        # Not remembered as synced: tried again at the next fire (RETRY_SECONDS at the most),
+        # though the source did not change since.
+        wait_until(lambda: numbers[1] in platforms.held("genesys"), 45, "Genesys synced")
     finally:
         code = served.stop()
     assert code == 0, served.stderr()
