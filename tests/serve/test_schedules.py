@@ -84,6 +84,10 @@ def test_numbers_added_on_either_platform_reach_the_other_through_serve(
     try:
         platforms.running.state.genesys_edit(platforms.list_id, add=[agent])
         wait_until(lambda: agent in platforms.held("cxone"), 30, "the agent's number on CXone")
+        # Read as each platform allows: Genesys through an export, CXone through its pages.
+        reads = platforms.full_reads()
+        assert any(r.path.endswith("/export") for r in reads)
+        assert any(r.path.endswith("/records") and r.method == "GET" for r in reads)
         platforms.running.state.cxone_edit(platforms.group_id, upsert=[ivr[2:]])
         wait_until(lambda: ivr in platforms.held("genesys"), 30, "the IVR's number on Genesys")
         db = sqlite3.connect(tmp_path / "state" / "dncsync.db.intake")
