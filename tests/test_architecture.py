@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "entryfile",
         "ingest",
         "intake",
+        "sms",
     ),
     ("snapshot", "plan", "capacity", "targets.base", "drift"),
     ("state",),

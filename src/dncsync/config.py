@@ -25,6 +25,7 @@ from dncsync.errors import ConfigError, InputError
 from dncsync.intake import INTAKE_SOURCE
 from dncsync.model import Reason, Strictness
 from dncsync.platforms.base import TargetConfigBase
+from dncsync.sms import DEFAULT_KEYWORDS, keyword_set
 from dncsync.sources.dialect import delimiter_of
 
 DEFAULT_CONFIG = "dncsync.toml"
@@ -57,6 +58,23 @@ class StateConfig(_Strict):
     runs_dir: str | None = None  # audit logs and reports; default: "<state path>.runs/"
 
 
+class SmsConfig(_Strict):
+    """`[serve.sms]`: opt-outs texted in, through the SMS provider's webhook (docs/serve.md)."""
+
+    # The variable holding the provider's auth token (it signs each webhook), never the token.
+    auth_token_env: str = "TWILIO_AUTH_TOKEN"  # noqa: S105
+    keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_KEYWORDS))
+    reply: str | None = Field(default=None, max_length=320)  # texted back to an opt-out
+    scope: str = Field(default="", max_length=200)  # the scope of the opt-outs texted in
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_usable(cls, value: list[str]) -> list[str]:
+        if not keyword_set(value):
+            raise ValueError("lists no keyword: no text could opt out (omit it for the default)")
+        return value
+
+
 class ServeConfig(_Strict):
     """`[serve]`: the opt-out intake API (docs/serve.md)."""
 
@@ -70,6 +88,17 @@ class ServeConfig(_Strict):
     drain_seconds: float = Field(default=25.0, ge=0, le=3600)
     max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
     rate_per_second: float = Field(default=2000.0, gt=0)  # per API key, with a burst of one second
+    # The URL callers reach serve at, behind a proxy: webhook signatures are checked against it.
+    public_url: str | None = None
+    sms: SmsConfig | None = None
+    alert_check_seconds: float = Field(default=60.0, gt=0, le=3600)  # alerts looked at this often
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an http(s):// URL (e.g. https://dnc.example.com)")
+        return value.rstrip("/") if value is not None else None
 
     @field_validator("timezone")
     @classmethod

@@ -48,6 +48,7 @@ from dncsync.serve.openapi import (
     REQUEST_ANSWER,
     WITHDRAW_BODY,
 )
+from dncsync.serve.sms import SmsSettings, add_sms_routes
 from dncsync.state.intake import Idempotency, IntakeStore
 
 log = logs.logger("dncsync.serve")
@@ -82,6 +83,7 @@ class ApiSettings:
     policy: Policy
     max_body_bytes: int
     rate_per_second: float
+    sms: SmsSettings | None = None  # `[serve.sms]`: the SMS provider's webhook is served
 
 
 def _error(status: int, error: str, reason: str, **headers: str) -> JSONResponse:
@@ -301,6 +303,11 @@ def build_app(
         if result.replayed:
             metrics.requests.labels("replayed").inc()
             return Response(result.body, status_code=result.status, media_type="application/json")
+        received(accepted)
+        return Response(text, status_code=202, media_type="application/json")
+
+    def received(accepted: list[OptOut]) -> None:
+        """Committed: counted, the pushers told, the receipts logged."""
         metrics.requests.labels("accepted").inc(len(accepted))
         backend.accepted(len(accepted))
         with backend.recording():  # the receipt is evidence: it goes to the run's audit log
@@ -309,10 +316,37 @@ def build_app(
                     "dnc.optout_received",
                     request=optout.id,
                     phone=mask_phone(optout.phone),
+                    source=optout.source or None,
                     deadline=optout.deadline.isoformat(),
                     warnings=list(optout.warnings) or None,
                 )
-        return Response(text, status_code=202, media_type="application/json")
+
+    async def take_one(optout: OptOut, idempotency: Idempotency | None) -> str | Response:
+        """Commit one opt-out that did not come as JSON (a text): its request id, the first
+        one's for a replay, or the error answer."""
+        text = json.dumps(optout.answer(), separators=(",", ":"))
+        try:
+            result = await asyncio.wrap_future(intake.accept([optout], text, idempotency))
+        except DncsyncError as failed:
+            log.error("dnc.intake_unavailable", error=str(failed))
+            return _error(503, "storage_unavailable", "the request could not be stored; retry")
+        if result.conflict:
+            return _error(409, "idempotency_conflict", "this message id came with another body")
+        if result.replayed:
+            metrics.requests.labels("replayed").inc()
+            return str(json.loads(result.body)["id"])
+        received([optout])
+        return optout.id
+
+    def read_one(body: dict[str, str], now: datetime) -> OptOut | Refused:
+        return read_optout(
+            body, now=now, zone=settings.zone, region=settings.region, policy=settings.policy
+        )
+
+    if settings.sms is not None:
+        add_sms_routes(
+            app, settings.sms, intake, take_one, read_one, guarded, metrics, backend.recording
+        )
 
     @app.get(
         "/v1/optouts/{request_id}",

@@ -41,6 +41,7 @@ from dncsync.serve.app import ApiSettings, BodyLimit, build_app
 from dncsync.serve.keys import read_keys
 from dncsync.serve.metrics import ServeMetrics
 from dncsync.serve.pusher import TargetPusher
+from dncsync.serve.sms import SmsSettings
 from dncsync.state.intake import IntakeStats, IntakeStore, intake_path
 
 log = logs.logger("dncsync.serve")
@@ -140,6 +141,21 @@ def requests_by_state(intake: IntakeStore, since: datetime) -> dict[str, list[di
     return listed
 
 
+def texts_kept(intake: IntakeStore) -> dict[str, Any]:
+    """The report's texts: how many of each kind, and those a person must review (masked;
+    the words themselves stay in the intake store, behind `GET /v1/sms/texts`)."""
+    counts = intake.text_counts()
+    if not counts:
+        return {}
+    return {
+        "sms_texts": counts,
+        "sms_for_review": [
+            {"sid": t["sid"], "phone": mask_phone(t["phone"]), "received_at": t["received_at"]}
+            for t in intake.texts("review", _LISTED_PER_STATE)
+        ],
+    }
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound here so a taken port is one clear line (exit 3)."""
     try:
@@ -186,8 +202,9 @@ def serve(
     """Serve until SIGTERM or SIGINT; returns how it ended (0, or 143 with pending)."""
     settings = config.serve or ServeConfig()
     keys = read_keys(settings.api_keys_env)
+    sms = None if settings.sms is None else SmsSettings.read(settings.sms, settings.public_url)
     targets = config.targets_named(None)
-    return asyncio.run(_serve(config, base, settings, keys, targets, host, port, transport))
+    return asyncio.run(_serve(config, base, settings, keys, sms, targets, host, port, transport))
 
 
 async def _serve(
@@ -195,6 +212,7 @@ async def _serve(
     base: Path,
     settings: ServeConfig,
     keys: tuple[bytes, ...],
+    sms: SmsSettings | None,
     targets: list[Any],
     host: str,
     port: int,
@@ -217,6 +235,7 @@ async def _serve(
             policy,
             settings.max_body_bytes,
             settings.rate_per_second,
+            sms,
         )
         app = BodyLimit(build_app(api, intake, serving, metrics), settings.max_body_bytes)
         server = _Server(
@@ -355,6 +374,7 @@ async def _one_run(
             "received_this_run": own.requests,
             "held_this_run": own.by_status.get("held", 0),
             "requests_by_state": requests_by_state(serving.intake, started_at),
+            **texts_kept(serving.intake),
         }
         log.info("dnc.serve_run_ended", run=run.id, pending=stats.by_status.get("pending", 0))
     serving.run = None
