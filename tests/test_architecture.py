@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("state",),
     ("credentials", "net", "targets", "platforms"),
     ("config", "wiring"),
-    ("outcome", "report"),
+    ("outcome", "report", "alerts"),
     ("run",),
     ("emulator", "demo", "serve"),
     ("cli", "__main__"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -32,8 +33,9 @@ import httpx
 import uvicorn
 
 from dncsync import logs, wiring
+from dncsync.alerts import Alerter, while_serving
 from dncsync.config import Config, ServeConfig, resolve_path
-from dncsync.errors import ConfigError
+from dncsync.errors import ConfigError, DncsyncError
 from dncsync.intake import rfc3339
 from dncsync.privacy import mask_phone
 from dncsync.run.lifecycle import Run
@@ -204,7 +206,10 @@ def serve(
     keys = read_keys(settings.api_keys_env)
     sms = None if settings.sms is None else SmsSettings.read(settings.sms, settings.public_url)
     targets = config.targets_named(None)
-    return asyncio.run(_serve(config, base, settings, keys, sms, targets, host, port, transport))
+    alerter = Alerter.configured(config, base)  # its secrets read before listening
+    return asyncio.run(
+        _serve(config, base, settings, keys, sms, alerter, targets, host, port, transport)
+    )
 
 
 async def _serve(
@@ -213,6 +218,7 @@ async def _serve(
     settings: ServeConfig,
     keys: tuple[bytes, ...],
     sms: SmsSettings | None,
+    alerter: Alerter | None,
     targets: list[Any],
     host: str,
     port: int,
@@ -269,6 +275,9 @@ async def _serve(
         print(f"dncsync serve: listening on http://{bound[0]}:{bound[1]}", file=sys.stderr)
         sys.stderr.flush()
         log.info("dnc.serve_started", host=bound[0], port=bound[1], targets=len(targets))
+        watching = None
+        if alerter is not None:
+            watching = asyncio.create_task(_watch(alerter, serving, settings, metrics, stop))
         ended: ServeEnd | None = None
         while ended is None:
             ended = await _one_run(
@@ -284,9 +293,41 @@ async def _serve(
                 server,
                 listening,
             )
+        if watching is not None:
+            await watching
         return ended
     finally:
         intake.close()
+
+
+async def _watch(
+    alerter: Alerter,
+    serving: Serving,
+    settings: ServeConfig,
+    metrics: ServeMetrics,
+    stop: asyncio.Event,
+) -> None:
+    """Every `alert_check_seconds`: opt-outs pending past half their deadline, targets whose
+    pushes keep failing. Sending happens in a thread: the API never waits on a webhook."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.alert_check_seconds)
+        if stop.is_set():
+            return
+        try:
+            pending = serving.intake.open_requests()
+            streaks = [
+                (name, p.failures_in_a_row, p.error or "pushes failed")
+                for name, p in serving.pushers.items()
+            ]
+            now = datetime.now(UTC)
+            found = functools.partial(while_serving, pending, streaks, now, serving.zone)
+            with serving.recording():
+                done = await asyncio.to_thread(alerter.send, found, now)
+            for delivery in done:
+                metrics.alerts.labels(delivery.alert.condition.value, delivery.result).inc()
+        except DncsyncError as error:  # the ledger unreadable: said, and tried again later
+            log.error("dnc.alert_failed", error=str(error))
 
 
 async def _one_run(

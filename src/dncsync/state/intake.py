@@ -104,6 +104,12 @@ _STATS = (
     "FROM requests r LEFT JOIN deliveries d ON d.request_id = r.id "
     "WHERE r.accepted_at >= ? GROUP BY r.id"
 )
+# `{configured}` as above.
+_OPEN_REQUESTS = (
+    "SELECT DISTINCT r.id, r.received_at, r.deadline FROM requests r "
+    "JOIN deliveries d ON d.request_id = r.id WHERE r.withdrawn_at IS NULL "
+    "AND d.status IN ('pending', 'failed') AND {configured}"
+)
 _MOST_PER_COMMIT = 2048  # pieces of work in one transaction: bounds a commit's latency
 OPEN = ("pending", "failed")  # delivery states the pusher still works on
 
@@ -565,6 +571,14 @@ class IntakeStore:
                 )
                 for row in rows
             ]
+
+    def open_requests(self) -> list[tuple[str, datetime, date]]:
+        """(id, received_at, deadline) of every live request not yet held on every
+        configured target that takes it (any target when none is configured)."""
+        configured, params = self._configured()
+        with self._reading() as db:
+            rows = db.execute(_OPEN_REQUESTS.replace("{configured}", configured), params).fetchall()
+        return [(rid, _moment(at), date.fromisoformat(due)) for rid, at, due in rows]
 
     def texts(self, kind: str, limit: int = 1000) -> list[dict[str, Any]]:
         """Kept texts of one kind, newest first."""
