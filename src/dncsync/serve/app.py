@@ -5,10 +5,13 @@
     DELETE /v1/optouts/{id}       an audited withdrawal (consent given back)
     POST   /v1/numbers/lookup     is this number blocked everywhere? (a POST: no number in a URL)
     GET    /healthz /readyz /metrics /openapi.json
+    POST   /v1/webhooks/twilio    with [serve.sms]: texted opt-outs, signed (`serve.sms`)
+    GET    /v1/sms/texts          with [serve.sms]: texts kept for review, START/UNSTOP
 
-Every /v1/ route needs `Authorization: Bearer KEY`; a 202 is sent only once the request is
-committed to the intake store. Errors are one JSON object, `{"error": code, "reason": text}`,
-never a traceback. No phone number goes to a log unmasked, and no key at all.
+Every /v1/ route needs `Authorization: Bearer KEY` (but the webhook, which is signed); a 202
+is sent only once the request is committed to the intake store. Errors are one JSON object,
+`{"error": code, "reason": text}`, never a traceback. No phone number goes to a log unmasked,
+and no key at all.
 """
 
 from __future__ import annotations
@@ -324,6 +327,8 @@ def build_app(
     async def take_one(optout: OptOut, idempotency: Idempotency | None) -> str | Response:
         """Commit one opt-out that did not come as JSON (a text): its request id, the first
         one's for a replay, or the error answer."""
+        if not backend.accepting:
+            return _error(503, "shutting_down", "the server is shutting down; retry")
         text = json.dumps(optout.answer(), separators=(",", ":"))
         try:
             result = await asyncio.wrap_future(intake.accept([optout], text, idempotency))
