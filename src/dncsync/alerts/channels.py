@@ -100,7 +100,7 @@ class Webhook:
                 verify=not is_loopback(host),
                 follow_redirects=False,
             )
-        except httpx.HTTPError as error:
+        except Exception as error:  # only its type: httpx's messages can carry the URL
             raise NotSent(f"webhook {self.name}: {type(error).__name__}") from None
         if not answer.is_success:
             raise NotSent(f"webhook {self.name}: HTTP {answer.status_code}")

@@ -46,16 +46,23 @@ class AlertLedger:
             with self._db() as db:
                 for statement in _SCHEMA:
                     db.execute(statement)
-        except (OSError, sqlite3.Error) as error:
+        except OSError as error:
             raise InputError(f"{self.path}: cannot open the alert ledger: {error}") from None
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        except sqlite3.Error as error:
+            raise InputError(f"{self.path}: cannot open the alert ledger: {error}") from None
         try:
             db.execute("BEGIN IMMEDIATE")  # one writer at a time: a claim is check-and-set
             yield db
             db.execute("COMMIT")
+        except sqlite3.Error as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise InputError(f"{self.path}: cannot write the alert ledger: {error}") from None
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")

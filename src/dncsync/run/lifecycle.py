@@ -107,6 +107,7 @@ class Run:
         status: Callable[[RunResult, list[SafetyStop]], str] = sync_status,
         store: StoreFactory = StateStore,
         signals: bool = True,
+        alerts: bool = True,
     ) -> None:
         self.config = config
         self.base = base
@@ -143,7 +144,8 @@ class Run:
         self._warnings: OncePerSource | None = None  # the run folder's warnings.csv
         self.store: Store
         # `[[alert]]`: its secrets read now, so a missing one stops the run before it starts.
-        self.alerter = Alerter.configured(config, base) if records else None
+        # False: the caller (serve) sends them itself, off its event loop.
+        self.alerter = Alerter.configured(config, base) if records and alerts else None
 
     # --- beginning and end ---------------------------------------------------------------
 

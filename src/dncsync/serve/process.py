@@ -292,6 +292,7 @@ async def _serve(
                 received,
                 server,
                 listening,
+                alerter,
             )
         if watching is not None:
             await watching
@@ -342,9 +343,10 @@ async def _one_run(
     received: list[int],
     server: _Server,
     listening: asyncio.Task[None],
+    alerter: Alerter | None,
 ) -> ServeEnd | None:
     """One sealed run: pushers until the period ends (None) or a signal (how it ended)."""
-    with Run(config, base, "serve", signals=False) as run:
+    with Run(config, base, "serve", signals=False, alerts=False) as run:
         started_at = datetime.now(UTC)
         serving.run = run
         ending = False
@@ -419,6 +421,13 @@ async def _one_run(
         }
         log.info("dnc.serve_run_ended", run=run.id, pending=stats.by_status.get("pending", 0))
     serving.run = None
+    if alerter is not None:  # the run's end, as sync's: in a thread, the API keeps answering
+        try:
+            done = await asyncio.to_thread(alerter.after_run, run.result, run.today)
+            for delivery in done:
+                metrics.alerts.labels(delivery.alert.condition.value, delivery.result).inc()
+        except DncsyncError as error:
+            log.error("dnc.alert_failed", error=str(error))
     if result is not None:
         log.info("dnc.serve_stopped", code=result.code, pending=result.pending)
     return result
