@@ -30,6 +30,7 @@ from dncsync.errors import ConfigError, DncsyncError
 from dncsync.intake import OptOut, Refused
 from dncsync.privacy import mask_phone, register_secret
 from dncsync.serve.metrics import ServeMetrics
+from dncsync.serve.openapi import ERRORS, SMS_WEBHOOK_ANSWERS, SMS_WEBHOOK_BODY, TEXTS_ANSWER
 from dncsync.sms import MAX_BODY_CHARS, TextKind, classify, keyword_set, signature_valid, twiml
 from dncsync.state.intake import Idempotency, IntakeStore, Text
 
@@ -88,7 +89,8 @@ def add_sms_routes(
     @app.post(
         WEBHOOK_PATH,
         summary="The SMS provider's inbound-message webhook (signed; no API key)",
-        responses={200: {"content": {"text/xml": {}}}, 403: {"description": "Bad signature"}},
+        openapi_extra={"requestBody": SMS_WEBHOOK_BODY},
+        responses=SMS_WEBHOOK_ANSWERS,
     )
     async def inbound(request: Request) -> Response:
         async with request.form(max_files=0, max_fields=200) as form:
@@ -153,7 +155,7 @@ def add_sms_routes(
     @app.get(
         "/v1/sms/texts",
         summary="Texts kept: for review (default), START/UNSTOP (resume), or opt-outs",
-        responses={200: {"description": "The texts, newest first"}},
+        responses={200: TEXTS_ANSWER, **ERRORS},
     )
     async def texts(request: Request, kind: str = "review", limit: int = 1000) -> Response:
         async def handle(_owner: str) -> Response:
