@@ -18,13 +18,22 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from phonenumbers import SUPPORTED_REGIONS
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dncsync import platforms
 from dncsync.errors import ConfigError, InputError
 from dncsync.intake import INTAKE_SOURCE
 from dncsync.model import Reason, Strictness
 from dncsync.platforms.base import TargetConfigBase
+from dncsync.sms import DEFAULT_KEYWORDS, keyword_set
 from dncsync.sources.dialect import delimiter_of
 from dncsync.sources.schedule import Schedule
 
@@ -58,6 +67,23 @@ class StateConfig(_Strict):
     runs_dir: str | None = None  # audit logs and reports; default: "<state path>.runs/"
 
 
+class SmsConfig(_Strict):
+    """`[serve.sms]`: opt-outs texted in, through the SMS provider's webhook (docs/serve.md)."""
+
+    # The variable holding the provider's auth token (it signs each webhook), never the token.
+    auth_token_env: str = "TWILIO_AUTH_TOKEN"  # noqa: S105
+    keywords: list[str] = Field(default_factory=lambda: list(DEFAULT_KEYWORDS))
+    reply: str | None = Field(default=None, max_length=320)  # texted back to an opt-out
+    scope: str = Field(default="", max_length=200)  # the scope of the opt-outs texted in
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords_usable(cls, value: list[str]) -> list[str]:
+        if not keyword_set(value):
+            raise ValueError("lists no keyword: no text could opt out (omit it for the default)")
+        return value
+
+
 class ServeConfig(_Strict):
     """`[serve]`: the opt-out intake API (docs/serve.md)."""
 
@@ -71,6 +97,17 @@ class ServeConfig(_Strict):
     drain_seconds: float = Field(default=25.0, ge=0, le=3600)
     max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
     rate_per_second: float = Field(default=2000.0, gt=0)  # per API key, with a burst of one second
+    # The URL callers reach serve at, behind a proxy: webhook signatures are checked against it.
+    public_url: str | None = None
+    sms: SmsConfig | None = None
+    alert_check_seconds: float = Field(default=60.0, gt=0, le=3600)  # alerts looked at this often
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_absolute(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an http(s):// URL (e.g. https://dnc.example.com)")
+        return value.rstrip("/") if value is not None else None
 
     @field_validator("timezone")
     @classmethod
@@ -87,6 +124,42 @@ class ServeConfig(_Strict):
         if value.upper() not in SUPPORTED_REGIONS:
             raise ValueError(f"{value!r} is not a region phonenumbers knows (e.g. US)")
         return value.upper()
+
+
+AlertCondition = Literal[
+    "run_failed", "target_failing", "optout_overdue", "drift", "rejects", "registry_stale"
+]
+
+
+class AlertConfig(_Strict):
+    """One `[[alert]]`: a JSON webhook (`url_env`) or e-mail (`smtp_host`), and when."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True
+    )
+
+    name: str | None = None  # how logs and metrics name it (default: "alert-N")
+    url_env: str | None = None  # the variable holding the webhook's URL (a secret)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    sender: str | None = Field(default=None, alias="from")
+    to: list[str] = Field(default_factory=list)
+    username_env: str | None = None
+    password_env: str | None = None
+    on: list[AlertCondition] | None = None  # the conditions it is sent for (default: all)
+    failures_in_a_row: int = Field(default=3, ge=1, le=10_000)
+    rejected_percent: float = Field(default=5.0, ge=0, le=100)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> AlertConfig:
+        if (self.url_env is None) == (self.smtp_host is None):
+            raise ValueError("give either url_env (a webhook) or smtp_host (e-mail), not both")
+        if self.smtp_host is not None and (not self.sender or not self.to):
+            raise ValueError("e-mail needs from (the sender) and to (a list of recipients)")
+        if (self.username_env is None) != (self.password_env is None):
+            raise ValueError("username_env and password_env go together")
+        return self
 
 
 class SourceConfig(_Strict):
@@ -166,6 +239,7 @@ class Config(_Strict):
     target: list[TargetConfig] = Field(default_factory=list)
     reasons: dict[str, Reason] = Field(default_factory=dict)  # free text -> reason code
     retention: dict[Reason, str] = Field(default_factory=dict)  # reason -> "never" | "5y"
+    alert: list[AlertConfig] = Field(default_factory=list)  # `[[alert]]`: docs/configuration.md
     _origin: str = PrivateAttr(default=DEFAULT_CONFIG)  # the file it was read from, for messages
 
     @field_validator("retention")
@@ -324,6 +398,7 @@ def parse(raw: dict[str, Any], origin: Path | str = DEFAULT_CONFIG) -> Config:
     """Check a parsed TOML document; the first problem names its key."""
     _refuse_deep_nesting(raw, origin)
     _refuse_secrets(raw, origin)
+    _refuse_alert_secrets(raw, origin)
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
@@ -364,6 +439,21 @@ def _refuse_secrets(raw: dict[str, Any], origin: Path | str) -> None:
                 )
 
 
+_ALERT_SECRET_KEYS = {"url": "url_env", "password": "password_env", "username": "username_env"}
+
+
+def _refuse_alert_secrets(raw: dict[str, Any], origin: Path | str) -> None:
+    for index, alert in enumerate(raw.get("alert", []) or []):
+        if not isinstance(alert, dict):
+            continue
+        for key, instead in _ALERT_SECRET_KEYS.items():
+            if key in alert:
+                raise ConfigError(
+                    f"{origin}: alert[{index}].{key}: secrets are read from environment "
+                    f"variables only; name the variable with {instead} instead"
+                )
+
+
 def _check_references(config: Config, origin: Path | str) -> None:
     names = [source.name for source in config.source]
     for name in names:
@@ -385,6 +475,10 @@ def _check_references(config: Config, origin: Path | str) -> None:
                     "list would fight over it: keep one"
                 )
             seen[identity] = target.name
+    alerts = [alert.name for alert in config.alert if alert.name]
+    for name in alerts:
+        if alerts.count(name) > 1:
+            raise ConfigError(f"{origin}: alert.name: {name!r} is used twice")
     if INTAKE_SOURCE in names:
         raise ConfigError(
             f"{origin}: source.name: {INTAKE_SOURCE!r} is reserved for the opt-outs "

@@ -227,6 +227,18 @@ def _intake_section(report: RunReport) -> str:
             f"<p>{_pill('past deadline', 'bad')} {_n(late)} requests are not held on every "
             "target and their 10-business-day deadline has passed.</p>"
         )
+    review = intake.get("sms_for_review") or []
+    if review:
+        parts.append(
+            f"<h3>Texts for review ({_n(len(review))})</h3><p>They contain an opt-out keyword "
+            "but are not one; a person decides (<code>GET /v1/sms/texts</code>).</p>"
+        )
+        parts.append(
+            _table(
+                ("message", "phone", "received"),
+                ((_e(t["sid"]), _e(t["phone"]), _e(t["received_at"])) for t in review),
+            )
+        )
     for state, requests in intake.get("requests_by_state", {}).items():
         parts.append(f"<h3>{_e(state)} ({_n(len(requests))})</h3>")
         parts.append(

@@ -58,6 +58,8 @@ def render_text(report: RunReport) -> str:
                 else ""
             ),
         ]
+        if intake.get("sms_for_review"):
+            out.append(f"  texts for review      {len(intake['sms_for_review']):,}")
     out += ["", "Sources"]
     if not report.sources:
         out.append("  (none read)")

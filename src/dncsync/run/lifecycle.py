@@ -31,10 +31,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self, TypeVar
+from zoneinfo import ZoneInfo
 
 from dncsync import logs, wiring
+from dncsync.alerts import Alerter, overdue
 from dncsync.audit import AuditLog, RunFiles
-from dncsync.config import Config, SourceConfig, resolve_path
+from dncsync.config import Config, ServeConfig, SourceConfig, resolve_path
 from dncsync.errors import (
     AlreadyRunning,
     DncsyncError,
@@ -105,6 +107,7 @@ class Run:
         status: Callable[[RunResult, list[SafetyStop]], str] = sync_status,
         store: StoreFactory = StateStore,
         signals: bool = True,
+        alerts: bool = True,
     ) -> None:
         self.config = config
         self.base = base
@@ -140,6 +143,9 @@ class Run:
         self._audit: AuditLog | None = None
         self._warnings: OncePerSource | None = None  # the run folder's warnings.csv
         self.store: Store
+        # `[[alert]]`: its secrets read now, so a missing one stops the run before it starts.
+        # False: the caller (serve) sends them itself, off its event loop.
+        self.alerter = Alerter.configured(config, base) if records and alerts else None
 
     # --- beginning and end ---------------------------------------------------------------
 
@@ -187,6 +193,7 @@ class Run:
             else:
                 self.result.status = self._status(self.result, self.stops)
             self.result.ended_at = datetime.now(UTC)
+            self._alert()  # before the seal: what was sent is in the run's audit log
             record: dict[str, Any] = {}
             if self._audit is not None:
                 self.result.evidence = finish_run(
@@ -203,6 +210,25 @@ class Run:
                 )
         finally:
             self._stack.__exit__(exc_type, exc, traceback)
+
+    def _alert(self) -> None:
+        """Send what the run's end calls for; alerting never changes how the run ended."""
+        if self.alerter is None:
+            return
+        try:
+            self.alerter.after_run(self.result, self.today)
+            path = intake_path(resolve_path(self.base, self.config.state.path))
+            if path.exists():
+                store = IntakeStore(path, {t.name: t.scopes for t in self.targets if t.intake})
+                try:
+                    pending = store.open_requests()
+                finally:
+                    store.close()
+                zone = ZoneInfo((self.config.serve or ServeConfig()).timezone)
+                now = datetime.now(UTC)
+                self.alerter.send(lambda _: overdue(pending, now, zone))
+        except Exception as error:  # a broken ledger or channel must not fail a good run
+            log.error("dnc.alert_failed", error=f"{type(error).__name__}: {error}")
 
     def conclude(self) -> RunResult:
         """The result of a run that ended well; otherwise the error its targets call for.

@@ -5,10 +5,13 @@
     DELETE /v1/optouts/{id}       an audited withdrawal (consent given back)
     POST   /v1/numbers/lookup     is this number blocked everywhere? (a POST: no number in a URL)
     GET    /healthz /readyz /metrics /openapi.json
+    POST   /v1/webhooks/twilio    with [serve.sms]: texted opt-outs, signed (`serve.sms`)
+    GET    /v1/sms/texts          with [serve.sms]: texts kept for review, START/UNSTOP
 
-Every /v1/ route needs `Authorization: Bearer KEY`; a 202 is sent only once the request is
-committed to the intake store. Errors are one JSON object, `{"error": code, "reason": text}`,
-never a traceback. No phone number goes to a log unmasked, and no key at all.
+Every /v1/ route needs `Authorization: Bearer KEY` (but the webhook, which is signed); a 202
+is sent only once the request is committed to the intake store. Errors are one JSON object,
+`{"error": code, "reason": text}`, never a traceback. No phone number goes to a log unmasked,
+and no key at all.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dncsync import logs
+from dncsync.intake import OptOut
 from dncsync.model import Strictness
 from dncsync.phone import normalize
 from dncsync.serve.backend import ApiSettings, Backend
@@ -40,8 +44,9 @@ from dncsync.serve.openapi import (
     REQUEST_ANSWER,
     WITHDRAW_BODY,
 )
+from dncsync.serve.sms import add_sms_routes
 from dncsync.serve.taking import Answer, Taking
-from dncsync.state.intake import IntakeStore
+from dncsync.state.intake import Idempotency, IntakeStore
 
 log = logs.logger("dncsync.serve")
 
@@ -184,6 +189,22 @@ def build_app(
             request.headers.get("idempotency-key"),
         )
         return _response(answer)
+
+    async def take_one(optout: OptOut, idempotency: Idempotency | None) -> str | Response:
+        taken = await taking.take_one(optout, idempotency)
+        return _response(taken) if isinstance(taken, Answer) else taken
+
+    if settings.sms is not None:
+        add_sms_routes(
+            app,
+            settings.sms,
+            intake,
+            take_one,
+            taking.read_one,
+            guarded,
+            metrics,
+            backend.recording,
+        )
 
     @app.get(
         "/v1/optouts/{request_id}",

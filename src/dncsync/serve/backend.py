@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from dncsync.policy import Policy
+from dncsync.serve.sms import SmsSettings
 
 
 class Backend(Protocol):
@@ -38,6 +39,7 @@ class ApiSettings:
     policy: Policy
     max_body_bytes: int
     rate_per_second: float
+    sms: SmsSettings | None = None  # `[serve.sms]`: the SMS provider's webhook is served
 
 
 __all__ = ["ApiSettings", "Backend"]

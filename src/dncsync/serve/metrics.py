@@ -92,6 +92,18 @@ class ServeMetrics:
             "Requests refused with 429 by the per-key rate limit",
             registry=self.registry,
         )
+        self.sms_texts = Counter(
+            "dncsync_sms_texts",
+            "Inbound texts by what they asked: opt_out, review, resume, other, bad_signature",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.alerts = Counter(
+            "dncsync_alerts",
+            "Alerts by condition and result: sent, throttled, failed",
+            ["condition", "result"],
+            registry=self.registry,
+        )
         self.registry.register(_IntakeCollector(stats, today))
 
 

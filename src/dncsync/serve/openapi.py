@@ -175,4 +175,50 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"description": "Shutting down, or the request could not be stored", **_ERROR},
 }
 
-__all__ = ["ERRORS", "LOOKUP_BODY", "OPTOUT_ANSWER", "OPTOUT_BODY", "REQUEST_ANSWER"]
+# The SMS provider's inbound-message webhook: a form, signed (X-Twilio-Signature).
+SMS_WEBHOOK_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "From": {"type": "string"},
+                    "To": {"type": "string"},
+                    "Body": {"type": "string"},
+                    "MessageSid": {"type": "string"},
+                },
+            }
+        }
+    },
+}
+SMS_WEBHOOK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "TwiML: empty, or the configured reply", "content": {"text/xml": {}}},
+    403: {"description": "A missing or wrong signature", **_ERROR},
+    409: {"description": "A message id seen before with other parameters", **_ERROR},
+    413: ERRORS[413],
+    503: ERRORS[503],
+}
+TEXTS_ANSWER: dict[str, Any] = {
+    "description": "Texts kept, newest first",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["texts"],
+                "properties": {"texts": {"type": "array", "items": {"type": "object"}}},
+            }
+        }
+    },
+}
+
+__all__ = [
+    "ERRORS",
+    "LOOKUP_BODY",
+    "OPTOUT_ANSWER",
+    "OPTOUT_BODY",
+    "REQUEST_ANSWER",
+    "SMS_WEBHOOK_ANSWERS",
+    "SMS_WEBHOOK_BODY",
+    "TEXTS_ANSWER",
+]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -34,16 +35,18 @@ import httpx
 import uvicorn
 
 from dncsync import logs, wiring
+from dncsync.alerts import Alerter, while_serving
 from dncsync.config import Config, ServeConfig, resolve_path
-from dncsync.errors import ConfigError
+from dncsync.errors import ConfigError, DncsyncError
 from dncsync.intake import rfc3339
 from dncsync.privacy import mask_phone
 from dncsync.run.lifecycle import Run
+from dncsync.serve import schedules
 from dncsync.serve.app import ApiSettings, build_asgi
 from dncsync.serve.keys import read_keys
 from dncsync.serve.metrics import ServeMetrics
 from dncsync.serve.pusher import TargetPusher
-from dncsync.serve.schedules import collecting, watching
+from dncsync.serve.sms import SmsSettings
 from dncsync.state.intake import IntakeStats, IntakeStore, intake_path
 
 log = logs.logger("dncsync.serve")
@@ -143,6 +146,21 @@ def requests_by_state(intake: IntakeStore, since: datetime) -> dict[str, list[di
     return listed
 
 
+def texts_kept(intake: IntakeStore) -> dict[str, Any]:
+    """The report's texts: how many of each kind, and those a person must review (masked;
+    the words themselves stay in the intake store, behind `GET /v1/sms/texts`)."""
+    counts = intake.text_counts()
+    if not counts:
+        return {}
+    return {
+        "sms_texts": counts,
+        "sms_for_review": [
+            {"sid": t["sid"], "phone": mask_phone(t["phone"]), "received_at": t["received_at"]}
+            for t in intake.texts("review", _LISTED_PER_STATE)
+        ],
+    }
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound here so a taken port is one clear line (exit 3)."""
     try:
@@ -189,9 +207,13 @@ def serve(
     """Serve until SIGTERM or SIGINT; returns how it ended (0, or 143 with pending)."""
     settings = config.serve or ServeConfig()
     keys = read_keys(settings.api_keys_env)
+    sms = None if settings.sms is None else SmsSettings.read(settings.sms, settings.public_url)
     targets = config.targets_named(None)
+    alerter = Alerter.configured(config, base)  # its secrets read before listening
     with asyncio.Runner(loop_factory=_event_loop()) as runner:
-        return runner.run(_serve(config, base, settings, keys, targets, host, port, transport))
+        return runner.run(
+            _serve(config, base, settings, keys, sms, alerter, targets, host, port, transport)
+        )
 
 
 def _event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -208,6 +230,8 @@ async def _serve(
     base: Path,
     settings: ServeConfig,
     keys: tuple[bytes, ...],
+    sms: SmsSettings | None,
+    alerter: Alerter | None,
     targets: list[Any],
     host: str,
     port: int,
@@ -230,6 +254,7 @@ async def _serve(
             policy,
             settings.max_body_bytes,
             settings.rate_per_second,
+            sms,
         )
         app = build_asgi(api, intake, serving, metrics)
         server = _Server(
@@ -263,6 +288,9 @@ async def _serve(
         print(f"dncsync serve: listening on http://{bound[0]}:{bound[1]}", file=sys.stderr)
         sys.stderr.flush()
         log.info("dnc.serve_started", host=bound[0], port=bound[1], targets=len(targets))
+        alerting = None
+        if alerter is not None:
+            alerting = asyncio.create_task(_watch(alerter, serving, settings, metrics, stop))
         scheduled = _scheduled(config, base, serving, stop, transport)
         ended: ServeEnd | None = None
         try:
@@ -279,6 +307,7 @@ async def _serve(
                     received,
                     server,
                     listening,
+                    alerter,
                 )
         finally:
             # No new timed job (also when leaving on an error); one under way runs to its end
@@ -286,6 +315,8 @@ async def _serve(
             # store stays open for it.
             stop.set()
             await asyncio.gather(*scheduled, return_exceptions=True)
+        if alerting is not None:
+            await alerting
         return ended
     finally:
         intake.close()
@@ -302,16 +333,48 @@ def _scheduled(
     watch per source with a `schedule`; they end once `stop` is set."""
     gate = asyncio.Lock()
     jobs = [
-        collecting(config, base, t, serving.intake, serving.accepted, stop.is_set, gate, transport)
+        schedules.collecting(
+            config, base, t, serving.intake, serving.accepted, stop.is_set, gate, transport
+        )
         for t in config.target
         if t.collect
     ]
     jobs += [
-        watching(config, base, source, stop.is_set, gate, transport)
+        schedules.watching(config, base, source, stop.is_set, gate, transport)
         for source in config.source
         if source.schedule is not None
     ]
     return [asyncio.create_task(job) for job in jobs]
+
+
+async def _watch(
+    alerter: Alerter,
+    serving: Serving,
+    settings: ServeConfig,
+    metrics: ServeMetrics,
+    stop: asyncio.Event,
+) -> None:
+    """Every `alert_check_seconds`: opt-outs pending past half their deadline, targets whose
+    pushes keep failing. Sending happens in a thread: the API never waits on a webhook."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.alert_check_seconds)
+        if stop.is_set():
+            return
+        try:
+            pending = serving.intake.open_requests()
+            streaks = [
+                (name, p.failures_in_a_row, p.error or "pushes failed")
+                for name, p in serving.pushers.items()
+            ]
+            now = datetime.now(UTC)
+            found = functools.partial(while_serving, pending, streaks, now, serving.zone)
+            with serving.recording():
+                done = await asyncio.to_thread(alerter.send, found, now)
+            for delivery in done:
+                metrics.alerts.labels(delivery.alert.condition.value, delivery.result).inc()
+        except DncsyncError as error:  # the ledger unreadable: said, and tried again later
+            log.error("dnc.alert_failed", error=str(error))
 
 
 async def _one_run(
@@ -326,9 +389,10 @@ async def _one_run(
     received: list[int],
     server: _Server,
     listening: asyncio.Task[None],
+    alerter: Alerter | None,
 ) -> ServeEnd | None:
     """One sealed run: pushers until the period ends (None) or a signal (how it ended)."""
-    with Run(config, base, "serve", signals=False) as run:
+    with Run(config, base, "serve", signals=False, alerts=False) as run:
         started_at = datetime.now(UTC)
         serving.run = run
         ending = False
@@ -399,9 +463,17 @@ async def _one_run(
             "received_this_run": own.requests,
             "held_this_run": own.by_status.get("held", 0),
             "requests_by_state": requests_by_state(serving.intake, started_at),
+            **texts_kept(serving.intake),
         }
         log.info("dnc.serve_run_ended", run=run.id, pending=stats.by_status.get("pending", 0))
     serving.run = None
+    if alerter is not None:  # the run's end, as sync's: in a thread, the API keeps answering
+        try:
+            done = await asyncio.to_thread(alerter.after_run, run.result, run.today)
+            for delivery in done:
+                metrics.alerts.labels(delivery.alert.condition.value, delivery.result).inc()
+        except DncsyncError as error:
+            log.error("dnc.alert_failed", error=str(error))
     if result is not None:
         log.info("dnc.serve_stopped", code=result.code, pending=result.pending)
     return result

@@ -61,6 +61,7 @@ class TargetPusher:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     ready: bool = False  # opened and described its list
     error: str | None = None  # the last failure of the whole target
+    failures_in_a_row: int = 0  # opens and flushes that failed since the last good one
     outcome: TargetOutcome | None = None
     in_flight: int = 0
 
@@ -88,6 +89,7 @@ class TargetPusher:
                     return
             except DncsyncError as failed:
                 self.ready, self.error = False, str(failed)
+                self.failures_in_a_row += 1
                 outcome.error, outcome.exit_code = str(failed), failed.exit_code
                 self.metrics.failures.labels(self.target.name).inc()
                 log.error("dnc.target_failed", target=self.target.name, error=str(failed))
@@ -125,6 +127,7 @@ class TargetPusher:
                     pass  # a sync holds the list: its run sends these too; try again later
                 except DncsyncError as failed:
                     self.error = str(failed)
+                    self.failures_in_a_row += 1
                     self.metrics.failures.labels(self.target.name).inc()
                     log.error("dnc.push_failed", target=self.target.name, error=str(failed))
                     await self._pause(min(RETRY_AFTER.total_seconds(), 5.0), stopping)
@@ -206,6 +209,9 @@ class TargetPusher:
                     failed[r.request_id] = str(why)
         if failed:
             self.metrics.failures.labels(name).inc(len(failed))
+            self.failures_in_a_row += 1
+        else:
+            self.failures_in_a_row = 0
         now = datetime.now(UTC)
         held_ids = [r.request_id for phone in phones if phone in held for r in by_phone[phone]]
         for phone in phones:

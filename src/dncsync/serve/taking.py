@@ -180,10 +180,40 @@ class Taking:
         if result.replayed:
             self._replayed.inc()
             return Answer(result.status, result.body.encode())
+        self.received(accepted)
+        return Answer(202, text.encode())
+
+    async def take_one(self, optout: OptOut, idempotency: Idempotency | None) -> str | Answer:
+        """Commit one opt-out that did not come as JSON (a text): its request id, the first
+        one's for a replay, or the error answer."""
+        if not self.backend.accepting:
+            return error(503, "shutting_down", "the server is shutting down; retry")
+        text = json.dumps(optout.answer(), separators=(",", ":"))
+        try:
+            result = await asyncio.wrap_future(self.intake.accept([optout], text, idempotency))
+        except DncsyncError as failed:
+            log.error("dnc.intake_unavailable", error=str(failed))
+            return error(503, "storage_unavailable", "the request could not be stored; retry")
+        if result.conflict:
+            return error(409, "idempotency_conflict", "this message id came with another body")
+        if result.replayed:
+            self._replayed.inc()
+            return str(json.loads(result.body)["id"])
+        self.received([optout])
+        return optout.id
+
+    def read_one(self, body: dict[str, str], now: datetime) -> OptOut | Refused:
+        """An opt-out read as `POST /v1/optouts` reads one."""
+        settings = self.settings
+        return read_optout(
+            body, now=now, zone=settings.zone, region=settings.region, policy=settings.policy
+        )
+
+    def received(self, accepted: list[OptOut]) -> None:
+        """Committed: counted, the pushers told, the receipts queued."""
         self._accepted.inc(len(accepted))
         self.backend.accepted(len(accepted))
         self._receipt(accepted)
-        return Answer(202, text.encode())
 
     def _receipt(self, accepted: list[OptOut]) -> None:
         """Queue the receipts for this turn's one audit line."""
@@ -193,6 +223,7 @@ class Taking:
             {
                 "request": o.id,
                 "phone": mask_phone(o.phone),
+                **({"source": o.source} if o.source else {}),
                 "deadline": o.deadline.isoformat(),
                 **({"warnings": list(o.warnings)} if o.warnings else {}),
             }

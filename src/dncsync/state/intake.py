@@ -16,7 +16,12 @@ Tables:
 - `deliveries`: one row per request and target: `pending`, `held` (with `held_at`), `failed`
   (the platform refused the number; retried later) or `skipped` (the target does not take it);
 - `idempotency`: an API key's digest, its `Idempotency-Key`, the request body's digest and
-  the answer given, so a retry answers as the first time did.
+  the answer given, so a retry answers as the first time did;
+- `texts`: inbound SMS that named a keyword (`sms.TextKind`): an opt-out (linked to its
+  request), one kept for a person's review, or a START/UNSTOP; one row per provider message id.
+
+New tables are added by `CREATE TABLE IF NOT EXISTS` when the store opens: a store written
+before a table existed gains it empty, and nothing older changes.
 
 The file holds phone numbers: created owner-read/write only.
 """
@@ -72,7 +77,17 @@ CREATE TABLE IF NOT EXISTS idempotency (
     status INTEGER NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (owner, key)
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS texts (
+    sid TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    request_id TEXT
+);
+CREATE INDEX IF NOT EXISTS texts_kind ON texts (kind, received_at)
 """
 _SELECT_REQUESTS = (
     "SELECT id, phone, reason, reason_text, source, scope, received_at, deadline, "
@@ -96,6 +111,12 @@ _REOPEN = (
     "WHERE target = ? AND status = 'held' AND request_id IN "
     "(SELECT id FROM requests WHERE withdrawn_at IS NULL AND phone IN ({marks}))"
 )
+# `{configured}` as above.
+_OPEN_REQUESTS = (
+    "SELECT DISTINCT r.id, r.received_at, r.deadline FROM requests r "
+    "JOIN deliveries d ON d.request_id = r.id WHERE r.withdrawn_at IS NULL "
+    "AND d.status IN ('pending', 'failed') AND {configured}"
+)
 _MOST_PER_COMMIT = 2048  # pieces of work in one transaction: bounds a commit's latency
 OPEN = ("pending", "failed")  # delivery states the pusher still works on
 
@@ -113,6 +134,19 @@ class Idempotency:
     owner: str
     key: str
     digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """An inbound SMS that named a keyword, as stored."""
+
+    sid: str  # the provider's message id: a retried webhook is stored once
+    kind: str  # sms.TextKind's value
+    phone: str  # the sender: E.164, or as the provider gave it when it is not a number
+    recipient: str  # the number it was sent to
+    body: str
+    received_at: datetime
+    request_id: str | None = None  # the opt-out it became
 
 
 @dataclass(slots=True)
@@ -410,6 +444,25 @@ class IntakeStore:
         )
         return True
 
+    def record_text(self, text: Text) -> concurrent.futures.Future[bool]:
+        """Keep an inbound text; False when its message id was kept already (a retry)."""
+        return self._submit("record_text", text)
+
+    def _do_record_text(self, db: sqlite3.Connection, text: Text) -> bool:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO texts VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                text.sid,
+                text.kind,
+                text.phone,
+                text.recipient,
+                text.body,
+                rfc3339(text.received_at),
+                text.request_id,
+            ),
+        )
+        return cursor.rowcount == 1
+
     def settle(
         self,
         target: str,
@@ -559,6 +612,31 @@ class IntakeStore:
                 for row in rows
             ]
 
+    def open_requests(self) -> list[tuple[str, datetime, date]]:
+        """(id, received_at, deadline) of every live request not yet held on every
+        configured target that takes it (any target when none is configured)."""
+        configured, params = self._configured()
+        with self._reading() as db:
+            rows = db.execute(_OPEN_REQUESTS.replace("{configured}", configured), params).fetchall()
+        return [(rid, _moment(at), date.fromisoformat(due)) for rid, at, due in rows]
+
+    def texts(self, kind: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """Kept texts of one kind, newest first."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT sid, kind, phone, recipient, body, received_at, request_id FROM texts "
+                "WHERE kind = ? ORDER BY received_at DESC LIMIT ?",
+                (kind, limit),
+            ).fetchall()
+        names = ("sid", "kind", "phone", "to", "body", "received_at", "request_id")
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def text_counts(self) -> dict[str, int]:
+        """Kept texts by kind."""
+        with self._reading() as db:
+            rows = db.execute("SELECT kind, COUNT(*) FROM texts GROUP BY kind").fetchall()
+        return {kind: int(count) for kind, count in rows}
+
     def live_requests(self, scopes: Sequence[str] | None) -> list[tuple[str, Reason, datetime]]:
         """(phone, reason, received_at) of every request not withdrawn, for a target taking
         `scopes`: what plan, sync and reconcile add to the target's sources."""
@@ -660,5 +738,6 @@ __all__ = [
     "IntakeStats",
     "IntakeStore",
     "Pending",
+    "Text",
     "intake_path",
 ]
