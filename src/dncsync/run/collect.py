@@ -125,7 +125,7 @@ async def collect_target(
     entries = run.entries(target)
     found_at = datetime.now(UTC)
     found: list[str] = []
-    missing: list[str] = []
+    missing: set[str] | None = None  # on none of the target's lists
     async with opened(run, target, outcome, transport) as lists:
         outcome.key = lists.first.key
         for state in lists.states:
@@ -147,11 +147,13 @@ async def collect_target(
                 outcome.seeded_from_platform = (outcome.seeded_from_platform or 0) + len(corrected)
             outcome.read_reason = "collect: reading the list for numbers dncsync did not add"
             found.extend(foreign.foreign)
-            missing.extend(foreign.missing)
+            # Numbers are spread over a target's lists: missing means missing from all.
+            gone = set(foreign.missing)
+            missing = gone if missing is None else missing & gone
     if missing and target.intake and run.records:
         # Opt-outs this list held and no longer does (removed on the platform's side): the
         # pusher sends them back, the protective reading; a sync would re-add them too.
-        reopened = await asyncio.wrap_future(intake.reopen(target.name, missing))
+        reopened = await asyncio.wrap_future(intake.reopen(target.name, sorted(missing)))
         if reopened:
             log.info("dnc.intake_reopened", target=target.name, deliveries=reopened)
     optouts = [
