@@ -32,7 +32,7 @@ import httpx
 import uvicorn
 
 from dncsync import logs, wiring
-from dncsync.config import Config, ServeConfig, resolve_path
+from dncsync.config import Config, ServeConfig
 from dncsync.errors import ConfigError
 from dncsync.intake import rfc3339
 from dncsync.privacy import mask_phone
@@ -41,7 +41,8 @@ from dncsync.serve.app import ApiSettings, BodyLimit, build_app
 from dncsync.serve.keys import read_keys
 from dncsync.serve.metrics import ServeMetrics
 from dncsync.serve.pusher import TargetPusher
-from dncsync.state.intake import IntakeStats, IntakeStore, intake_path
+from dncsync.state.intake import IntakeStats, IntakeStore
+from dncsync.storage import open_intake
 
 log = logs.logger("dncsync.serve")
 
@@ -202,8 +203,7 @@ async def _serve(
 ) -> ServeEnd:
     _quiet_uvicorn()
     zone = ZoneInfo(settings.timezone)
-    state_path = resolve_path(base, config.state.path)
-    intake = IntakeStore(intake_path(state_path), {t.name: t.scopes for t in targets if t.intake})
+    intake = open_intake(config, base, {t.name: t.scopes for t in targets if t.intake})
     intake.start()
     try:
         await asyncio.wrap_future(intake.ensure_targets())

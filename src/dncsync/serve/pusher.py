@@ -122,7 +122,9 @@ class TargetPusher:
                 try:
                     await self._flush(state, rules, lists, pending)
                 except AlreadyRunning:
-                    pass  # a sync holds the list: its run sends these too; try again later
+                    # A sync, or another replica, holds the list: they send these too; give
+                    # them back for whoever pushes next, and try again later.
+                    self.intake.release(self.target.name, [p.request_id for p in pending])
                 except DncsyncError as failed:
                     self.error = str(failed)
                     self.metrics.failures.labels(self.target.name).inc()

@@ -163,6 +163,14 @@ _Work = tuple[str, tuple[Any, ...], "concurrent.futures.Future[Any]"]
 class IntakeStore:
     """The intake file; one instance per process. Reads from any thread, writes queued."""
 
+    # What a subclass on another database (`state.postgres_intake`) changes: its errors, how
+    # a write transaction begins, the SQL that differs.
+    _FAILURES: tuple[type[Exception], ...] = (sqlite3.Error,)
+    _REFUSED: tuple[type[Exception], ...] = (sqlite3.IntegrityError, ValueError)
+    _BEGIN = "BEGIN IMMEDIATE"
+    _ALWAYS = "1"
+    _STATS = _STATS
+
     def __init__(self, path: Path | str, targets: Mapping[str, Sequence[str] | None]) -> None:
         self.path = Path(path)
         self.targets = dict(targets)  # name -> scopes it takes (None: all)
@@ -237,7 +245,7 @@ class IntakeStore:
     def _commit(self, db: sqlite3.Connection, work: list[_Work]) -> None:
         answers: list[Any] = [None] * len(work)
         try:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute(self._BEGIN)
             done = self._accept_plain(db, work, answers)
             for index, (kind, args, _) in enumerate(work):
                 if index in done:
@@ -246,14 +254,14 @@ class IntakeStore:
                 try:
                     answers[index] = getattr(self, f"_do_{kind}")(db, *args)
                     db.execute("RELEASE one")
-                except (sqlite3.IntegrityError, ValueError) as error:
+                except self._REFUSED as error:
                     db.execute("ROLLBACK TO one")
                     db.execute("RELEASE one")
                     answers[index] = error
             db.execute("COMMIT")
             self.commits += 1
-        except sqlite3.Error as error:
-            with contextlib.suppress(sqlite3.Error):
+        except self._FAILURES as error:
+            with contextlib.suppress(*self._FAILURES):
                 db.execute("ROLLBACK")
             failure = InputError(f"{self.path}: cannot write the intake store: {error}")
             for _, _, future in work:
@@ -281,7 +289,7 @@ class IntakeStore:
         db.execute("SAVEPOINT plain")
         try:
             self._insert(db, [optout for i in plain for optout in work[i][1][0]])
-        except (sqlite3.IntegrityError, ValueError):
+        except self._REFUSED:
             db.execute("ROLLBACK TO plain")
             db.execute("RELEASE plain")
             return frozenset()
@@ -438,7 +446,7 @@ class IntakeStore:
         with self._read_lock:
             try:
                 yield self._reader
-            except sqlite3.Error as error:
+            except self._FAILURES as error:
                 raise InputError(f"{self.path}: cannot read the intake store: {error}") from None
 
     def reachable(self) -> bool:
@@ -478,8 +486,12 @@ class IntakeStore:
         """A condition on `d.target`: one of the configured targets (a target taken out of
         the configuration no longer counts as pending); any target when none is given."""
         if not self.targets:
-            return "1", ()
+            return self._ALWAYS, ()
         return f"d.target IN ({','.join('?' * len(self.targets))})", tuple(self.targets)
+
+    def release(self, target: str, request_ids: Sequence[str]) -> None:
+        """Give back deliveries taken by `open_deliveries` and not pushed (one process owns
+        the file: nothing to give back; see `state.postgres_intake` for replicas)."""
 
     def open_count(self, target: str | None = None) -> int:
         """Open deliveries (pending or failed) of live requests, of one target or all."""
@@ -539,7 +551,7 @@ class IntakeStore:
         # Everything since the start of time when no `since` is given.
         params = (*targets, *targets, _iso(since) if since is not None else "")
         with self._reading() as db:
-            rows = db.execute(_STATS.replace("{configured}", configured), params).fetchall()
+            rows = db.execute(self._STATS.replace("{configured}", configured), params).fetchall()
         stats = IntakeStats()
         for rid, received, deadline, withdrawn, open_count, failed in rows:
             stats.requests += 1

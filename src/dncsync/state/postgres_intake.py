@@ -1,0 +1,218 @@
+"""The intake store on PostgreSQL: replicas share the opt-outs they answered 202 for.
+
+`IntakeStore`'s tables, queries and group commit (one writer thread per replica, many
+requests per transaction, a 202 only after the commit), in the state's database.
+
+Replicas share the work by claiming deliveries: `open_deliveries` takes the oldest open rows
+`FOR UPDATE SKIP LOCKED` and marks them with this process's claim, the identity of a session
+of its own (backend pid and start), so two replicas never take the same rows, and the rows a
+dead replica had claimed are free again the moment its session ends: a claim whose session
+is gone from `pg_stat_activity` counts as none. `settle` clears the claims it settles;
+`release` gives back the ones a pusher could not push (another replica holds the list).
+
+Reads go through a psycopg-pool pool (the API's threads read at once, not one at a time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, cast
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from dncsync.errors import DncsyncError, InputError
+from dncsync.intake import rfc3339
+from dncsync.model import Reason
+from dncsync.state.intake import IntakeStore, Pending, _moment
+from dncsync.state.pgconnection import Shim, connect, connection_options, one, shown
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY,
+    phone TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    reason_text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    deadline TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    withdrawn_at TEXT,
+    withdrawal_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS requests_phone ON requests (phone);
+CREATE INDEX IF NOT EXISTS requests_accepted ON requests (accepted_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    request_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    held_at TEXT,
+    error TEXT,
+    next_try TEXT,
+    claimed_by TEXT,
+    PRIMARY KEY (request_id, target)
+);
+CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries (target, status);
+CREATE TABLE IF NOT EXISTS idempotency (
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (owner, key)
+)
+"""
+_SCHEMA_LOCK = 0x646E63 + 3  # serializes the CREATEs of replicas starting together
+
+# SQLite sums booleans; PostgreSQL counts with FILTER.
+_STATS = (
+    "SELECT r.id, r.received_at, r.deadline, r.withdrawn_at, "
+    "COUNT(*) FILTER (WHERE d.status IN ('pending', 'failed') AND {configured}), "
+    "COUNT(*) FILTER (WHERE d.status = 'failed' AND {configured}) "
+    "FROM requests r LEFT JOIN deliveries d ON d.request_id = r.id "
+    "WHERE r.accepted_at >= ? GROUP BY r.id"
+)
+_CLAIM = """
+WITH picked AS (
+    SELECT d.request_id, d.target FROM deliveries d JOIN requests r ON r.id = d.request_id
+    WHERE d.target = ?
+      AND (d.status = 'pending' OR (d.status = 'failed' AND d.next_try <= ?))
+      AND r.withdrawn_at IS NULL
+      AND (d.claimed_by IS NULL OR d.claimed_by = ? OR d.claimed_by NOT IN (
+          SELECT pid || ':' || backend_start FROM pg_stat_activity WHERE pid IS NOT NULL))
+    ORDER BY r.accepted_at LIMIT ?
+    FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE deliveries d SET claimed_by = ?
+FROM picked p JOIN requests r ON r.id = p.request_id
+WHERE d.request_id = p.request_id AND d.target = p.target
+RETURNING r.id, r.phone, r.reason, r.received_at, r.deadline, r.accepted_at
+"""
+
+
+class PostgresIntakeStore(IntakeStore):
+    """The intake tables in the PostgreSQL state; one instance per replica."""
+
+    _FAILURES = (psycopg.Error, DncsyncError)
+    _REFUSED = (psycopg.IntegrityError, ValueError)
+    _BEGIN = "BEGIN"
+    _ALWAYS = "TRUE"
+    _STATS = _STATS
+
+    def __init__(
+        self,
+        url: str,
+        targets: Mapping[str, Sequence[str] | None],
+        password_env: str = "DNCSYNC_DATABASE_PASSWORD",  # noqa: S107 - a variable's name
+    ) -> None:
+        # Not IntakeStore.__init__: there is no file to create.
+        self.url = url
+        self.password_env = password_env
+        self.path = cast(Any, shown(url))  # messages name the database where they name a file
+        self.targets = dict(targets)
+        self._read_lock = threading.Lock()
+        self._claimer = Shim(connect(url, password_env), url)
+        pid, started = one(
+            self._claimer.execute(
+                "SELECT pg_backend_pid(), backend_start FROM pg_stat_activity "
+                "WHERE pid = pg_backend_pid()"
+            )
+        )
+        self.claim = f"{pid}:{started}"
+        self._claim_lock = threading.Lock()
+        with contextlib.ExitStack() as undo:
+            undo.callback(self._claimer.close)
+            self._claimer.execute("BEGIN")
+            self._claimer.execute("SELECT pg_advisory_xact_lock(?, 0)", (_SCHEMA_LOCK,))
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._claimer.execute(statement)
+            self._claimer.execute("COMMIT")
+            self._pool: ConnectionPool[Any] = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=4,
+                kwargs={"autocommit": True, **connection_options(password_env)},
+                open=True,
+                name="dncsync-intake",
+            )
+            undo.pop_all()
+        self._reader = cast(Any, None)
+        self._queue = queue.SimpleQueue()
+        self._writer = None
+        self.commits = 0
+
+    def _connect(self) -> Any:
+        return Shim(connect(self.url, self.password_env), self.url)
+
+    def close(self) -> None:
+        """Finish queued writes, stop the writer, close every connection."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        self._pool.close()
+        self._claimer.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Any]:
+        try:
+            with self._pool.connection() as connection:
+                yield Shim(connection, self.url)
+        except self._FAILURES as error:
+            raise InputError(f"{self.path}: cannot read the intake store: {error}") from None
+
+    def open_deliveries(self, target: str, limit: int, now: datetime) -> list[Pending]:
+        """Claim open deliveries of `target` no live replica has claimed, oldest first."""
+        with self._claim_lock:
+            try:
+                rows = self._claimer.execute(
+                    _CLAIM, (target, rfc3339(now), self.claim, limit, self.claim)
+                ).fetchall()
+            except self._FAILURES as error:
+                raise InputError(f"{self.path}: cannot claim intake work: {error}") from None
+        found = [
+            Pending(
+                rid,
+                phone,
+                Reason(reason),
+                _moment(received),
+                date.fromisoformat(deadline),
+                _moment(accepted),
+            )
+            for rid, phone, reason, received, deadline, accepted in rows
+        ]
+        found.sort(key=lambda pending: (pending.accepted_at, pending.request_id))
+        return found
+
+    def release(self, target: str, request_ids: Sequence[str]) -> None:
+        """Give back claims this replica could not push (another holds the list now)."""
+        with self._claim_lock:
+            self._claimer.execute(
+                "UPDATE deliveries SET claimed_by = NULL "
+                "WHERE target = ? AND request_id = ANY(?) AND claimed_by = ?",
+                (target, list(request_ids), self.claim),
+            )
+
+    def _do_settle(
+        self,
+        db: Any,
+        target: str,
+        held: tuple[str, ...],
+        failed: dict[str, str],
+        skipped: dict[str, str],
+        retry_at: datetime,
+    ) -> None:
+        super()._do_settle(db, target, held, failed, skipped, retry_at)
+        db.execute(
+            "UPDATE deliveries SET claimed_by = NULL WHERE target = ? AND request_id = ANY(?)",
+            (target, [*held, *failed, *skipped]),
+        )
+
+
+__all__ = ["PostgresIntakeStore"]
