@@ -134,6 +134,7 @@ class PostgresStore(StateStore):
         # Not StateStore.__init__: there is no file. Its methods run on `self._db`, a `Shim`
         # answering the subset of sqlite3.Connection they call.
         self.url = url
+        self._password_env = password_env
         self.path = cast(Any, shown(url))  # messages name the database where they name a file
         self._depth = 0
         self._run_locks: dict[str, contextlib.ExitStack] = {}
@@ -228,6 +229,7 @@ class PostgresStore(StateStore):
     def lock(self, key: str, label: str | None = None) -> Iterator[None]:
         """Hold a list's lock on any replica, or raise `AlreadyRunning` at once."""
         number = lock_key(key)
+        self._reconnect_if_lost()
         with self._advisory(LIST_LOCKS, number) as held:
             if not held:
                 raise AlreadyRunning(
@@ -239,6 +241,21 @@ class PostgresStore(StateStore):
                 yield
             finally:
                 self._held.pop(key, None)
+
+    def _reconnect_if_lost(self) -> None:
+        """A session the database ended (a cut network, a restart) is opened anew between
+        pushes, so a replica that lost its locks takes part again once it can reach the
+        database; the locks themselves are never carried over."""
+        if self._held or self._depth:
+            return
+        for name in ("_work", "_locks"):
+            shim: Shim = getattr(self, name)
+            if shim.connection.broken or shim.connection.closed:
+                shim.close()
+                setattr(self, name, Shim(connect(self.url, self._password_env), self.url))
+                if name == "_locks":
+                    self._lock_pid = int(one(self._locks.execute("SELECT pg_backend_pid()"))[0])
+        self._db = cast(Any, self._work)
 
     @contextlib.contextmanager
     def _advisory(self, space: int, number: int) -> Iterator[bool]:

@@ -77,6 +77,8 @@ _STATS = (
     "FROM requests r LEFT JOIN deliveries d ON d.request_id = r.id "
     "WHERE r.accepted_at >= ? GROUP BY r.id"
 )
+# A session's identity, the same text whichever session computes it (no time zone in it).
+_SESSION = "pid || ':' || extract(epoch FROM backend_start)::text"
 _CLAIM = """
 WITH picked AS (
     SELECT d.request_id, d.target FROM deliveries d JOIN requests r ON r.id = d.request_id
@@ -84,7 +86,7 @@ WITH picked AS (
       AND (d.status = 'pending' OR (d.status = 'failed' AND d.next_try <= ?))
       AND r.withdrawn_at IS NULL
       AND (d.claimed_by IS NULL OR d.claimed_by = ? OR d.claimed_by NOT IN (
-          SELECT pid || ':' || backend_start FROM pg_stat_activity WHERE pid IS NOT NULL))
+          SELECT {session} FROM pg_stat_activity WHERE pid IS NOT NULL))
     ORDER BY r.accepted_at LIMIT ?
     FOR UPDATE OF d SKIP LOCKED
 )
@@ -92,7 +94,7 @@ UPDATE deliveries d SET claimed_by = ?
 FROM picked p JOIN requests r ON r.id = p.request_id
 WHERE d.request_id = p.request_id AND d.target = p.target
 RETURNING r.id, r.phone, r.reason, r.received_at, r.deadline, r.accepted_at
-"""
+""".replace("{session}", _SESSION)
 
 
 class PostgresIntakeStore(IntakeStore):
@@ -117,13 +119,13 @@ class PostgresIntakeStore(IntakeStore):
         self.targets = dict(targets)
         self._read_lock = threading.Lock()
         self._claimer = Shim(connect(url, password_env), url)
-        pid, started = one(
-            self._claimer.execute(
-                "SELECT pg_backend_pid(), backend_start FROM pg_stat_activity "
-                "WHERE pid = pg_backend_pid()"
-            )
+        self.claim = str(
+            one(
+                self._claimer.execute(
+                    f"SELECT {_SESSION} FROM pg_stat_activity WHERE pid = pg_backend_pid()"  # noqa: S608 - a constant
+                )
+            )[0]
         )
-        self.claim = f"{pid}:{started}"
         self._claim_lock = threading.Lock()
         with contextlib.ExitStack() as undo:
             undo.callback(self._claimer.close)

@@ -1,0 +1,120 @@
+"""What several replicas on one PostgreSQL state rely on: list locks that die with their
+session, journal writes fenced by them, and intake claims that never overlap (a real
+server, two stores as two replicas)."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import wait
+from datetime import UTC, date, datetime
+
+import psycopg
+import pytest
+
+from dncsync.errors import AlreadyRunning, LockLost
+from dncsync.intake import OptOut, read_optout
+from dncsync.plan import Batch
+from dncsync.policy import DEFAULT_POLICY
+from dncsync.state.postgres import PostgresStore
+from dncsync.state.postgres_intake import PostgresIntakeStore
+from dncsync.targets.base import BatchResult
+
+pytestmark = pytest.mark.long
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+
+def _optout(number: int) -> OptOut:
+    found = read_optout(
+        {"phone": f"+1415555{number:04d}"},
+        now=NOW,
+        zone=UTC,
+        region="US",
+        policy=DEFAULT_POLICY,
+    )
+    assert isinstance(found, OptOut)
+    return found
+
+
+def _end_session(url: str, pid: int) -> None:
+    """What the server does to a replica it cannot reach any more (keepalives ran out)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))  # waits for its end
+
+
+def _take_within_seconds(store: PostgresStore, key: str, seconds: float = 5.0) -> None:
+    """The lock comes free once the server has ended the dead session: poll, with a deadline."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with store.lock(key):
+                return
+        except AlreadyRunning:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def test_a_list_lock_is_held_across_replicas_and_dies_with_its_session(pg_url: str) -> None:
+    first, second = PostgresStore(pg_url), PostgresStore(pg_url)
+    try:
+        with first.lock("genesys|list-1", "main"):
+            with pytest.raises(AlreadyRunning, match="main"), second.lock("genesys|list-1", "main"):
+                pass
+            with second.lock("cxone|list-2"):  # other lists are not blocked
+                pass
+        with second.lock("genesys|list-1"):  # released at the end of the block
+            pass
+        with first.lock("genesys|list-1"):
+            first._locks.close()  # the process died: its session, and the lock, with it
+            _take_within_seconds(second, "genesys|list-1")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_replica_whose_session_ended_cannot_journal_as_a_second_owner(pg_url: str) -> None:
+    cut_off, other = PostgresStore(pg_url), PostgresStore(pg_url)
+    batch = Batch("add", ("+14155550001",), date(2027, 1, 1), (None,))
+    try:
+        with cut_off.lock("genesys|list-1"):
+            batch_id = cut_off.batch_intended("r1", "genesys|list-1", batch)
+            _end_session(pg_url, cut_off._lock_pid)
+            with other.lock("genesys|list-1"):  # another replica takes over at once
+                answer = BatchResult.of(batch, 0.0)
+                answer.acknowledged = list(batch.phones)
+                with pytest.raises(LockLost, match="lost"):
+                    cut_off.batch_settled(batch_id, "genesys|list-1", batch, answer, run_id="r1")
+                with pytest.raises(LockLost):
+                    cut_off.batch_intended("r1", "genesys|list-1", batch)
+        assert other.snapshot("genesys|list-1") == {}  # nothing written by the lost owner
+        with cut_off.lock("genesys|list-1"):  # it reconnects, and takes part again
+            pass
+    finally:
+        cut_off.close()
+        other.close()
+
+
+def test_replicas_claim_disjoint_work_and_a_dead_replicas_claims_come_free(pg_url: str) -> None:
+    one = PostgresIntakeStore(pg_url, {"a": None})
+    two = PostgresIntakeStore(pg_url, {"a": None})
+    try:
+        wait([one.accept([_optout(i)], "{}", None) for i in range(40)], timeout=30)
+        first = one.open_deliveries("a", 25, NOW)
+        second = two.open_deliveries("a", 25, NOW)
+        assert len(first) == 25
+        assert len(second) == 15
+        assert not {p.request_id for p in first} & {p.request_id for p in second}
+        assert [p.request_id for p in one.open_deliveries("a", 100, NOW)] == [
+            p.request_id for p in first
+        ]  # a replica sees its own claims again (a flush that failed is retried)
+        two.release("a", [p.request_id for p in second])
+        assert len(one.open_deliveries("a", 100, NOW)) == 40
+        two.close()  # ...and a replica that dies frees what it had claimed
+        two = PostgresIntakeStore(pg_url, {"a": None})
+        one.close()
+        assert len(two.open_deliveries("a", 100, NOW)) == 40
+        held = [p.request_id for p in two.open_deliveries("a", 100, NOW)]
+        two.settle("a", held, {}, {}, retry_at=NOW).result(10)
+        assert two.open_count("a") == 0
+    finally:
+        two.close()
