@@ -30,44 +30,7 @@ from dncsync.intake import rfc3339
 from dncsync.model import Reason
 from dncsync.state.intake import IntakeStore, Pending, _moment
 from dncsync.state.pgconnection import Shim, connect, connection_options, one, shown
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    id TEXT PRIMARY KEY,
-    phone TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    reason_text TEXT NOT NULL,
-    source TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    deadline TEXT NOT NULL,
-    accepted_at TEXT NOT NULL,
-    withdrawn_at TEXT,
-    withdrawal_reason TEXT
-);
-CREATE INDEX IF NOT EXISTS requests_phone ON requests (phone);
-CREATE INDEX IF NOT EXISTS requests_accepted ON requests (accepted_at);
-CREATE TABLE IF NOT EXISTS deliveries (
-    request_id TEXT NOT NULL,
-    target TEXT NOT NULL,
-    status TEXT NOT NULL,
-    held_at TEXT,
-    error TEXT,
-    next_try TEXT,
-    claimed_by TEXT,
-    PRIMARY KEY (request_id, target)
-);
-CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries (target, status);
-CREATE TABLE IF NOT EXISTS idempotency (
-    owner TEXT NOT NULL,
-    key TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (owner, key)
-)
-"""
-_SCHEMA_LOCK = 0x646E63 + 3  # serializes the CREATEs of replicas starting together
+from dncsync.state.pgschema import prepare
 
 # SQLite sums booleans; PostgreSQL counts with FILTER.
 _STATS = (
@@ -129,12 +92,7 @@ class PostgresIntakeStore(IntakeStore):
         self._claim_lock = threading.Lock()
         with contextlib.ExitStack() as undo:
             undo.callback(self._claimer.close)
-            self._claimer.execute("BEGIN")
-            self._claimer.execute("SELECT pg_advisory_xact_lock(?, 0)", (_SCHEMA_LOCK,))
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._claimer.execute(statement)
-            self._claimer.execute("COMMIT")
+            prepare(self._claimer, str(self.path))  # the state's migrations hold the tables
             self._pool: ConnectionPool[Any] = ConnectionPool(
                 url,
                 min_size=1,
