@@ -96,6 +96,9 @@ def _register(only: str | None = None) -> typer.Typer:
     from dncsync.cli import check as _check
 
     _app.command("check")(_check.command)
+    from dncsync.cli import state as _state
+
+    _app.add_typer(_state.app, name="state")
     return _app
 
 
