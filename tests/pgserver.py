@@ -32,7 +32,8 @@ _counter = itertools.count()
 _INITDB = ("--auth=trust", "--encoding=UTF8", "--no-sync")
 # A test server: fsync on a shared 2-core machine would dominate the suite, and what the tests
 # check is dncsync's commits and locks, not the server's durability.
-_SETTINGS = ("-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200")
+_SETTINGS = ("-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200")
+_FAST = ("-c", "fsync=off")
 
 
 def binaries() -> Path | None:
@@ -74,7 +75,8 @@ def _copied(bin_dir: Path, into: Path) -> Path:
 class PgServer:
     """One postgres process with its data folder; `url` connects as its superuser."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
+        """`durable`: fsync on, as in production (benchmarks); off for the tests."""
         self.bin_dir = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="dncsync-pg-"))
         self.data = self.root / "data"
@@ -108,6 +110,7 @@ class PgServer:
                 [
                     *(str(bin_dir / "postgres"), "-D", str(self.data), "-p", str(self.port)),
                     *(*_SETTINGS, "-c", f"unix_socket_directories={self.data}"),
+                    *(() if durable else _FAST),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -123,8 +123,11 @@ class TargetPusher:
                     await self._flush(state, rules, lists, pending)
                 except AlreadyRunning:
                     # A sync, or another replica, holds the list: they send these too; give
-                    # them back for whoever pushes next, and try again later.
+                    # them back for whoever pushes next, and try again at the next flush (not
+                    # at once: that would spin on the lock while the holder pushes).
                     self.intake.release(self.target.name, [p.request_id for p in pending])
+                    await self._pause(self.flush_seconds, stopping)
+                    continue
                 except DncsyncError as failed:
                     self.error = str(failed)
                     self.metrics.failures.labels(self.target.name).inc()
