@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 
-from dncsync.errors import AlreadyRunning, LockLost
+from dncsync.errors import AlreadyRunning, ConfigError, InputError, LockLost
 from dncsync.intake import OptOut, read_optout
 from dncsync.plan import Batch
 from dncsync.policy import DEFAULT_POLICY
@@ -118,3 +118,25 @@ def test_replicas_claim_disjoint_work_and_a_dead_replicas_claims_come_free(pg_ur
         assert two.open_count("a") == 0
     finally:
         two.close()
+
+
+def test_a_database_of_another_program_is_refused_and_left_unchanged(pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as theirs:
+        theirs.execute("CREATE TABLE customers (id INTEGER)")
+    with pytest.raises(ConfigError, match="not a dncsync state database") as refused:
+        PostgresStore(pg_url)
+    assert "customers" in str(refused.value)
+    with psycopg.connect(pg_url) as theirs:
+        tables = theirs.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        assert [row[0] for row in tables] == ["customers"]
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DNCSYNC_DATABASE_PASSWORD", "hunter2")
+    wrong = pg_url.rsplit(":", 1)[0] + ":1/nothing"  # a closed port
+    with pytest.raises(InputError, match="cannot use the state database") as refused:
+        PostgresStore(wrong)
+    assert "hunter2" not in str(refused.value)
+    assert "\n" not in str(refused.value)
