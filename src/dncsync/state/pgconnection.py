@@ -13,7 +13,7 @@ is the same, and only the statements that differ written twice.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +27,7 @@ KEEPALIVE_IDLE = 5
 KEEPALIVE_INTERVAL = 2
 KEEPALIVE_COUNT = 3
 USER_TIMEOUT_MS = 10_000
+STREAM_ROWS = 10_000  # rows per chunk of a streamed result
 
 
 def shown(url: str) -> str:
@@ -107,6 +108,16 @@ class Shim:
         try:
             with self.connection.cursor() as cursor:
                 cursor.executemany(placeholders(sql), batch)
+        except psycopg.OperationalError as error:
+            raise unreachable(self.url, error) from None
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """A large result's rows in chunks as the server sends them (a list of two million
+        numbers is never held whole in the driver's memory)."""
+        try:
+            with self.connection.cursor() as cursor:
+                for row in cursor.stream(placeholders(sql), tuple(params), size=STREAM_ROWS):
+                    yield tuple(row)
         except psycopg.OperationalError as error:
             raise unreachable(self.url, error) from None
 

@@ -187,6 +187,9 @@ class PostgresStore(StateStore):
         ):
             result[phone] = date.fromisoformat(seen_on)
 
+    def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
+        return self._work.stream(sql, params)
+
     def holding(self, key: str, phones: Sequence[str]) -> set[str]:
         """The numbers among `phones` the list's snapshot holds (one query: `= ANY`)."""
         rows = self._work.execute(

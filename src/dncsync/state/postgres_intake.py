@@ -48,8 +48,8 @@ WITH picked AS (
     WHERE d.target = ?
       AND (d.status = 'pending' OR (d.status = 'failed' AND d.next_try <= ?))
       AND r.withdrawn_at IS NULL
-      AND (d.claimed_by IS NULL OR d.claimed_by = ? OR d.claimed_by NOT IN (
-          SELECT {session} FROM pg_stat_activity WHERE pid IS NOT NULL))
+      AND (d.claimed_by IS NULL OR d.claimed_by = ? OR NOT EXISTS (
+          SELECT 1 FROM pg_stat_activity WHERE {session} = d.claimed_by))
     ORDER BY r.accepted_at LIMIT ?
     FOR UPDATE OF d SKIP LOCKED
 )
