@@ -10,6 +10,11 @@
 
 A SIGKILLed serve leaves its run `running` with its lock released: the next process to open
 the state marks it `interrupted` (`state.sqlite.StateStore._settle_dead_runs`).
+
+Replicas on one PostgreSQL state (`[state] url`, docs/deploy.md) each run this same loop:
+they claim intake work without overlap and push one list at a time between them
+(`state.postgres_intake`, `state.postgres`). A replica that stops leaves what it had not
+pushed to the others; its drain counts what is still open on the shared state.
 """
 
 from __future__ import annotations
@@ -336,7 +341,8 @@ async def _one_run(
                     pending,
                     f"dncsync serve: stopped by {signal.Signals(signum).name} with {pending} "
                     f"opt-out deliveries still pending after {settings.drain_seconds:g} s of "
-                    "draining; they are committed and are sent when serve starts again",
+                    "draining; they are committed and are sent when serve starts again (or by "
+                    "another replica sharing the state)",
                 )
             else:
                 result = ServeEnd(

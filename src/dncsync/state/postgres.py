@@ -32,6 +32,7 @@ import psycopg
 from dncsync.columnar.index import Keys
 from dncsync.errors import AlreadyRunning, DncsyncError, LockLost
 from dncsync.plan import Batch
+from dncsync.snapshot import Held
 from dncsync.state.pgconnection import Shim, connect, one, shown
 from dncsync.state.pgschema import LIST_LOCKS, RUN_LOCKS, prepare
 from dncsync.state.sqlite import StateStore, _iso, _now
@@ -59,18 +60,17 @@ class PostgresStore(StateStore):
         self._depth = 0
         self._run_locks: dict[str, contextlib.ExitStack] = {}
         self._held: dict[str, int] = {}  # list key -> its lock's int4, while held here
-        self._work = Shim(connect(url, password_env), url)
-        # Locks live on their own session: a long query on the working connection never
-        # delays noticing that it was lost, and closing it releases them all.
-        self._locks = Shim(connect(url, password_env), url)
-        self._lock_pid = int(one(self._locks.execute("SELECT pg_backend_pid()"))[0])
-        self._db = cast(Any, self._work)
-        try:
+        with contextlib.ExitStack() as undo:
+            self._work = Shim(connect(url, password_env), url)
+            undo.callback(self._work.close)
+            # Locks live on their own session: a long query on the working connection never
+            # delays noticing that it was lost, and closing it releases them all.
+            self._locks = Shim(connect(url, password_env), url)
+            undo.callback(self._locks.close)
+            self._lock_pid = int(one(self._locks.execute("SELECT pg_backend_pid()"))[0])
+            self._db = cast(Any, self._work)
             prepare(self._work, str(self.path))
-        except BaseException:
-            self._work.close()
-            self._locks.close()
-            raise
+            undo.pop_all()
 
     def close(self) -> None:
         """Close both sessions (which releases every lock this store held)."""
@@ -226,6 +226,12 @@ class PostgresStore(StateStore):
                 "DELETE FROM source_objects WHERE source = ? AND object = ?",
                 ((source, uri) for uri in forget),
             )
+
+    def replace_snapshot(self, key: str, held: Iterable[tuple[str, Held]], run_id: str) -> None:
+        """Replace a list's snapshot with what the platform was read to hold (fenced)."""
+        with self.atomic() as db:
+            self._fence(db, key)
+            super().replace_snapshot(key, held, run_id)
 
     def batch_intended(self, run_id: str, key: str, batch: Batch) -> int:
         """Journal a batch about to be sent (fenced by the list's lock); its journal id."""
