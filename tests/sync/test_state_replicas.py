@@ -15,6 +15,7 @@ from dncsync.errors import AlreadyRunning, ConfigError, InputError, LockLost
 from dncsync.intake import OptOut, read_optout
 from dncsync.plan import Batch
 from dncsync.policy import DEFAULT_POLICY
+from dncsync.state.intake import Idempotency
 from dncsync.state.postgres import PostgresStore
 from dncsync.state.postgres_intake import PostgresIntakeStore
 from dncsync.targets.base import BatchResult
@@ -140,3 +141,41 @@ def test_an_unreachable_database_is_one_line_without_the_password(
         PostgresStore(wrong)
     assert "hunter2" not in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+def test_one_idempotency_key_on_two_replicas_at_once_is_stored_once(pg_url: str) -> None:
+    one, two = PostgresIntakeStore(pg_url, {"a": None}), PostgresIntakeStore(pg_url, {"a": None})
+    try:
+        for attempt in range(20):  # many races, each on a key of its own
+            key = Idempotency("owner", f"key-{attempt}", "digest")
+            body = f'{{"attempt": {attempt}}}'
+            answers = [
+                store.accept([_optout(attempt)], body, key) for store in (one, two)
+            ]  # fmt: skip
+            results = [answer.result(10) for answer in answers]
+            assert [r.status for r in results] == [202, 202]
+            assert sorted(r.replayed for r in results) == [False, True]
+        assert one.stats(NOW.date()).requests == 20
+        assert two.ensure_targets().result(10) == 0
+    finally:
+        one.close()
+        two.close()
+
+
+def test_replicas_starting_together_give_a_new_target_each_request_once(pg_url: str) -> None:
+    before = PostgresIntakeStore(pg_url, {"a": None})
+    try:
+        wait([before.accept([_optout(i)], "{}", None) for i in range(30)], timeout=30)
+    finally:
+        before.close()
+    one, two = (
+        PostgresIntakeStore(pg_url, {"a": None, "b": None}),
+        PostgresIntakeStore(pg_url, {"a": None, "b": None}),
+    )
+    try:
+        added = [one.ensure_targets(), two.ensure_targets()]
+        assert sum(f.result(10) for f in added) >= 30  # no error, whichever came second
+        assert one.open_count("b") == 30
+    finally:
+        one.close()
+        two.close()

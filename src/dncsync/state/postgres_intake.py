@@ -26,9 +26,9 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from dncsync.errors import DncsyncError, InputError
-from dncsync.intake import rfc3339
+from dncsync.intake import OptOut, rfc3339, takes
 from dncsync.model import Reason
-from dncsync.state.intake import IntakeStore, Pending, _moment
+from dncsync.state.intake import Accepted, Idempotency, IntakeStore, Pending, _moment
 from dncsync.state.pgconnection import Shim, connect, connection_options, one, shown
 from dncsync.state.pgschema import prepare
 
@@ -158,6 +158,55 @@ class PostgresIntakeStore(IntakeStore):
                 "WHERE target = ? AND request_id = ANY(?) AND claimed_by = ?",
                 (target, list(request_ids), self.claim),
             )
+
+    def _do_accept(
+        self,
+        db: Any,
+        optouts: tuple[OptOut, ...],
+        body: str,
+        idempotency: Idempotency | None,
+    ) -> Accepted:
+        # Another replica may take the same Idempotency-Key at the same moment (a client's
+        # retry through the load balancer): the key's row is inserted first, and an insert
+        # that meets another transaction's waits for it, then finds its answer to replay.
+        if idempotency is not None:
+            taken = db.execute(
+                "INSERT INTO idempotency VALUES (?, ?, ?, 202, ?) ON CONFLICT DO NOTHING "
+                "RETURNING 1",
+                (idempotency.owner, idempotency.key, idempotency.digest, body),
+            ).fetchone()
+            if taken is None:
+                digest, status, first = one(
+                    db.execute(
+                        "SELECT digest, status, body FROM idempotency WHERE owner = ? AND key = ?",
+                        (idempotency.owner, idempotency.key),
+                    )
+                )
+                if digest != idempotency.digest:
+                    return Accepted(409, "", conflict=True)
+                return Accepted(int(status), str(first), replayed=True)
+        self._insert(db, optouts)
+        return Accepted(202, body)
+
+    def _do_ensure_targets(self, db: Any) -> int:
+        # Replicas starting together may add the same rows: the second adds none.
+        added = 0
+        for name, scopes in self.targets.items():
+            rows = db.execute(
+                "SELECT id, scope FROM requests WHERE withdrawn_at IS NULL AND id NOT IN "
+                "(SELECT request_id FROM deliveries WHERE target = ?)",
+                (name,),
+            ).fetchall()
+            db.executemany(
+                "INSERT INTO deliveries (request_id, target, status) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [
+                    (rid, name, "pending" if takes(scopes, scope) else "skipped")
+                    for rid, scope in rows
+                ],
+            )
+            added += len(rows)
+        return added
 
     def _do_settle(
         self,
