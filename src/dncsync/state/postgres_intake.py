@@ -11,6 +11,13 @@ is gone from `pg_stat_activity` counts as none. `settle` clears the claims it se
 `release` gives back the ones a pusher could not push (another replica holds the list).
 
 Reads go through a psycopg-pool pool (the API's threads read at once, not one at a time).
+
+Why claims on the intake's own rows and not a job queue (procrastinate): the work is not a
+job per request but "what is open for this target now", sent as one micro-batch under the
+list's lock, and settled in the same tables the API, reports and `sync` read. A queue would
+duplicate that state in its own tables, add its worker model (and its schema) beside the
+pusher, and still need the list lock. `FOR UPDATE SKIP LOCKED` on the rows already there is
+the part of a queue this needs.
 """
 
 from __future__ import annotations
