@@ -8,12 +8,16 @@ the only numbers sent twice are those of the killed replica's batches in flight.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
+from dncsync.state.pgschema import LIST_LOCKS
 from dncsync.state.postgres import PostgresStore
 from e2e.support import Platforms, poll
 
@@ -48,6 +52,17 @@ async def _post(urls: list[str], phones: list[str], answered: list[str] | None =
 
         await asyncio.gather(*(one(i, p) for i, p in enumerate(phones)))
     return refused
+
+
+def _resent(platforms: Platforms) -> int:
+    """Numbers written to a platform more than once (each extra write counted)."""
+    sent = Counter(
+        (write.platform, phone)
+        for write in platforms.writes.since(0)
+        if write.action == "add" and write.applied
+        for phone in write.phones
+    )
+    return sum(count - 1 for count in sent.values())
 
 
 def test_two_replicas_one_sigkilled_while_pushing_every_opt_out_ends_held(
@@ -96,13 +111,7 @@ def test_two_replicas_one_sigkilled_while_pushing_every_opt_out_ends_held(
             interval=0.2,
         )
         platforms.settle()
-        sent = Counter(
-            (write.platform, phone)
-            for write in platforms.writes.since(0)
-            if write.action == "add" and write.applied
-            for phone in write.phones
-        )
-        resent = sum(count - 1 for count in sent.values())
+        resent = _resent(platforms)
         # Only the killed replica's batches in flight go again: at most CONCURRENCY
         # micro-batches of MAX_BATCH per platform.
         assert resent <= 2 * CONCURRENCY * MAX_BATCH, resent
@@ -116,3 +125,55 @@ def test_two_replicas_one_sigkilled_while_pushing_every_opt_out_ends_held(
         doomed.kill()
         code = survivor.stop()
     assert code == 0, survivor.stderr()
+
+
+def _end_lock_sessions(url: str, served: Served) -> int:
+    """End the sessions in which `served` holds a list lock, as the server does to a replica
+    its keepalives no longer reach; how many."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT pg_terminate_backend(l.pid, 5000) FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+            "AND l.granted AND l.classid = %s AND a.application_name = %s",
+            (LIST_LOCKS, f"dncsync-{served.process.pid}"),
+        ).fetchall()
+    return len(ended)
+
+
+def test_a_replica_whose_lock_sessions_end_mid_push_stops_writing_and_takes_part_again(
+    tmp_path: Path, start_emulator: Callable[..., Platforms], pg_url: str
+) -> None:
+    # 50 ms per platform request: a push holds its list's lock long enough to lose it.
+    platforms = start_emulator(latency_ms=50)
+    config = serve_config(
+        tmp_path,
+        platforms,
+        serve={"flush_seconds": 0.05, "max_batch": 50},
+        state_url=pg_url,
+    )
+    phones = [f"+1212{5560000 + i:07d}" for i in range(1_500)]
+    cut_off, other = Served(config), Served(config)
+    try:
+        assert asyncio.run(_post([cut_off.url, other.url], phones)) == []
+        ended = 0
+        deadline = time.monotonic() + 60
+        while "dnc.list_lock_lost" not in cut_off.stderr():
+            assert time.monotonic() < deadline, "the cut-off replica never lost a lock mid-push"
+            ended += _end_lock_sessions(pg_url, cut_off)
+            time.sleep(0.005)
+        wanted = set(phones)
+        poll(
+            lambda: (
+                (wanted <= platforms.held("genesys") and wanted <= platforms.held("cxone")) or None
+            ),
+            deadline_seconds=120,
+            what="every opt-out held on both platforms",
+            interval=0.2,
+        )
+        platforms.settle()
+        # Each lost lock can cost at most the batches then in flight, on each platform.
+        assert _resent(platforms) <= ended * 2 * CONCURRENCY * 50
+        assert cut_off.process.poll() is None  # it carried on, reconnected
+    finally:
+        codes = (cut_off.stop(), other.stop())
+    assert codes == (0, 0), cut_off.stderr()[-2000:]

@@ -64,7 +64,9 @@ def connection_options(password_env: str) -> dict[str, Any]:
             f"-c tcp_keepalives_count={KEEPALIVE_COUNT} "
             f"-c tcp_user_timeout={USER_TIMEOUT_MS}"
         ),
-        "application_name": "dncsync",
+        # Which process a session is (pg_stat_activity, pg_locks): an operator sees which
+        # replica holds which list's lock.
+        "application_name": f"dncsync-{os.getpid()}",
     }
     password = os.environ.get(password_env)
     if password:
