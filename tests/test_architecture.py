@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("snapshot", "plan", "capacity", "targets.base", "drift"),
     ("state",),
     ("credentials", "net", "targets", "platforms"),
-    ("config", "wiring"),
+    ("config", "wiring", "storage"),
     ("outcome", "report", "alerts"),
     ("run",),
     ("emulator", "demo", "serve"),

@@ -15,6 +15,7 @@ import tomllib
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from phonenumbers import SUPPORTED_REGIONS
@@ -65,6 +66,48 @@ class StateConfig(_Strict):
 
     path: str = "dncsync.db"
     runs_dir: str | None = None  # audit logs and reports; default: "<state path>.runs/"
+    # A PostgreSQL state shared by several `dncsync serve` replicas (docs/deploy.md), instead
+    # of `path`; its password comes from the environment variable `password_env` names.
+    url: str | None = None
+    password_env: str = "DNCSYNC_DATABASE_PASSWORD"  # noqa: S105 - a variable's name
+
+    @model_validator(mode="after")
+    def _one_place(self) -> StateConfig:
+        if self.url is None:
+            return self
+        if "path" in self.model_fields_set:
+            raise ValueError("give either `path` (SQLite) or `url` (PostgreSQL), not both")
+        problem = database_url_problem(self.url)
+        if problem is not None:
+            raise ValueError(problem)
+        if not self.runs_dir:
+            # Several replicas share the state but not a disk: the evidence folder must be
+            # named, not derived from a state file that no longer exists.
+            raise ValueError("`runs_dir` is required with `url` (where each run's evidence goes)")
+        return self
+
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]", ""}
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why `url` is not a PostgreSQL state URL dncsync accepts, or None."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("postgresql", "postgres"):
+        return f"url must start with postgresql:// (got {parsed.scheme or 'no'} scheme)"
+    if parsed.password is not None:
+        return (
+            "url must not hold a password: put it in the environment variable "
+            "`password_env` names (DNCSYNC_DATABASE_PASSWORD by default)"
+        )
+    if not parsed.path.strip("/"):
+        return "url must name a database (postgresql://user@host:5432/DATABASE)"
+    host = (parsed.hostname or "").lower()
+    ssl = dict(parse_qsl(parsed.query)).get("sslmode")
+    if host not in _LOOPBACK and not host.startswith("/") and ssl != "verify-full":
+        # Opt-outs are personal data, and a replica must know it talks to its own database.
+        return f"url: a database on {host} (not this machine) needs ?sslmode=verify-full"
+    return None
 
 
 class SmsConfig(_Strict):

@@ -165,6 +165,11 @@ class AlreadyRunning(SafetyStop):
     """Another run of the same target holds the lock: overlapping scheduled runs stop at once."""
 
 
+class LockLost(AlreadyRunning):
+    """A list's lock was lost mid-push (the database ended the session holding it): another
+    process may own the list now, so this one writes nothing more for it and tries later."""
+
+
 class DriftFound(DncsyncError):
     """The platform's list differs from what it should hold."""
 

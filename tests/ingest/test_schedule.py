@@ -42,9 +42,36 @@ def test_a_cron_line_fires_at_the_next_time_it_names_in_utc() -> None:
 @pytest.mark.parametrize(
     ("text", "seconds"), [("1s", 1), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1w", 604800)]
 )
-def test_an_interval_fires_that_long_after(text: str, seconds: int) -> None:
-    at = datetime(2026, 12, 5, tzinfo=UTC)
-    assert Schedule.parse(text).next_fire(at) == at + timedelta(seconds=seconds)
+def test_an_interval_fires_at_its_multiples_from_the_epoch_the_same_on_every_machine(
+    text: str, seconds: int
+) -> None:
+    schedule = Schedule.parse(text)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for at in (
+        datetime(2026, 12, 5, tzinfo=UTC),
+        datetime(2026, 12, 5, 4, 7, 30, 250_000, tzinfo=UTC),
+        datetime(2026, 12, 5, 4, 7, 30, tzinfo=ZoneInfo("America/New_York")),
+    ):
+        last, following = schedule.last_fire(at), schedule.next_fire(at)
+        assert last <= at < following
+        assert following - last == timedelta(seconds=seconds)
+        assert (last - epoch) % timedelta(seconds=seconds) == timedelta(0)
+        # Strictly after: a fire time itself gives the next one, and is its own last fire.
+        assert schedule.last_fire(last) == last
+        assert schedule.next_fire(last) == following
+    quarter = Schedule.parse("15m")
+    at = datetime(2026, 12, 5, 4, 7, 30, tzinfo=UTC)
+    assert quarter.last_fire(at) == datetime(2026, 12, 5, 4, 0, tzinfo=UTC)
+    assert quarter.next_fire(at) == datetime(2026, 12, 5, 4, 15, tzinfo=UTC)
+
+
+def test_a_cron_lines_last_fire_is_at_or_before_the_moment() -> None:
+    every_quarter = Schedule.parse("*/15 * * * *")
+    assert every_quarter.last_fire(datetime(2026, 12, 5, 4, 7, 30, tzinfo=UTC)) == datetime(
+        2026, 12, 5, 4, 0, tzinfo=UTC
+    )
+    on_time = datetime(2026, 12, 5, 4, 15, tzinfo=UTC)
+    assert every_quarter.last_fire(on_time) == on_time
 
 
 @pytest.mark.parametrize("text", ["0", "0s", "15", "every day", "61 * * * *", "* * * *", ""])

@@ -27,13 +27,18 @@ def serve_config(
     *,
     serve: Mapping[str, object] | None = None,
     targets: Sequence[Mapping[str, object]] | None = None,
+    state_url: str | None = None,
 ) -> Path:
-    """A configuration with `[serve]`, no `[[source]]`, both emulator platforms as targets."""
+    """A configuration with `[serve]`, no `[[source]]`, both emulator platforms as targets;
+    with `state_url`, its state on that PostgreSQL database instead of a file."""
     chosen = targets if targets is not None else [
         genesys_target(platforms), cxone_target(platforms)
     ]  # fmt: skip
     settings = {"flush_seconds": 0.1, "run_seconds": 3600, "drain_seconds": 10, **(serve or {})}
-    lines = ["[state]", 'path = "state/dncsync.db"', "", "[serve]"]
+    place = [f"url = {toml_value(state_url)}", 'runs_dir = "state/runs"'] if state_url else [
+        'path = "state/dncsync.db"'
+    ]  # fmt: skip
+    lines = ["[state]", *place, "", "[serve]"]
     lines += [f"{key} = {toml_value(value)}" for key, value in settings.items()]
     for target in chosen:
         lines += ["", "[[target]]"]

@@ -1,11 +1,11 @@
-"""Reading an opt-out, its deadline and its entry (pure), and the intake store on a real file."""
+"""Reading an opt-out, its deadline and its entry (pure), and the intake store on a real file
+and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import stat
-from concurrent.futures import wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,8 @@ from dncsync.intake import OptOut, Refused, deadline_for, entry_of, merged, read
 from dncsync.model import Entry, ExpirationPolicy, Reason, Strictness
 from dncsync.phone import normalize
 from dncsync.policy import DEFAULT_POLICY
-from dncsync.state.intake import Idempotency, IntakeStore
+from dncsync.state.intake import Idempotency, Text, intake_path
+from stateopener import StateOpener
 
 NEW_YORK = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -113,14 +114,15 @@ def _optout(number: int) -> OptOut:
     return found
 
 
-def test_the_store_commits_many_requests_together_and_is_private(tmp_path: Path) -> None:
-    store = IntakeStore(tmp_path / "state.db.intake", {"a": None, "b": ["brand-a"]})
+def test_the_store_commits_many_requests_together_and_is_private(state: StateOpener) -> None:
+    store = state.intake({"a": None, "b": ["brand-a"]})
     try:
         futures = [store.accept([_optout(i)], "{}", None) for i in range(300)]
         wait(futures, timeout=30)
         assert all(f.result().status == 202 for f in futures)
         assert store.commits < 300  # group commit: requests shared fsyncs
-        assert stat.S_IMODE((tmp_path / "state.db.intake").stat().st_mode) == 0o600
+        if state.kind == "sqlite":
+            assert stat.S_IMODE(intake_path(state.where).stat().st_mode) == 0o600
         assert store.open_count("a") == 300
         assert store.open_count("b") == 0  # scope "" is not one b takes: skipped
         stats = store.stats(NOW.date())
@@ -129,8 +131,10 @@ def test_the_store_commits_many_requests_together_and_is_private(tmp_path: Path)
         store.close()
 
 
-def test_idempotency_replays_the_first_answer_and_refuses_another_body(tmp_path: Path) -> None:
-    store = IntakeStore(tmp_path / "intake", {"a": None})
+def test_idempotency_replays_the_first_answer_and_refuses_another_body(
+    state: StateOpener,
+) -> None:
+    store = state.intake({"a": None})
     try:
         first = store.accept([_optout(1)], '{"id": "first"}', Idempotency("k", "1", "d1"))
         assert first.result(10).status == 202
@@ -144,18 +148,65 @@ def test_idempotency_replays_the_first_answer_and_refuses_another_body(tmp_path:
 
 
 def test_a_target_taken_out_of_the_configuration_no_longer_counts_as_pending(
-    tmp_path: Path,
+    state: StateOpener,
 ) -> None:
-    path = tmp_path / "intake"
-    before = IntakeStore(path, {"a": None, "gone": None})
+    before = state.intake({"a": None, "gone": None})
     try:
         assert before.accept([_optout(1)], "{}", None).result(10).status == 202
         assert before.open_count() == 2
     finally:
         before.close()
-    after = IntakeStore(path, {"a": None})
+    after = state.intake({"a": None})
     try:
         assert after.open_count() == 1
         assert after.stats(NOW.date()).by_status == {"pending": 1}
     finally:
         after.close()
+
+
+def test_each_fire_of_a_timed_job_is_taken_once_by_the_processes_sharing_the_state(
+    state: StateOpener,
+) -> None:
+    # Two stores on one state: serve replicas (PostgreSQL) or a serve and its restart (SQLite).
+    stores = [state.intake({"a": None}) for _ in range(2)]
+    try:
+        fires = [datetime(2026, 12, 5, 4, minute, tzinfo=UTC) for minute in (0, 15, 30)]
+        for fire in fires:
+            with ThreadPoolExecutor(8) as pool:
+                taken = list(
+                    pool.map(
+                        lambda i, at=fire: stores[i % 2].claim_fire("source:a", at).result(10),
+                        range(8),
+                    )
+                )
+            assert taken.count(True) == 1, fire
+        # An earlier fire, or one taken already, is not taken again; another job's is its own.
+        assert not stores[0].claim_fire("source:a", fires[1]).result(10)
+        assert not stores[1].claim_fire("source:a", fires[2]).result(10)
+        assert stores[1].claim_fire("collect:a", fires[0]).result(10)
+        # What a complete run read is seen by every process, and after a restart.
+        assert stores[0].remembered("source:a") is None
+        stores[0].remember("source:a", "digest fingerprint-1").result(10)
+        assert stores[1].remembered("source:a") == "digest fingerprint-1"
+        stores[1].remember("source:a", "digest fingerprint-2").result(10)
+    finally:
+        for store in stores:
+            store.close()
+    again = state.intake({"a": None})
+    try:
+        assert again.remembered("source:a") == "digest fingerprint-2"
+        assert not again.claim_fire("source:a", fires[2]).result(10)
+    finally:
+        again.close()
+
+
+def test_texts_are_kept_once_per_message_id_on_either_store(state: StateOpener) -> None:
+    store = state.intake({"a": None})
+    try:
+        text = Text("SM1", "review", "+14155552671", "+12125550100", "please stop", NOW)
+        assert store.record_text(text).result(10)
+        assert not store.record_text(text).result(10)  # the provider's retry: kept once
+        assert [t["sid"] for t in store.texts("review")] == ["SM1"]
+        assert store.text_counts() == {"review": 1}
+    finally:
+        store.close()

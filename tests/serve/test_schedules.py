@@ -37,8 +37,12 @@ def _config(
     folder: Path,
     targets: Sequence[Mapping[str, object]],
     sources: Sequence[Mapping[str, object]] = (),
+    state_url: str | None = None,
 ) -> Path:
-    lines = ["[state]", 'path = "state/dncsync.db"', "", "[serve]", "flush_seconds = 0.1"]
+    place = [f"url = {toml_value(state_url)}", 'runs_dir = "state/runs"'] if state_url else [
+        'path = "state/dncsync.db"'
+    ]  # fmt: skip
+    lines = ["[state]", *place, "", "[serve]", "flush_seconds = 0.1"]
     for table, rows in (("source", sources), ("target", targets)):
         for row in rows:
             lines += ["", f"[[{table}]]"]
@@ -60,9 +64,9 @@ def _events(served: Served, event: str) -> int:
     return count
 
 
-def _reports(folder: Path, command: str) -> list[dict[str, Any]]:
+def _reports(folder: Path, command: str, runs: str = "dncsync.db.runs") -> list[dict[str, Any]]:
     found = []
-    for path in sorted((folder / "state" / "dncsync.db.runs").glob("*/report.json")):
+    for path in sorted((folder / "state" / runs).glob("*/report.json")):
         report = json.loads(path.read_text(encoding="utf-8"))
         if report["command"] == command:
             found.append(report)
@@ -85,9 +89,15 @@ def test_numbers_added_on_either_platform_reach_the_other_through_serve(
         platforms.running.state.genesys_edit(platforms.list_id, add=[agent])
         wait_until(lambda: agent in platforms.held("cxone"), 30, "the agent's number on CXone")
         # Read as each platform allows: Genesys through an export, CXone through its pages.
-        reads = platforms.full_reads()
-        assert any(r.path.endswith("/export") for r in reads)
-        assert any(r.path.endswith("/records") and r.method == "GET" for r in reads)
+        # (Each target's collection is a job of its own: CXone's may come after the push.)
+        wait_until(
+            lambda: any(
+                r.path.endswith("/records") and r.method == "GET" for r in platforms.full_reads()
+            ),
+            30,
+            "CXone's list read through its pages",
+        )
+        assert any(r.path.endswith("/export") for r in platforms.full_reads())
         platforms.running.state.cxone_edit(platforms.group_id, upsert=[ivr[2:]])
         wait_until(lambda: ivr in platforms.held("genesys"), 30, "the IVR's number on Genesys")
         db = sqlite3.connect(tmp_path / "state" / "dncsync.db.intake")
@@ -234,3 +244,45 @@ def test_a_scheduled_sync_stopped_by_a_locked_list_is_tried_again(
     finally:
         code = served.stop()
     assert code == 0, served.stderr()
+
+
+@pytest.mark.long  # two replicas and a PostgreSQL server
+def test_replicas_on_one_database_work_each_fire_once(
+    platforms: Platforms, tmp_path: Path, pg_url: str
+) -> None:
+    first, later = nanp_numbers(6, seed=167)[:3], nanp_numbers(6, seed=167)[3:]
+    source = tmp_path / "optouts.csv"
+    write_source(source, first)
+    config = _config(
+        tmp_path,
+        [genesys_target(platforms), cxone_target(platforms)],
+        [{"name": "optouts", "url": "optouts.csv", "schedule": "1s"}],
+        state_url=pg_url,
+    )
+    replicas = [Served(config), Served(config)]
+
+    def count(event: str) -> int:
+        return sum(_events(replica, event) for replica in replicas)
+
+    try:
+        wait_until(
+            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first),
+            30,
+            "the source on both platforms",
+        )
+        # Each fire is looked at by one replica; the other logs it as taken elsewhere.
+        wait_until(lambda: count("dnc.source_unchanged") >= 4, 30, "four unchanged fires")
+        assert count("dnc.fire_taken_elsewhere") >= 3
+        write_source(source, first + later, seed=1)
+        wait_until(
+            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first + later),
+            30,
+            "the new numbers on both platforms",
+        )
+        wait_until(lambda: len(_reports(tmp_path, "sync", "runs")) == 2, 30, "the second sync")
+    finally:
+        codes = [replica.stop() for replica in replicas]
+    assert codes == [0, 0], [replica.stderr() for replica in replicas]
+    # One sync per change of the source, not one per replica: the fires were taken once.
+    reports = _reports(tmp_path, "sync", "runs")
+    assert [report["status"] for report in reports] == ["success", "success"]

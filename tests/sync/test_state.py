@@ -1,4 +1,4 @@
-"""The state store on a real SQLite file."""
+"""The state store, on a real SQLite file and on a real PostgreSQL server (`state` fixture)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from dncsync.plan import Batch
 from dncsync.snapshot import Held
 from dncsync.state import StateStore
 from dncsync.targets.base import BatchResult
+from stateopener import StateOpener
 
 TODAY = date(2026, 11, 22)
 
@@ -28,8 +30,14 @@ def test_file_is_owner_only_and_migrations_apply_once(tmp_path: Path) -> None:
         assert store.snapshot("t") == {}
 
 
-def test_snapshot_changes_only_for_acknowledged_numbers(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "s.db") as store:
+def test_migrations_apply_once(state: StateOpener) -> None:
+    state.open().close()
+    with state.open() as store:  # reopening applies nothing twice
+        assert store.snapshot("t") == {}
+
+
+def test_snapshot_changes_only_for_acknowledged_numbers(state: StateOpener) -> None:
+    with state.open() as store:
         batch = Batch("add", ("+14155550001", "+14155550002"), date(2027, 1, 1), (None, None))
         batch_id = store.batch_intended("run1", "t", batch)
         assert store.snapshot("t") == {}
@@ -51,24 +59,23 @@ def test_snapshot_changes_only_for_acknowledged_numbers(tmp_path: Path) -> None:
         assert store.snapshot("t") == {}
 
 
-def test_first_seen_does_not_slide(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    with StateStore(path) as store:
+def test_first_seen_does_not_slide(state: StateOpener) -> None:
+    with state.open() as store:
         assert store.first_seen(["+14155550001"], TODAY) == {"+14155550001": TODAY}
-    with StateStore(path) as store:
+    with state.open() as store:
         later = date(2027, 3, 1)
         seen = store.first_seen(["+14155550001", "+14155550002"], later)
         assert seen == {"+14155550001": TODAY, "+14155550002": later}
 
 
-def wipe_then_fail(store: StateStore) -> None:
+def wipe_then_fail(store: Any) -> None:
     with store.atomic():
         store.replace_snapshot("t", [], "r")
         raise RuntimeError
 
 
-def test_nested_atomic_rolls_back_only_the_inner_part(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "s.db") as store:
+def test_nested_atomic_rolls_back_only_the_inner_part(state: StateOpener) -> None:
+    with state.open() as store:
         with store.atomic():
             store.replace_snapshot("t", [("+14155550001", Held(None, None))], "r")
             with pytest.raises(RuntimeError):
@@ -77,17 +84,13 @@ def test_nested_atomic_rolls_back_only_the_inner_part(tmp_path: Path) -> None:
         assert store.is_seeded("t")
 
 
-def test_a_second_run_of_the_same_target_is_refused_at_once(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    StateStore(path).close()
+def test_a_second_run_of_the_same_target_is_refused_at_once(state: StateOpener) -> None:
+    state.open().close()
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time\n"
-            "from dncsync.state import StateStore\n"
-            f"s = StateStore({str(path)!r})\n"
-            "with s.lock('genesys-main'):\n"
+            "import sys, time\n" + state.code + "with s.lock('genesys-main'):\n"
             "    print('locked', flush=True)\n"
             "    sys.stdin.read()\n",
         ],
@@ -98,7 +101,7 @@ def test_a_second_run_of_the_same_target_is_refused_at_once(tmp_path: Path) -> N
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"
-        with StateStore(path) as store:
+        with state.open() as store:
             with pytest.raises(AlreadyRunning, match="genesys-main"), store.lock("genesys-main"):
                 pass
             with store.lock("cxone-main"):  # other targets are not blocked
@@ -106,12 +109,12 @@ def test_a_second_run_of_the_same_target_is_refused_at_once(tmp_path: Path) -> N
     finally:
         holder.kill()
         holder.communicate()
-    with StateStore(path) as store, store.lock("genesys-main"):  # released by the kill
+    with state.open() as store, store.lock("genesys-main"):  # released by the kill
         pass
 
 
-def test_runs_newest_first_and_by_target(tmp_path: Path) -> None:
-    with StateStore(tmp_path / "s.db") as store:
+def test_runs_newest_first_and_by_target(state: StateOpener) -> None:
+    with state.open() as store:
         store.run_started("r1", "sync", "2026-11-20T10:00:00+00:00", "d", ["a"])
         store.run_started("r2", "sync", "2026-11-21T10:00:00+00:00", "d", ["a", "b"])
         store.run_ended("r1", ended_at="2026-11-20T10:01:00+00:00", status="success", summary={})

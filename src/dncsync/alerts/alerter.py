@@ -105,7 +105,11 @@ class Alerter:
             )
             for index, alert in enumerate(config.alert)
         ]
-        state = resolve_path(base, config.state.path)
+        if config.state.url is not None and config.state.runs_dir:
+            # A database state has no file to sit beside: the ledger goes with the evidence.
+            state = Path(resolve_path(base, config.state.runs_dir)) / "dncsync"
+        else:
+            state = Path(resolve_path(base, config.state.path))
         return cls(routes, AlertLedger(ledger_path(state)))
 
     def after_run(self, result: RunResult, today: date) -> list[Delivery]:

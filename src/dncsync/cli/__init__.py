@@ -62,6 +62,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "reconcile": ("reconcile", "command"),
     "serve": ("serve", "command"),
     "check": ("check", "command"),
+    "state": ("state", "app"),
 }
 _registered: set[str] = set()
 

@@ -13,11 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from dncsync import config as config_module
+from dncsync import storage
 from dncsync.cli.history import History
 from dncsync.cli.options import ConfigOption, FormatOption, OutputFormat
 from dncsync.cli.printing import safe, say
 from dncsync.state import RunRecord
-from dncsync.state.intake import IntakeStats, IntakeStore, intake_path
+from dncsync.state.intake import IntakeStats
 
 
 def _duration(record: RunRecord) -> float | None:
@@ -114,7 +115,7 @@ def command(
     if not records:
         say(console, "no runs recorded yet" + (f" for target {target!r}" if target else ""))
         return
-    table = Table(title=f"Runs, newest first ({safe(history.state_path)})")
+    table = Table(title=f"Runs, newest first ({safe(history.where)})")
     for column in ("run id", "command", "started", "duration", "targets", "adds", "removes"):
         table.add_column(
             column,
@@ -136,9 +137,8 @@ def command(
             safe(record.status),
         )
     console.print(table)
-    intake = intake_path(history.state_path)
-    if intake.exists():
-        received = IntakeStore(intake, {})
+    if storage.intake_exists(history.config, history.base):
+        received = storage.open_intake(history.config, history.base, {})
         try:
             say(console, _intake_line(received.stats(datetime.now(UTC).date())))
         finally:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from dncsync import logs, wiring
-from dncsync.config import Config, ServeConfig, resolve_path
+from dncsync.config import Config, ServeConfig
 from dncsync.drift import Drift, compare, corrected_snapshot
 from dncsync.intake import collected, entry_of
 from dncsync.model import Entry
@@ -36,7 +36,8 @@ from dncsync.platforms.base import TargetConfigBase
 from dncsync.run.lifecycle import Run
 from dncsync.run.lists import opened
 from dncsync.snapshot import Held
-from dncsync.state.intake import IntakeStore, intake_path
+from dncsync.state.intake import IntakeStore
+from dncsync.storage import open_intake
 from dncsync.targets.base import RemoteRecord, Target
 
 log = logs.logger("dncsync.run")
@@ -47,8 +48,7 @@ _FAR = timedelta(days=3650)
 
 def intake_store_for(config: Config, base: Path) -> IntakeStore:
     """The intake store beside the state, knowing every target that takes the intake."""
-    path = intake_path(resolve_path(base, config.state.path))
-    return IntakeStore(path, {t.name: t.scopes for t in config.target if t.intake})
+    return open_intake(config, base, {t.name: t.scopes for t in config.target if t.intake})
 
 
 def collect_all(

@@ -61,7 +61,7 @@ from dncsync.row_warnings import OncePerSource, WarningsCsv
 from dncsync.run.retention import retention_from_first_seen
 from dncsync.sources.objects import is_multi
 from dncsync.state import StateStore, Store
-from dncsync.state.intake import IntakeStore, intake_path
+from dncsync.storage import intake_exists, open_intake, open_store
 
 log = logs.logger("dncsync.run")
 
@@ -150,9 +150,8 @@ class Run:
     # --- beginning and end ---------------------------------------------------------------
 
     def __enter__(self) -> Self:
-        state_path = Path(resolve_path(self.base, self.config.state.path))
         with ExitStack() as stack:
-            self.store = self._store_factory(state_path)
+            self.store = open_store(self.config, self.base, self._store_factory)
             stack.callback(self.store.close)
             if self.records:
                 self._audit = stack.enter_context(recording_run(self._files, self.id))
@@ -217,9 +216,9 @@ class Run:
             return
         try:
             self.alerter.after_run(self.result, self.today)
-            path = intake_path(resolve_path(self.base, self.config.state.path))
-            if path.exists():
-                store = IntakeStore(path, {t.name: t.scopes for t in self.targets if t.intake})
+            if intake_exists(self.config, self.base):
+                targets = {t.name: t.scopes for t in self.targets if t.intake}
+                store = open_intake(self.config, self.base, targets)
                 try:
                     pending = store.open_requests()
                 finally:
@@ -465,10 +464,9 @@ class Run:
             return []
         scopes = None if target.scopes is None else tuple(sorted(target.scopes))
         if scopes not in self._intake:
-            path = intake_path(resolve_path(self.base, self.config.state.path))
             found: list[Entry] = []
-            if path.exists():
-                store = IntakeStore(path, {})
+            if intake_exists(self.config, self.base):
+                store = open_intake(self.config, self.base, {})
                 try:
                     rows = store.live_requests(scopes)
                 finally:

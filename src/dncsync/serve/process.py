@@ -12,6 +12,11 @@
 
 A SIGKILLed serve leaves its run `running` with its lock released: the next process to open
 the state marks it `interrupted` (`state.sqlite.StateStore._settle_dead_runs`).
+
+Replicas on one PostgreSQL state (`[state] url`, docs/deploy.md) each run this same loop:
+they claim intake work without overlap and push one list at a time between them
+(`state.postgres_intake`, `state.postgres`). A replica that stops leaves what it had not
+pushed to the others; its drain counts what is still open on the shared state.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import uvicorn
 
 from dncsync import logs, wiring
 from dncsync.alerts import Alerter, while_serving
-from dncsync.config import Config, ServeConfig, resolve_path
+from dncsync.config import Config, ServeConfig
 from dncsync.errors import ConfigError, DncsyncError
 from dncsync.intake import rfc3339
 from dncsync.privacy import mask_phone
@@ -47,7 +52,8 @@ from dncsync.serve.keys import read_keys
 from dncsync.serve.metrics import ServeMetrics
 from dncsync.serve.pusher import TargetPusher
 from dncsync.serve.sms import SmsSettings
-from dncsync.state.intake import IntakeStats, IntakeStore, intake_path
+from dncsync.state.intake import IntakeStats, IntakeStore
+from dncsync.storage import open_intake
 
 log = logs.logger("dncsync.serve")
 
@@ -239,8 +245,7 @@ async def _serve(
 ) -> ServeEnd:
     _quiet_uvicorn()
     zone = ZoneInfo(settings.timezone)
-    state_path = resolve_path(base, config.state.path)
-    intake = IntakeStore(intake_path(state_path), {t.name: t.scopes for t in targets if t.intake})
+    intake = open_intake(config, base, {t.name: t.scopes for t in targets if t.intake})
     intake.start()
     try:
         await asyncio.wrap_future(intake.ensure_targets())
@@ -340,7 +345,7 @@ def _scheduled(
         if t.collect
     ]
     jobs += [
-        schedules.watching(config, base, source, stop.is_set, gate, transport)
+        schedules.watching(config, base, source, serving.intake, stop.is_set, gate, transport)
         for source in config.source
         if source.schedule is not None
     ]
@@ -444,7 +449,8 @@ async def _one_run(
                     pending,
                     f"dncsync serve: stopped by {signal.Signals(signum).name} with {pending} "
                     f"opt-out deliveries still pending after {settings.drain_seconds:g} s of "
-                    "draining; they are committed and are sent when serve starts again",
+                    "draining; they are committed and are sent when serve starts again (or by "
+                    "another replica sharing the state)",
                 )
             else:
                 result = ServeEnd(

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from dncsync import logs
-from dncsync.errors import AlreadyRunning, DncsyncError
+from dncsync.errors import AlreadyRunning, DncsyncError, LockLost
 from dncsync.intake import entry_of
 from dncsync.outcome import TargetOutcome
 from dncsync.plan import Plan, TargetRules, batches, plan
@@ -123,8 +123,15 @@ class TargetPusher:
             if pending:
                 try:
                     await self._flush(state, rules, lists, pending)
-                except AlreadyRunning:
-                    pass  # a sync holds the list: its run sends these too; try again later
+                except AlreadyRunning as busy:
+                    # A sync, or another replica, holds the list: they send these too; give
+                    # them back for whoever pushes next, and try again at the next flush (not
+                    # at once: that would spin on the lock while the holder pushes).
+                    if isinstance(busy, LockLost):
+                        log.warning("dnc.list_lock_lost", target=self.target.name)
+                    self.intake.release(self.target.name, [p.request_id for p in pending])
+                    await self._pause(self.flush_seconds, stopping)
+                    continue
                 except DncsyncError as failed:
                     self.error = str(failed)
                     self.failures_in_a_row += 1

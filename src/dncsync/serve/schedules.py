@@ -11,17 +11,20 @@ Each job is a run of its own (evidence, locks, report) in a worker thread, so th
 pushers go on meanwhile. The jobs run one at a time (`one_at_a_time`), so they never stop each
 other on a list's lock; a list locked by a pusher's micro-batch or by a `sync` outside serve
 stops that run before any write, and the job is tried again after RETRY_SECONDS. An
-unchanged source costs no platform request: only the fingerprint is taken. A source's first
-fingerprint after serve starts always differs (nothing is remembered across restarts), so the
-first fire syncs.
+unchanged source costs no platform request: only the fingerprint is taken.
+
+Fires are taken, not assumed: every process sharing the state (replicas on one PostgreSQL
+state, or serve restarted on a file) names the same fire times (`sources.schedule`), and the
+intake store gives each fire to one of them (`claim_fire`). What a complete sync read is kept
+there too, so an unchanged source is not synced again by another replica or after a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -54,41 +57,45 @@ async def collecting(
     one_at_a_time: asyncio.Lock,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
-    """Collect from `target` at once and every `collect_every` until `stopping()`;
-    `stored(count)` is told of the opt-outs each collection stored."""
-    every = target.collect_every_seconds
-    while not stopping():
-        wait = every
+    """Collect from `target` at each `collect_every` fire this process takes, until
+    `stopping()`; `stored(count)` is told of the opt-outs each collection stored."""
+
+    async def collect() -> bool:
+        complete = False
         try:
             async with one_at_a_time:
                 result = await asyncio.to_thread(
                     run_collect, config, base, target.name, intake, transport=transport
                 )
-            count = result.collected() or 0
+            count, complete = result.collected() or 0, True
         except RunEnded as ended:
             count = ended.result.collected() or 0
-            wait = min(every, RETRY_SECONDS)
             log.warning("dnc.collect_incomplete", target=target.name, error=str(ended))
         except DncsyncError as failed:
-            count, wait = 0, min(every, RETRY_SECONDS)
+            count = 0
             log.warning("dnc.collect_incomplete", target=target.name, error=str(failed))
         except Exception:  # a bug in one collection must not end the schedule
-            count, wait = 0, min(every, RETRY_SECONDS)
+            count = 0
             log.exception("dnc.collect_incomplete", target=target.name)
         if count:
             stored(count)
-        await _until(time.monotonic() + wait, stopping)
+        return complete
+
+    schedule = Schedule.every(target.collect_every_seconds)
+    await _each_fire(f"collect:{target.name}", schedule, intake, stopping, collect)
 
 
 async def watching(
     config: Config,
     base: Path,
     source: SourceConfig,
+    intake: IntakeStore,
     stopping: Callable[[], bool],
     one_at_a_time: asyncio.Lock,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
-    """Sync the targets that use a scheduled source each time it fires and has changed."""
+    """Sync the targets that use a scheduled source at each fire this process takes, when
+    the source changed since the last complete sync."""
     assert source.schedule is not None
     schedule = Schedule.parse(source.schedule)
     users = [t.name for t in config.target if source.name in _source_names(config, t)]
@@ -98,32 +105,66 @@ async def watching(
     # One run for every target when all use the source; else one run per target using it.
     runs: list[str | None] = [None] if len(users) == len(config.target) else list(users)
     url = resolve_path(base, source.url)
-    synced: str | None = None  # the fingerprint the last complete sync read
-    while not stopping():
-        complete = True
+    job = f"source:{source.name}"
+    # What a complete sync read: the source's fingerprint under this configuration (a changed
+    # configuration, a target added say, syncs again though the source did not change).
+    configured = config.digest()
+
+    async def look() -> bool:
         try:
             now = await asyncio.to_thread(fingerprint, url, source.s3_endpoint_url)
-        except DncsyncError as failed:
-            complete = False
-            log.warning("dnc.source_unreadable", source=source.name, error=str(failed))
-        except Exception:  # a bug in one look must not end the schedule
-            complete = False
-            log.exception("dnc.source_unreadable", source=source.name)
-        else:
-            if now == synced:
+            read = f"{configured} {now}"
+            if read == await asyncio.to_thread(intake.remembered, job):
                 log.info("dnc.source_unchanged", source=source.name)
-            elif stopping():
-                return  # no new run once serve stops
-            else:
-                async with one_at_a_time:
-                    complete = await _sync(config, base, source, runs, transport)
-                if complete:
-                    synced = now
-        moment = datetime.now(UTC)
-        wait = (schedule.next_fire(moment) - moment).total_seconds()
-        if not complete:
-            wait = min(wait, RETRY_SECONDS)
-        await _until(time.monotonic() + wait, stopping)
+                return True
+        except DncsyncError as failed:
+            log.warning("dnc.source_unreadable", source=source.name, error=str(failed))
+            return False
+        except Exception:  # a bug in one look must not end the schedule
+            log.exception("dnc.source_unreadable", source=source.name)
+            return False
+        if stopping():
+            return True  # no new run once serve stops
+        async with one_at_a_time:
+            complete = await _sync(config, base, source, runs, transport)
+        if complete:
+            await asyncio.wrap_future(intake.remember(job, read))
+        return complete
+
+    await _each_fire(job, schedule, intake, stopping, look)
+
+
+async def _each_fire(
+    job: str,
+    schedule: Schedule,
+    intake: IntakeStore,
+    stopping: Callable[[], bool],
+    work: Callable[[], Awaitable[bool]],
+) -> None:
+    """Work each fire of `job` that this process takes (of every process and replica
+    sharing the state, one takes each fire): the latest fire at the start, then each next
+    one. Work that did not complete is tried again after RETRY_SECONDS by the process that
+    took the fire, until the next fire comes (then whoever takes that one works it)."""
+    fire = schedule.last_fire(datetime.now(UTC))
+    while not stopping():
+        try:
+            taken = await asyncio.wrap_future(intake.claim_fire(job, fire))
+        except DncsyncError as failed:  # the store unreachable: this fire is not worked
+            taken = False
+            log.warning("dnc.schedule_unclaimed", job=job, error=str(failed))
+        following = schedule.next_fire(max(fire, datetime.now(UTC)))
+        if taken:
+            while not await work() and not stopping():
+                retry = datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS)
+                if retry >= following:
+                    break
+                await _until(time.monotonic() + RETRY_SECONDS, stopping)
+            following = schedule.next_fire(max(fire, datetime.now(UTC)))
+        else:
+            log.info("dnc.fire_taken_elsewhere", job=job, fire=fire.isoformat())
+        wait = (following - datetime.now(UTC)).total_seconds()
+        await _until(time.monotonic() + max(0.0, wait), stopping)
+        fire = following
 
 
 async def _sync(

@@ -3,6 +3,11 @@
 Pure: `next_fire` takes the moment to count from, so the rule is tested by calling it. A cron
 line has five fields (minute hour day month weekday, croniter's reading) and is read in UTC,
 so a schedule does not shift when a machine's time zone or daylight saving time changes.
+
+Fire times are the same on every machine: an interval fires at the multiples of itself counted
+from the Unix epoch (a "15m" at :00, :15, :30 and :45), not from when a process started, so
+replicas of serve sharing one state name the same fires and take each once
+(`IntakeStore.claim_fire`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -37,11 +43,35 @@ class Schedule:
             )
         return cls(text, cron=value)
 
+    @classmethod
+    def every(cls, seconds: float) -> Schedule:
+        """An interval of `seconds` (a target's `collect_every`)."""
+        return cls(f"{seconds:g}s", interval=seconds)
+
+    def last_fire(self, at: datetime) -> datetime:
+        """The latest fire time at or before `at` (UTC): the fire a process starting at `at`
+        works, unless another took it."""
+        moment = at.astimezone(UTC)
+        if self.interval is not None:
+            return _EPOCH + timedelta(seconds=self.interval * ((moment - _EPOCH) // self._step))
+        from croniter import croniter
+
+        assert self.cron is not None
+        # croniter's previous time is strictly before its start: start just after `at`.
+        found = croniter(self.cron, moment + timedelta(seconds=1)).get_prev(datetime)
+        assert isinstance(found, datetime)
+        return found.astimezone(UTC)
+
+    @property
+    def _step(self) -> timedelta:
+        assert self.interval is not None
+        return timedelta(seconds=self.interval)
+
     def next_fire(self, after: datetime) -> datetime:
-        """The first moment strictly after `after` (UTC) at which the source is read again."""
+        """The first fire time strictly after `after` (UTC)."""
         moment = after.astimezone(UTC)
         if self.interval is not None:
-            return moment + timedelta(seconds=self.interval)
+            return self.last_fire(moment) + self._step
         from croniter import croniter
 
         assert self.cron is not None

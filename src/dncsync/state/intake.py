@@ -18,7 +18,10 @@ Tables:
 - `idempotency`: an API key's digest, its `Idempotency-Key`, the request body's digest and
   the answer given, so a retry answers as the first time did;
 - `texts`: inbound SMS that named a keyword (`sms.TextKind`): an opt-out (linked to its
-  request), one kept for a person's review, or a START/UNSTOP; one row per provider message id.
+  request), one kept for a person's review, or a START/UNSTOP; one row per provider message id;
+- `schedules`: serve's timed jobs (a target's collection, a scheduled source): the last fire
+  time taken, by whichever process or replica took it, so a fire is worked once; and what
+  the job's last complete run read (a source's fingerprint).
 
 New tables are added by `CREATE TABLE IF NOT EXISTS` when the store opens: a store written
 before a table existed gains it empty, and nothing older changes.
@@ -87,7 +90,12 @@ CREATE TABLE IF NOT EXISTS texts (
     received_at TEXT NOT NULL,
     request_id TEXT
 );
-CREATE INDEX IF NOT EXISTS texts_kind ON texts (kind, received_at)
+CREATE INDEX IF NOT EXISTS texts_kind ON texts (kind, received_at);
+CREATE TABLE IF NOT EXISTS schedules (
+    name TEXT PRIMARY KEY,
+    fired TEXT,
+    remembered TEXT
+)
 """
 _SELECT_REQUESTS = (
     "SELECT id, phone, reason, reason_text, source, scope, received_at, deadline, "
@@ -204,6 +212,14 @@ _Work = tuple[str, tuple[Any, ...], "concurrent.futures.Future[Any]"]
 class IntakeStore:
     """The intake file; one instance per process. Reads from any thread, writes queued."""
 
+    # What a subclass on another database (`state.postgres_intake`) changes: its errors, how
+    # a write transaction begins, the SQL that differs.
+    _FAILURES: tuple[type[Exception], ...] = (sqlite3.Error,)
+    _REFUSED: tuple[type[Exception], ...] = (sqlite3.IntegrityError, ValueError)
+    _BEGIN = "BEGIN IMMEDIATE"
+    _ALWAYS = "1"
+    _STATS = _STATS
+
     def __init__(self, path: Path | str, targets: Mapping[str, Sequence[str] | None]) -> None:
         self.path = Path(path)
         self.targets = dict(targets)  # name -> scopes it takes (None: all)
@@ -278,7 +294,7 @@ class IntakeStore:
     def _commit(self, db: sqlite3.Connection, work: list[_Work]) -> None:
         answers: list[Any] = [None] * len(work)
         try:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute(self._BEGIN)
             done = self._accept_plain(db, work, answers)
             for index, (kind, args, _) in enumerate(work):
                 if index in done:
@@ -287,14 +303,14 @@ class IntakeStore:
                 try:
                     answers[index] = getattr(self, f"_do_{kind}")(db, *args)
                     db.execute("RELEASE one")
-                except (sqlite3.IntegrityError, ValueError) as error:
+                except self._REFUSED as error:
                     db.execute("ROLLBACK TO one")
                     db.execute("RELEASE one")
                     answers[index] = error
             db.execute("COMMIT")
             self.commits += 1
-        except sqlite3.Error as error:
-            with contextlib.suppress(sqlite3.Error):
+        except self._FAILURES as error:
+            with contextlib.suppress(*self._FAILURES):
                 db.execute("ROLLBACK")
             failure = InputError(f"{self.path}: cannot write the intake store: {error}")
             for _, _, future in work:
@@ -322,7 +338,7 @@ class IntakeStore:
         db.execute("SAVEPOINT plain")
         try:
             self._insert(db, [optout for i in plain for optout in work[i][1][0]])
-        except (sqlite3.IntegrityError, ValueError):
+        except self._REFUSED:
             db.execute("ROLLBACK TO plain")
             db.execute("RELEASE plain")
             return frozenset()
@@ -450,7 +466,8 @@ class IntakeStore:
 
     def _do_record_text(self, db: sqlite3.Connection, text: Text) -> bool:
         cursor = db.execute(
-            "INSERT OR IGNORE INTO texts VALUES (?, ?, ?, ?, ?, ?, ?)",
+            # The upsert clause both SQLite and PostgreSQL read (a replica's store too).
+            "INSERT INTO texts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 text.sid,
                 text.kind,
@@ -462,6 +479,35 @@ class IntakeStore:
             ),
         )
         return cursor.rowcount == 1
+
+    def claim_fire(self, job: str, fire: datetime) -> concurrent.futures.Future[bool]:
+        """Take the fire of `job` at `fire` (UTC); True for the one process, of all sharing
+        the store, that takes it, False if it or a later fire was taken already."""
+        return self._submit("claim_fire", job, rfc3339(fire))
+
+    def _do_claim_fire(self, db: sqlite3.Connection, job: str, fire: str) -> bool:
+        db.execute("INSERT INTO schedules (name) VALUES (?) ON CONFLICT DO NOTHING", (job,))
+        # One statement decides: a replica's concurrent update waits on the row, then finds
+        # the fire taken (RFC 3339 at a fixed precision compares as text).
+        cursor = db.execute(
+            "UPDATE schedules SET fired = ? WHERE name = ? AND (fired IS NULL OR fired < ?)",
+            (fire, job, fire),
+        )
+        return cursor.rowcount == 1
+
+    def remember(self, job: str, value: str) -> concurrent.futures.Future[None]:
+        """Keep what `job`'s last complete run read."""
+        return self._submit("remember", job, value)
+
+    def _do_remember(self, db: sqlite3.Connection, job: str, value: str) -> None:
+        db.execute("INSERT INTO schedules (name) VALUES (?) ON CONFLICT DO NOTHING", (job,))
+        db.execute("UPDATE schedules SET remembered = ? WHERE name = ?", (value, job))
+
+    def remembered(self, job: str) -> str | None:
+        """What `job`'s last complete run read, as `remember` kept it (None: nothing yet)."""
+        with self._reading() as db:
+            row = db.execute("SELECT remembered FROM schedules WHERE name = ?", (job,)).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
 
     def settle(
         self,
@@ -531,7 +577,7 @@ class IntakeStore:
         with self._read_lock:
             try:
                 yield self._reader
-            except sqlite3.Error as error:
+            except self._FAILURES as error:
                 raise InputError(f"{self.path}: cannot read the intake store: {error}") from None
 
     def reachable(self) -> bool:
@@ -571,8 +617,12 @@ class IntakeStore:
         """A condition on `d.target`: one of the configured targets (a target taken out of
         the configuration no longer counts as pending); any target when none is given."""
         if not self.targets:
-            return "1", ()
+            return self._ALWAYS, ()
         return f"d.target IN ({','.join('?' * len(self.targets))})", tuple(self.targets)
+
+    def release(self, target: str, request_ids: Sequence[str]) -> None:
+        """Give back deliveries taken by `open_deliveries` and not pushed (one process owns
+        the file: nothing to give back; see `state.postgres_intake` for replicas)."""
 
     def open_count(self, target: str | None = None) -> int:
         """Open deliveries (pending or failed) of live requests, of one target or all."""
@@ -657,7 +707,7 @@ class IntakeStore:
         # Everything since the start of time when no `since` is given.
         params = (*targets, *targets, _iso(since) if since is not None else "")
         with self._reading() as db:
-            rows = db.execute(_STATS.replace("{configured}", configured), params).fetchall()
+            rows = db.execute(self._STATS.replace("{configured}", configured), params).fetchall()
         stats = IntakeStats()
         for rid, received, deadline, withdrawn, open_count, failed in rows:
             stats.requests += 1

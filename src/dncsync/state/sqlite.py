@@ -454,11 +454,15 @@ class StateStore:
                 )
             return value
 
-        rows = self._db.execute(
+        rows = self._stream(
             "SELECT phone, retention_end, platform_expires, origin FROM snapshot WHERE target = ?",
             (key,),
         )
         return HeldColumns.of((phone, held(*rest)) for phone, *rest in rows)
+
+    def _stream(self, sql: str, params: tuple[Any, ...]) -> Iterable[tuple[Any, ...]]:
+        """A large result's rows as they are read (SQLite's cursor already reads lazily)."""
+        return self._db.execute(sql, params)
 
     @_guarded
     @_guarded
