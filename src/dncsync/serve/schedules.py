@@ -154,7 +154,7 @@ async def _each_fire(
             log.warning("dnc.schedule_unclaimed", job=job, error=str(failed))
         following = schedule.next_fire(max(fire, datetime.now(UTC)))
         if taken:
-            while not await work() and not stopping():
+            while not await _worked(job, work) and not stopping():
                 retry = datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS)
                 if retry >= following:
                     break
@@ -197,6 +197,16 @@ async def _sync(
             log.exception("dnc.scheduled_sync_incomplete", source=source.name)
         log.info("dnc.source_synced", source=source.name, target=chosen, run=run_id)
     return complete
+
+
+async def _worked(job: str, work: Callable[[], Awaitable[bool]]) -> bool:
+    """Whether the work completed; an error it did not expect is logged and counts as not
+    completed (tried again), never the end of the job's schedule."""
+    try:
+        return await work()
+    except Exception:
+        log.exception("dnc.timed_job_failed", job=job)
+        return False
 
 
 def _source_names(config: Config, target: TargetConfigBase) -> set[str]:
