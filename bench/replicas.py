@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 
 # Appended, not prepended: tests/serve/ must not shadow bench/serve.py.
@@ -113,6 +114,7 @@ def step(
             time.sleep(0.25)
         all_held_after = time.monotonic() - started
         propagation = _propagation(fetch)
+        platform_429s = sum(_rate_limited(s.url) for s in serves)
     finally:
         codes = [s.stop() for s in serves]
     latencies = [(done - due) * 1000 for due, done, _, _, _ in answers]
@@ -133,8 +135,21 @@ def step(
         "propagation_p99_s": round(single._percentile(propagation, 0.99), 2),
         "all_held_after_s": round(all_held_after, 1),
         "open_at_end": still_open,
+        "platform_429s": platform_429s,
         "serve_exits": codes,
     }
+
+
+def _rate_limited(url: str) -> int:
+    """The 429 answers a serve process got from the platforms, from its /metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("dncsync_push_rate_limited_total")
+        )
+    )
 
 
 def main() -> None:
