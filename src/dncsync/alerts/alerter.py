@@ -105,12 +105,14 @@ class Alerter:
             )
             for index, alert in enumerate(config.alert)
         ]
-        if config.state.url is not None and config.state.runs_dir:
-            # A database state has no file to sit beside: the ledger goes with the evidence.
-            state = Path(resolve_path(base, config.state.runs_dir)) / "dncsync"
+        if config.state.url is not None:
+            # Replicas on one database share one throttle: the ledger is the database's.
+            from dncsync.alerts.pgledger import PostgresAlertLedger
+
+            ledger: AlertLedger = PostgresAlertLedger(config.state.url, config.state.password_env)
         else:
-            state = Path(resolve_path(base, config.state.path))
-        return cls(routes, AlertLedger(ledger_path(state)))
+            ledger = AlertLedger(ledger_path(resolve_path(base, config.state.path)))
+        return cls(routes, ledger)
 
     def after_run(self, result: RunResult, today: date) -> list[Delivery]:
         """Count the run's target failures in a row, then send what the run calls for."""

@@ -3,9 +3,11 @@ target's failures in a row.
 
 A small SQLite file beside the state (`<state>.alerts`), so a restarted serve or the next
 sync does not send again what was sent within the hour, and a sync and a serve running side
-by side share one throttle. A file of its own: it holds no phone number, and alerting never
-waits on (or adds a migration to) the state's writes. Created owner-read/write only, as every
-file dncsync writes beside the state.
+by side share one throttle. With a PostgreSQL state (`[state] url`), the same two tables live
+in the state's database (`alerts.pgledger`), so serve replicas share one throttle too; the
+SQL here is what both databases read. A file of its own: it holds no phone number, and
+alerting never waits on (or adds a migration to) the state's writes. Created owner-read/write
+only, as every file dncsync writes beside the state.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from dncsync.errors import InputError
 
@@ -37,6 +40,10 @@ def ledger_path(state_path: Path | str) -> Path:
 class AlertLedger:
     """The ledger file; each call is one short transaction (processes share it)."""
 
+    # The tables' names (in a shared state database they say whose they are).
+    _SENT = "sent"
+    _STREAKS = "streaks"
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         try:
@@ -50,7 +57,7 @@ class AlertLedger:
             raise InputError(f"{self.path}: cannot open the alert ledger: {error}") from None
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self) -> Iterator[Any]:
         try:
             db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         except sqlite3.Error as error:
@@ -75,13 +82,16 @@ class AlertLedger:
         or None when one was sent within the hour (throttled)."""
         with self._db() as db:
             row = db.execute(
-                "SELECT sent_at FROM sent WHERE channel = ? AND condition = ? AND subject = ?",
+                f"SELECT sent_at FROM {self._SENT} WHERE channel = ? AND condition = ? "  # noqa: S608 - a constant
+                "AND subject = ?",
                 (channel, condition, subject),
             ).fetchone()
             if row is not None and now - datetime.fromisoformat(row[0]) < THROTTLE:
                 return None
             db.execute(
-                "INSERT OR REPLACE INTO sent VALUES (?, ?, ?, ?)",
+                f"INSERT INTO {self._SENT} VALUES (?, ?, ?, ?) "  # noqa: S608 - a constant
+                "ON CONFLICT (channel, condition, subject) "
+                "DO UPDATE SET sent_at = excluded.sent_at",
                 (channel, condition, subject, now.isoformat()),
             )
             return "" if row is None else str(row[0])
@@ -91,25 +101,31 @@ class AlertLedger:
         with self._db() as db:
             if previous:
                 db.execute(
-                    "UPDATE sent SET sent_at = ? WHERE channel = ? AND condition = ? "
+                    f"UPDATE {self._SENT} SET sent_at = ? WHERE channel = ? AND condition = ? "  # noqa: S608 - a constant
                     "AND subject = ?",
                     (previous, channel, condition, subject),
                 )
             else:
                 db.execute(
-                    "DELETE FROM sent WHERE channel = ? AND condition = ? AND subject = ?",
+                    f"DELETE FROM {self._SENT} WHERE channel = ? AND condition = ? "  # noqa: S608 - a constant
+                    "AND subject = ?",
                     (channel, condition, subject),
                 )
 
     def streaks(self) -> dict[str, int]:
         """Each target's failures in a row."""
         with self._db() as db:
-            return {t: int(n) for t, n in db.execute("SELECT target, failures FROM streaks")}
+            rows = db.execute(f"SELECT target, failures FROM {self._STREAKS}")  # noqa: S608 - a constant
+            return {t: int(n) for t, n in rows}
 
     def set_streaks(self, streaks: Mapping[str, int]) -> None:
         """Record the targets' failures in a row."""
         with self._db() as db:
-            db.executemany("INSERT OR REPLACE INTO streaks VALUES (?, ?)", streaks.items())
+            db.executemany(
+                f"INSERT INTO {self._STREAKS} VALUES (?, ?) "  # noqa: S608 - a constant
+                "ON CONFLICT (target) DO UPDATE SET failures = excluded.failures",
+                streaks.items(),
+            )
 
 
 __all__ = ["THROTTLE", "AlertLedger", "ledger_path"]

@@ -87,6 +87,7 @@ CREATE TABLE source_objects (
 LIST_LOCKS = 0x646E63  # "dnc"
 RUN_LOCKS = LIST_LOCKS + 1
 SCHEMA_LOCK = LIST_LOCKS + 2
+ALERT_LOCK = LIST_LOCKS + 3  # the alert ledger's claims (`alerts.pgledger`)
 
 
 def _migration_1(db: Shim) -> None:
@@ -104,8 +105,9 @@ def _migration_2(db: Shim) -> None:
 
 
 def _migration_3(db: Shim) -> None:
-    """The SMS webhook's kept texts, and serve's timed jobs (a fire taken once across
-    replicas), as the intake file gains them (`state.intake`)."""
+    """The SMS webhook's kept texts, serve's timed jobs (a fire taken once across
+    replicas), as the intake file gains them (`state.intake`), and the alert ledger's
+    tables (`alerts.pgledger`), so replicas share one throttle."""
     for statement in _TEXTS_AND_SCHEDULES.split(";"):
         if statement.strip():
             db.execute(statement)
@@ -214,7 +216,15 @@ CREATE TABLE schedules (
     name TEXT PRIMARY KEY,
     fired TEXT,
     remembered TEXT
-)
+);
+CREATE TABLE alerts_sent (
+    channel TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (channel, condition, subject)
+);
+CREATE TABLE alert_streaks (target TEXT PRIMARY KEY, failures INTEGER NOT NULL)
 """
 
-__all__ = ["LIST_LOCKS", "MIGRATIONS", "RUN_LOCKS", "SCHEMA_LOCK", "prepare"]
+__all__ = ["ALERT_LOCK", "LIST_LOCKS", "MIGRATIONS", "RUN_LOCKS", "SCHEMA_LOCK", "prepare"]
