@@ -19,6 +19,7 @@ from dncsync.state.intake import Idempotency
 from dncsync.state.postgres import PostgresStore
 from dncsync.state.postgres_intake import PostgresIntakeStore
 from dncsync.targets.base import BatchResult
+from e2e.support import poll
 
 pytestmark = pytest.mark.long
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -113,7 +114,13 @@ def test_replicas_claim_disjoint_work_and_a_dead_replicas_claims_come_free(pg_ur
         two.close()  # ...and a replica that dies frees what it had claimed
         two = PostgresIntakeStore(pg_url, {"a": None})
         one.close()
-        assert len(two.open_deliveries("a", 100, NOW)) == 40
+        # The server ends a closed session's backend a moment later: its claims come free then.
+        poll(
+            lambda: len(two.open_deliveries("a", 100, NOW)) == 40,
+            deadline_seconds=10,
+            what="the closed replica's claims freed",
+            interval=0.05,
+        )
         held = [p.request_id for p in two.open_deliveries("a", 100, NOW)]
         two.settle("a", held, {}, {}, retry_at=NOW).result(10)
         assert two.open_count("a") == 0

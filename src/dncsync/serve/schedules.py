@@ -154,6 +154,7 @@ async def _each_fire(
             log.warning("dnc.schedule_unclaimed", job=job, error=str(failed))
         following = schedule.next_fire(max(fire, datetime.now(UTC)))
         if taken:
+            log.info("dnc.fire_taken", job=job, fire=fire.isoformat())
             while not await _worked(job, work) and not stopping():
                 retry = datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS)
                 if retry >= following:
