@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -197,3 +198,55 @@ def test_a_sync_to_an_inactive_group_says_it_blocks_nothing(
     report = json.loads(Path(finished.summary()["evidence"]["report_json"]).read_text())
     (warning,) = [w for w in report["warnings"] if w["code"] == "list_blocks_nothing"]
     assert warning["message"].startswith(why)
+
+
+def test_check_names_the_alert_and_serve_secrets_missing_from_the_environment(
+    start_emulator: Callable[..., Platforms], tmp_path: Path
+) -> None:
+    platforms = start_emulator()
+    extra = "\n".join(
+        [
+            "[serve]",
+            'api_keys_env = "CHECK_API_KEYS"',
+            "",
+            "[serve.sms]",
+            'auth_token_env = "CHECK_SMS_TOKEN"',
+            "",
+            "[[alert]]",
+            'url_env = "CHECK_HOOK_URL"',
+            "",
+        ]
+    )
+    config = write_config(
+        tmp_path, [genesys_target(platforms), cxone_target(platforms)], extra=extra
+    )
+    for name in ("CHECK_API_KEYS", "CHECK_SMS_TOKEN", "CHECK_HOOK_URL"):
+        assert name not in os.environ
+
+    missing = _check(config, "--format", "json")
+
+    assert missing.returncode == 3, missing.stderr
+    shown = json.loads(missing.stdout)
+    assert all(t["ready"] for t in shown["targets"].values())  # the platforms are fine
+    settings = shown["settings"]
+    assert set(settings) == {"alerts", "serve.api_keys", "serve.sms"}
+    assert "CHECK_HOOK_URL" in settings["alerts"]
+    assert "CHECK_API_KEYS" in settings["serve.api_keys"]
+    assert "CHECK_SMS_TOKEN" in settings["serve.sms"]
+    assert "alerts, serve.api_keys, serve.sms" in missing.stderr
+
+    secrets = {
+        "CHECK_API_KEYS": "key-one",
+        "CHECK_SMS_TOKEN": "sms-token-value",
+        "CHECK_HOOK_URL": "https://hooks.example.test/T000/B000/secret-part",
+    }
+    argv = [sys.executable, "-m", "dncsync", "check", "--config", str(config)]
+    ready = subprocess.run(
+        argv, capture_output=True, text=True, timeout=60, check=False, env={**os.environ, **secrets}
+    )
+
+    assert ready.returncode == 0, ready.stderr
+    assert "alerts: ok" in ready.stdout
+    assert "serve.sms: ok" in ready.stdout
+    for value in secrets.values():  # a secret is checked, never shown
+        assert value not in ready.stdout + ready.stderr

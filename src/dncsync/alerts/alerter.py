@@ -91,13 +91,11 @@ class Alerter:
         self.routes = routes
         self.ledger = ledger
 
-    @classmethod
-    def configured(cls, config: Config, base: Path) -> Alerter | None:
-        """The alerter a configuration asks for (None: no `[[alert]]`); a secret missing
-        from the environment is a configuration error."""
-        if not config.alert:
-            return None
-        routes = [
+    @staticmethod
+    def configured_routes(config: Config) -> list[Route]:
+        """The configured channels, their secrets read from the environment (a missing one
+        is a configuration error); nothing is opened or written (`dncsync check` asks)."""
+        return [
             Route(
                 _channel(index, alert),
                 None if alert.on is None else frozenset(alert.on),
@@ -105,6 +103,14 @@ class Alerter:
             )
             for index, alert in enumerate(config.alert)
         ]
+
+    @classmethod
+    def configured(cls, config: Config, base: Path) -> Alerter | None:
+        """The alerter a configuration asks for (None: no `[[alert]]`); a secret missing
+        from the environment is a configuration error."""
+        if not config.alert:
+            return None
+        routes = cls.configured_routes(config)
         if config.state.url is not None:
             # Replicas on one database share one throttle: the ledger is the database's.
             from dncsync.alerts.pgledger import PostgresAlertLedger
