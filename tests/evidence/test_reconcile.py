@@ -165,6 +165,21 @@ def test_a_synced_platform_reconciles_clean(world: World) -> None:
         "genesys-main": {"missing": 0, "unexpected": 0, "foreign": 0},
         "cxone-main": {"missing": 0, "unexpected": 0, "foreign": 0},
     }
+    # Every row the sources gave is accounted for on the console as in the run's report.
+    shown = json.loads(done.stdout)
+    runs = json.loads(world.dncsync("runs", "--format", "json").stdout)
+    report = json.loads(world.dncsync("report", runs[0]["id"], "--format", "json").stdout)
+    kept = report["accounting"]
+    assert shown["accounting"]["rows"] > 0
+    for key in ("rows", "accepted", "duplicates", "rejected", "values"):
+        assert shown["accounting"][key] == kept[key], key
+    assert shown["accounting"]["values"] == (
+        shown["accounting"]["accepted"]
+        + shown["accounting"]["duplicates"]
+        + shown["accounting"]["rejected"]
+    )
+    for name in ("genesys-main", "cxone-main"):
+        assert shown["targets"][name]["accounting"]["accepted"] > 0
 
 
 def test_drift_planted_in_the_platforms_is_found_and_repaired(world: World) -> None:

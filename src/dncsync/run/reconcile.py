@@ -9,6 +9,7 @@ as `sync`: one lifecycle, one report.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -75,6 +76,7 @@ class ReconcileResult:
     targets: dict[str, TargetReconcile]
     evidence: Any = None  # the run's `report.evidence.RunEvidence`
     failures: dict[str, str] = field(default_factory=dict)  # targets that could not be read
+    run: RunResult | None = None  # the run's sources read, for the accounting
 
     @property
     def clean(self) -> bool:
@@ -86,11 +88,20 @@ class ReconcileResult:
         targets: dict[str, Any] = {name: t.summary() for name, t in self.targets.items()}
         for name, error in self.failures.items():
             targets[name] = {"status": "failed", "error": error}
-        return {
+        summary: dict[str, Any] = {
             "run_id": self.run_id,
             "status": "match" if self.clean else "drift",
             "targets": targets,
         }
+        # Every row the sources gave accounted for, as `sync` prints it and the report has it.
+        accounting = self.run.accounting() if self.run is not None else None
+        summary["accounting"] = dataclasses.asdict(accounting) if accounting else None
+        if self.run is not None:
+            for outcome in self.run.targets:
+                own = self.run.target_accounting(outcome)
+                if own is not None and outcome.name in targets:
+                    targets[outcome.name]["accounting"] = dataclasses.asdict(own)
+        return summary
 
 
 def _reconcile_status(result: RunResult, stops: list[SafetyStop]) -> str:
@@ -115,7 +126,7 @@ def run_reconcile(
     `transport` sends every request through it instead of the network (tests, in-process).
     """
     run = Run(config, base, "reconcile", target=target, today=today, status=_reconcile_status)
-    result = ReconcileResult(run.id, {})
+    result = ReconcileResult(run.id, {}, run=run.result)
     run.summarize = result.summary
     with run:
         log.info("dnc.reconcile_started", targets=[t.name for t in run.targets], repair=repair)
