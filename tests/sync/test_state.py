@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from dncsync.errors import AlreadyRunning, Failure
@@ -122,3 +123,22 @@ def test_runs_newest_first_and_by_target(state: StateOpener) -> None:
         assert [run.id for run in store.runs(target="b")] == ["r2"]
         assert store.run("r1") is not None
         assert store.run("r") is None  # ambiguous prefix
+
+
+def test_the_objects_of_a_source_are_remembered_replaced_and_forgotten(
+    state: StateOpener,
+) -> None:
+    store = state.open()
+    try:
+        first = np.array([14155550001, 14155550002], np.uint64)
+        store.record_source_objects("drops", {"s3://b/a.csv": first, "s3://b/b.csv": first[:1]})
+        again = np.array([14155550003], np.uint64)  # an object read again holds other numbers
+        store.record_source_objects("drops", {"s3://b/a.csv": again}, forget=["s3://b/b.csv"])
+        store.record_source_objects("other", {"s3://b/a.csv": first})
+        found = store.source_objects("drops")
+        assert list(found) == ["s3://b/a.csv"]
+        assert found["s3://b/a.csv"].tolist() == [14155550003]
+        assert found["s3://b/a.csv"].dtype == np.uint64
+        assert store.source_objects("other")["s3://b/a.csv"].tolist() == first.tolist()
+    finally:
+        store.close()

@@ -21,15 +21,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any, cast
 
-import numpy as np
 import psycopg
 
-from dncsync.columnar.index import Keys
 from dncsync.errors import AlreadyRunning, DncsyncError, LockLost
 from dncsync.plan import Batch
 from dncsync.snapshot import Held
@@ -196,36 +193,6 @@ class PostgresStore(StateStore):
             "SELECT phone FROM snapshot WHERE target = ? AND phone = ANY(?)", (key, list(phones))
         )
         return {row[0] for row in rows}
-
-    def source_objects(self, source: str) -> dict[str, Keys]:
-        """Each object an earlier sync read from a source of many objects, with its numbers."""
-        return {
-            uri: np.frombuffer(zlib.decompress(bytes(blob)), "<u8").astype(np.uint64)
-            for uri, blob in self._work.execute(
-                "SELECT object, numbers FROM source_objects WHERE source = ? ORDER BY object",
-                (source,),
-            )
-        }
-
-    def record_source_objects(
-        self, source: str, read: Mapping[str, Keys], forget: Iterable[str] = ()
-    ) -> None:
-        """Remember the numbers of the objects just read; drop the `forget` ones."""
-        now = _now()
-        with self.atomic() as db:
-            db.executemany(
-                "INSERT INTO source_objects VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, object) "
-                "DO UPDATE SET numbers = excluded.numbers, count = excluded.count, "
-                "read_at = excluded.read_at",
-                (
-                    (source, uri, zlib.compress(np.asarray(keys, "<u8").tobytes()), keys.size, now)
-                    for uri, keys in read.items()
-                ),
-            )
-            db.executemany(
-                "DELETE FROM source_objects WHERE source = ? AND object = ?",
-                ((source, uri) for uri in forget),
-            )
 
     def replace_snapshot(self, key: str, held: Iterable[tuple[str, Held]], run_id: str) -> None:
         """Replace a list's snapshot with what the platform was read to hold (fenced)."""

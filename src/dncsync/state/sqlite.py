@@ -597,7 +597,10 @@ class StateStore:
         now = _now()
         with self.atomic() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO source_objects VALUES (?, ?, ?, ?, ?)",
+                # The upsert both SQLite and PostgreSQL read (`state.postgres` inherits this).
+                "INSERT INTO source_objects VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, object) "
+                "DO UPDATE SET numbers = excluded.numbers, count = excluded.count, "
+                "read_at = excluded.read_at",
                 (
                     (source, uri, zlib.compress(np.asarray(keys, "<u8").tobytes()), keys.size, now)
                     for uri, keys in read.items()
