@@ -37,7 +37,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -177,6 +177,22 @@ class Pending:
     received_at: datetime
     deadline: date
     accepted_at: datetime  # when the 202 was committed: the start of intake-to-held
+
+
+def pending_of(rows: Iterable[Sequence[Any]]) -> list[Pending]:
+    """Open deliveries from rows of (request id, phone, reason, received_at, deadline,
+    accepted_at), as `open_deliveries` selects them."""
+    return [
+        Pending(
+            rid,
+            phone,
+            Reason(reason),
+            _moment(received),
+            date.fromisoformat(deadline),
+            _moment(accepted),
+        )
+        for rid, phone, reason, received, deadline, accepted in rows
+    ]
 
 
 @dataclass(slots=True)
@@ -561,7 +577,10 @@ class IntakeStore:
                 (name,),
             ).fetchall()
             db.executemany(
-                "INSERT INTO deliveries (request_id, target, status) VALUES (?, ?, ?)",
+                # Replicas on one database starting together may add the same rows: the
+                # second adds none (a clause SQLite reads too).
+                "INSERT INTO deliveries (request_id, target, status) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [
                     (rid, name, "pending" if takes(scopes, scope) else "skipped")
                     for rid, scope in rows
@@ -601,17 +620,7 @@ class IntakeStore:
                 "AND r.withdrawn_at IS NULL ORDER BY r.accepted_at LIMIT ?",
                 (target, rfc3339(now), limit),
             ).fetchall()
-        return [
-            Pending(
-                rid,
-                phone,
-                Reason(reason),
-                _moment(received),
-                date.fromisoformat(deadline),
-                _moment(accepted),
-            )
-            for rid, phone, reason, received, deadline, accepted in rows
-        ]
+        return pending_of(rows)
 
     def _configured(self) -> tuple[str, tuple[str, ...]]:
         """A condition on `d.target`: one of the configured targets (a target taken out of

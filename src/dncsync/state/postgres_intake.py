@@ -26,16 +26,15 @@ import contextlib
 import queue
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from dncsync.errors import DncsyncError, InputError
-from dncsync.intake import OptOut, rfc3339, takes
-from dncsync.model import Reason
-from dncsync.state.intake import Accepted, Idempotency, IntakeStore, Pending, _moment
+from dncsync.intake import OptOut, rfc3339
+from dncsync.state.intake import Accepted, Idempotency, IntakeStore, Pending, pending_of
 from dncsync.state.pgconnection import Shim, connect, connection_options, one, shown
 from dncsync.state.pgschema import prepare
 
@@ -143,17 +142,7 @@ class PostgresIntakeStore(IntakeStore):
                 ).fetchall()
             except self._FAILURES as error:
                 raise InputError(f"{self.path}: cannot claim intake work: {error}") from None
-        found = [
-            Pending(
-                rid,
-                phone,
-                Reason(reason),
-                _moment(received),
-                date.fromisoformat(deadline),
-                _moment(accepted),
-            )
-            for rid, phone, reason, received, deadline, accepted in rows
-        ]
+        found = pending_of(rows)
         found.sort(key=lambda pending: (pending.accepted_at, pending.request_id))
         return found
 
@@ -194,26 +183,6 @@ class PostgresIntakeStore(IntakeStore):
                 return Accepted(int(status), str(first), replayed=True)
         self._insert(db, optouts)
         return Accepted(202, body)
-
-    def _do_ensure_targets(self, db: Any) -> int:
-        # Replicas starting together may add the same rows: the second adds none.
-        added = 0
-        for name, scopes in self.targets.items():
-            rows = db.execute(
-                "SELECT id, scope FROM requests WHERE withdrawn_at IS NULL AND id NOT IN "
-                "(SELECT request_id FROM deliveries WHERE target = ?)",
-                (name,),
-            ).fetchall()
-            db.executemany(
-                "INSERT INTO deliveries (request_id, target, status) VALUES (?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                [
-                    (rid, name, "pending" if takes(scopes, scope) else "skipped")
-                    for rid, scope in rows
-                ],
-            )
-            added += len(rows)
-        return added
 
     def _do_settle(
         self,
