@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sqlite3
 import sys
 import tempfile
@@ -34,8 +33,7 @@ import psycopg
 sys.path.append(str(Path(__file__).resolve().parent.parent / "tests"))
 
 import serve as single  # bench/serve.py: the emulator settings, Serve, the load generator
-from dncsync.emulator import EmulatorSettings, RateLimit, RunningEmulator, run_in_thread
-from dncsync.emulator.settings import FaultSettings
+from dncsync.emulator import RunningEmulator, run_in_thread
 from pgserver import PgServer, binaries
 
 Fetch = Callable[[str], list[tuple[Any, ...]]]
@@ -161,21 +159,8 @@ def main() -> None:
     found = binaries()
     if found is None:
         raise SystemExit("no PostgreSQL binaries: pip install -e '.[test]'")
-    settings = EmulatorSettings(
-        latency_ms=100,
-        faults=FaultSettings.uniform(0.01, ("error", "cut", "after_write")),
-        rate_limit=RateLimit(300, 60.0),
-    )
-    report: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "system": platform.platform(),
-            "load_average_at_start": os.getloadavg(),
-        },
-        "emulator": "100 ms latency, 1% faults (error, cut, after_write), 300 requests/min",
-        "steps": [],
-    }
+    settings = single.emulator_settings()
+    report: dict[str, Any] = {"machine": single.machine(), "emulator": single.EMULATOR, "steps": []}
     server = PgServer(found, durable=True)  # fsync on: SQLite's side fsyncs too
     try:
         with tempfile.TemporaryDirectory() as tmp, run_in_thread(settings) as emulator:

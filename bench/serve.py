@@ -381,6 +381,28 @@ def kill_step(
     }
 
 
+EMULATOR = "100 ms latency, 1% faults (error, cut, after_write), 300 requests/min"
+
+
+def emulator_settings() -> EmulatorSettings:
+    """The platforms as issue 15 sets them: `EMULATOR`, per platform."""
+    return EmulatorSettings(
+        latency_ms=100,
+        faults=FaultSettings.uniform(0.01, ("error", "cut", "after_write")),
+        rate_limit=RateLimit(300, 60.0),
+    )
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on (the load average at the end is added after)."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
 def main() -> None:
     """Parse, run the steps, print one JSON document."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -404,22 +426,8 @@ def main() -> None:
         return
     global NO_PUSH
     NO_PUSH = args.no_push
-    settings = EmulatorSettings(
-        latency_ms=100,
-        faults=FaultSettings.uniform(0.01, ("error", "cut", "after_write")),
-        rate_limit=RateLimit(300, 60.0),
-    )
-    report: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "system": platform.platform(),
-            "load_average_at_start": os.getloadavg(),
-        },
-        "emulator": "100 ms latency, 1% faults (error, cut, after_write), 300 requests/min",
-        "intake": [],
-    }
-    with tempfile.TemporaryDirectory() as tmp, run_in_thread(settings) as emulator:
+    report: dict[str, Any] = {"machine": machine(), "emulator": EMULATOR, "intake": []}
+    with tempfile.TemporaryDirectory() as tmp, run_in_thread(emulator_settings()) as emulator:
         for rate in (float(r) for r in args.rates.split(",")):
             step = intake_step(emulator, Path(tmp), rate, args.duration)
             report["intake"].append(step)
