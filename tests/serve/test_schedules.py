@@ -53,28 +53,34 @@ def _config(
     return path
 
 
-def _events(served: Served, event: str) -> int:
-    """How many log lines of serve's stderr carry `event`."""
-    count = 0
+def _logged(served: Served, event: str) -> list[dict[str, Any]]:
+    """The lines of serve's stderr (JSON logs) that carry `event`."""
+    found = []
     for line in served.stderr().splitlines():
         try:
-            count += json.loads(line).get("event") == event
+            logged = json.loads(line)
         except ValueError:
             continue
-    return count
+        if logged.get("event") == event:
+            found.append(logged)
+    return found
+
+
+def _events(served: Served, event: str) -> int:
+    """How many log lines of serve's stderr carry `event`."""
+    return len(_logged(served, event))
 
 
 def _fires_taken(served: Served) -> set[str]:
     """The fire times this serve process took, from its log."""
-    taken = set()
-    for line in served.stderr().splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == "dnc.fire_taken":
-            taken.add(f"{event['job']} {event['fire']}")
-    return taken
+    return {f"{e['job']} {e['fire']}" for e in _logged(served, "dnc.fire_taken")}
+
+
+def _held_on_both(platforms: Platforms, numbers: list[str], what: str) -> None:
+    """Wait until both platforms hold exactly `numbers`."""
+    wait_until(
+        lambda: platforms.held("genesys") == platforms.held("cxone") == set(numbers), 30, what
+    )
 
 
 def _reports(folder: Path, command: str, runs: str = "dncsync.db.runs") -> list[dict[str, Any]]:
@@ -161,11 +167,7 @@ def test_a_scheduled_file_is_synced_when_it_changes_and_costs_nothing_when_not(
     served = Served(config)
     try:
         # The first fire after the start syncs: nothing is remembered across restarts.
-        wait_until(
-            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first),
-            30,
-            "the source on both platforms",
-        )
+        _held_on_both(platforms, first, "the source on both platforms")
         wait_until(lambda: _events(served, "dnc.source_unchanged") >= 1, 30, "an unchanged fire")
         mark, seen = platforms.mark(), _events(served, "dnc.source_unchanged")
         wait_until(
@@ -174,11 +176,7 @@ def test_a_scheduled_file_is_synced_when_it_changes_and_costs_nothing_when_not(
         assert platforms.requests(mark) == []  # an unchanged source: no platform request
 
         write_source(source, first + later, seed=1)
-        wait_until(
-            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first + later),
-            30,
-            "the new numbers on both platforms",
-        )
+        _held_on_both(platforms, first + later, "the new numbers on both platforms")
     finally:
         code = served.stop()
     assert code == 0, served.stderr()
@@ -203,18 +201,10 @@ def test_a_scheduled_s3_prefix_is_checked_for_new_objects(
     )
     served = Served(config, env=s3.env)
     try:
-        wait_until(
-            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first),
-            30,
-            "the first drop on both platforms",
-        )
+        _held_on_both(platforms, first, "the first drop on both platforms")
         wait_until(lambda: _events(served, "dnc.source_unchanged") >= 1, 30, "an unchanged fire")
         client.upload_file(str(tmp_path / "day2.csv"), "collect-drops", "dnc/day2.csv")
-        wait_until(
-            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first + later),
-            30,
-            "the new drop on both platforms",
-        )
+        _held_on_both(platforms, first + later, "the new drop on both platforms")
     finally:
         code = served.stop()
     assert code == 0, served.stderr()
@@ -278,22 +268,14 @@ def test_replicas_on_one_database_work_each_fire_once(
         return sum(_events(replica, event) for replica in replicas)
 
     try:
-        wait_until(
-            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first),
-            30,
-            "the source on both platforms",
-        )
+        _held_on_both(platforms, first, "the source on both platforms")
         # Each fire is taken by one replica: no fire time is taken by both.
         wait_until(lambda: count("dnc.source_unchanged") >= 4, 30, "four unchanged fires")
         taken = [_fires_taken(replica) for replica in replicas]
         assert len(taken[0]) + len(taken[1]) >= 5
         assert not taken[0] & taken[1]
         write_source(source, first + later, seed=1)
-        wait_until(
-            lambda: platforms.held("genesys") == platforms.held("cxone") == set(first + later),
-            30,
-            "the new numbers on both platforms",
-        )
+        _held_on_both(platforms, first + later, "the new numbers on both platforms")
         wait_until(lambda: len(_reports(tmp_path, "sync", "runs")) == 2, 30, "the second sync")
     finally:
         codes = [replica.stop() for replica in replicas]
