@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any, cast
@@ -231,36 +230,10 @@ class PostgresStore(StateStore):
 
     # -- runs -----------------------------------------------------------------------------
 
-    def run_started(
-        self, run_id: str, command: str, started_at: str, config_digest: str, targets: list[str]
-    ) -> None:
-        """Record a run as started; its lock is held until it ends or its session dies."""
-        held = contextlib.ExitStack()
-        held.enter_context(self._advisory(RUN_LOCKS, lock_key(run_id)))
-        self._run_locks[run_id] = held
-        with self.atomic() as db:
-            db.execute(
-                "INSERT INTO runs (id, command, started_at, status, config_digest, targets) "
-                "VALUES (?, ?, ?, 'running', ?, ?)",
-                (run_id, command, started_at, config_digest, json.dumps(targets)),
-            )
-
-    def _settle_dead_runs(self) -> None:
-        """A run still `running` whose lock is free died: it was interrupted."""
-        running = [
-            row[0] for row in self._work.execute("SELECT id FROM runs WHERE status = 'running'")
-        ]
-        for run_id in running:
-            if run_id in self._run_locks:
-                continue
-            with self._advisory(RUN_LOCKS, lock_key(run_id)) as free:
-                if free:
-                    with self.atomic() as db:
-                        db.execute(
-                            "UPDATE runs SET status = 'interrupted' "
-                            "WHERE id = ? AND status = 'running'",
-                            (run_id,),
-                        )
+    def _run_lock(self, run_id: str) -> contextlib.AbstractContextManager[bool]:
+        """A run's own lock: a session advisory lock, released when its session ends (a
+        SIGKILLed replica's runs read `interrupted` once the database notices)."""
+        return self._advisory(RUN_LOCKS, lock_key(run_id))
 
 
 __all__ = ["PostgresStore", "lock_key"]

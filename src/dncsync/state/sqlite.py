@@ -700,7 +700,7 @@ class StateStore:
     ) -> None:
         """Record a run as started; its lock is held until it ends or its process dies."""
         held = contextlib.ExitStack()
-        held.enter_context(self._file_lock(f"run-{_safe_name(run_id)}"))
+        held.enter_context(self._run_lock(run_id))
         self._run_locks[run_id] = held
         with self.atomic() as db:
             db.execute(
@@ -769,6 +769,11 @@ class StateStore:
             return self._run(exact[0])
         return self._run(rows[0]) if len(rows) == 1 else None
 
+    def _run_lock(self, run_id: str) -> contextlib.AbstractContextManager[bool]:
+        """A run's own lock, held while it runs: a file lock here (True when taken); a
+        database state's session lock in `state.postgres`."""
+        return self._file_lock(f"run-{_safe_name(run_id)}")
+
     def _settle_dead_runs(self) -> None:
         """A run still `running` whose lock is free died (SIGKILL, power): it was interrupted."""
         running = [
@@ -777,7 +782,7 @@ class StateStore:
         for run_id in running:
             if run_id in self._run_locks:
                 continue
-            with self._file_lock(f"run-{_safe_name(run_id)}") as free:
+            with self._run_lock(run_id) as free:
                 if free:
                     with self.atomic() as db:
                         db.execute(
