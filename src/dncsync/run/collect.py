@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,17 +28,15 @@ import httpx
 
 from dncsync import logs, wiring
 from dncsync.config import Config, ServeConfig
-from dncsync.drift import Drift, compare, corrected_snapshot
+from dncsync.drift import corrected_snapshot
 from dncsync.intake import collected, entry_of
 from dncsync.model import Entry
 from dncsync.outcome import RunResult, TargetOutcome
 from dncsync.platforms.base import TargetConfigBase
 from dncsync.run.lifecycle import Run
-from dncsync.run.lists import opened
-from dncsync.snapshot import Held
+from dncsync.run.lists import compare_read, opened
 from dncsync.state.intake import IntakeStore
 from dncsync.storage import open_intake
-from dncsync.targets.base import RemoteRecord, Target
 
 log = logs.logger("dncsync.run")
 
@@ -131,7 +129,11 @@ async def collect_target(
         for state in lists.states:
             snapshot = run.store.snapshot(state.key)
             remote = await state.handle.read_all()
-            foreign = _compare(entries, snapshot, remote, target, lists.today, state.handle)
+            # Foreign whatever `remove_foreign` says: a collecting target may not remove
+            # them (`config` refuses the pair).
+            foreign = compare_read(
+                state.handle, entries, snapshot, remote, target, lists.today, remove_foreign=False
+            )
             fresh = [
                 entry_of(phone, target.collect_reason, found_at, policy, lists.today)
                 for phone in foreign.foreign
@@ -139,7 +141,9 @@ async def collect_target(
             # The snapshot as the platform holds it, the new opt-outs counted among the
             # desired entries: they are held as they should be, so no plan writes them.
             desired = _Chained(entries, fresh)
-            drift = _compare(desired, snapshot, remote, target, lists.today, state.handle)
+            drift = compare_read(
+                state.handle, desired, snapshot, remote, target, lists.today, remove_foreign=False
+            )
             corrected = corrected_snapshot(desired, snapshot, remote, drift, today=lists.today)
             if run.records:
                 run.store.replace_snapshot(state.key, corrected, run.id)
@@ -168,29 +172,6 @@ async def collect_target(
         found=len(optouts),
         collected=len(stored),
         reason=target.collect_reason.value,
-    )
-
-
-def _compare(
-    entries: Iterable[Entry],
-    snapshot: Mapping[str, Held],
-    remote: Sequence[RemoteRecord],
-    target: TargetConfigBase,
-    today: date,
-    handle: Target,
-) -> Drift:
-    """The list compared with the entries; foreign whatever `remove_foreign` says (a
-    collecting target may not remove them, `config` refuses the pair)."""
-    return compare(
-        (entry for entry in entries if not handle.skips(entry.phone)),
-        snapshot,
-        remote,
-        target=target.name,
-        mode=target.mode,
-        today=today,
-        max_expiry_days=handle.capabilities.max_expiry_days,
-        expire_after_retention=target.expire_after_retention,
-        remove_foreign=False,
     )
 
 

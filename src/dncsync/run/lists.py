@@ -330,7 +330,23 @@ async def read_and_compare(
     Numbers the target is configured not to send are not expected there (they are reported
     as skipped by the push, not as missing)."""
     remote = await handle.read_all()
-    drift = compare(
+    drift = compare_read(handle, entries, snapshot, remote, target, today)
+    return drift, remote
+
+
+def compare_read(
+    handle: Target,
+    entries: Iterable[Entry],
+    snapshot: Mapping[str, Held],
+    remote: Sequence[RemoteRecord],
+    target: TargetConfigBase,
+    today: date,
+    *,
+    remove_foreign: bool | None = None,
+) -> Drift:
+    """A list read (`remote`) compared with the entries, without the numbers the target is
+    configured not to send; `remove_foreign` as the target says unless given."""
+    return compare(
         (entry for entry in entries if not handle.skips(entry.phone)),
         snapshot,
         remote,
@@ -339,6 +355,5 @@ async def read_and_compare(
         today=today,
         max_expiry_days=handle.capabilities.max_expiry_days,
         expire_after_retention=target.expire_after_retention,
-        remove_foreign=target.remove_foreign,
+        remove_foreign=target.remove_foreign if remove_foreign is None else remove_foreign,
     )
-    return drift, remote
