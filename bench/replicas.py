@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +55,7 @@ def _open_count(fetch: Fetch) -> int:
 
 
 def _propagation(fetch: Fetch) -> list[float]:
-    rows = fetch(
-        "SELECT r.accepted_at, MAX(d.held_at), COUNT(d.held_at), COUNT(*) FROM requests r "
-        "JOIN deliveries d ON d.request_id = r.id GROUP BY r.id"
-    )
-    seconds = []
-    for accepted, held, held_count, targets in rows:
-        if held is None or held_count < targets:
-            continue
-        start = datetime.fromisoformat(accepted.replace("Z", "+00:00"))
-        end = datetime.fromisoformat(held.replace("Z", "+00:00"))
-        seconds.append((end - start).total_seconds())
-    return seconds
+    return single.propagation_seconds(fetch(single.PROPAGATION))
 
 
 def step(

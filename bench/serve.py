@@ -279,10 +279,19 @@ def _wait_all_held(intake: Path, seconds: float) -> int:
 def _propagation(intake: Path) -> list[float]:
     """Per request: seconds from its commit (the 202) to held on the last target."""
     with sqlite3.connect(f"file:{intake}?mode=ro", uri=True) as db:
-        rows = db.execute(
-            "SELECT r.accepted_at, MAX(d.held_at), COUNT(d.held_at), COUNT(*) FROM requests r "
-            "JOIN deliveries d ON d.request_id = r.id GROUP BY r.id"
-        ).fetchall()
+        return propagation_seconds(db.execute(PROPAGATION).fetchall())
+
+
+# Per request: when committed, when held on its last target, on how many, out of how many.
+PROPAGATION = (
+    "SELECT r.accepted_at, MAX(d.held_at), COUNT(d.held_at), COUNT(*) FROM requests r "
+    "JOIN deliveries d ON d.request_id = r.id GROUP BY r.id"
+)
+
+
+def propagation_seconds(rows: list[Any]) -> list[float]:
+    """Seconds from the 202 to held on every target, of each request held everywhere
+    (rows as `PROPAGATION` selects them, from the SQLite or the PostgreSQL intake)."""
     seconds = []
     for accepted, held, held_count, targets in rows:
         if held is None or held_count < targets:
